@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+"""Build Runlens's demo project (assets/demo/) with the real tools.
+
+    FIXTURES_VENV/bin/python assets/make_demo.py [--work /scratch/jobs/demo] [--dest assets/demo]
+        [--keras-python ~/.cache/runlens-keras-venv/bin/python]
+
+FIXTURES_VENV is the venv of shared/fixtures/setup_venv.sh (MLflow 3.17.2, matplotlib, numpy, PyYAML).
+The Keras part runs tests/fixtures/keras/make_keras_logs.py --demo with --keras-python (Keras 3 +
+jax); without that interpreter the Keras history from tests/fixtures/keras/history.csv is copied.
+
+Everything is generated under --work (a neutral folder: MLflow writes absolute artifact URIs into
+its metadata), then mlruns/, lightning_logs/, keras/ and logs/ replace those of --dest.
+assets/demo/README.md is hand-written and left alone.
+
+Random content comes from numpy.random.default_rng(SEED); wall-clock times (run start/end, metric
+timestamps: relative to the time of generation) and MLflow run/experiment ids differ per run.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+SEED = 20240611
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description="build the Runlens demo project")
+    ap.add_argument("--work", default="/scratch/jobs/demo", help="scratch folder to generate in")
+    ap.add_argument("--dest", default=os.path.join(HERE, "demo"))
+    ap.add_argument("--keras-python",
+                    default=os.path.expanduser("~/.cache/runlens-keras-venv/bin/python"))
+    return ap.parse_args()
+
+
+def setup_env(home):
+    os.makedirs(home, exist_ok=True)
+    e = os.environ
+    e["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    e["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    e["DO_NOT_TRACK"] = "true"
+    e["HOME"] = home
+    e["XDG_CACHE_HOME"] = os.path.join(home, ".cache")
+    e["XDG_CONFIG_HOME"] = os.path.join(home, ".config")
+    e["MPLCONFIGDIR"] = os.path.join(home, "matplotlib")
+    e["MPLBACKEND"] = "Agg"
+    e["USER"] = e["LOGNAME"] = "demo"  # becomes the mlflow.user tag
+    e["PYTHONWARNINGS"] = "ignore"
+
+
+if __name__ == "__main__":
+    ARGS = parse_args()
+    ARGS.work = os.path.abspath(ARGS.work)
+    ARGS.dest = os.path.abspath(ARGS.dest)
+    setup_env(os.path.join(os.path.dirname(ARGS.work), ".demo_home"))
+    sys.argv[0] = "train.py"  # MLflow records it as mlflow.source.name
+
+import csv  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import math  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+
+warnings.filterwarnings("ignore")
+logging.getLogger("mlflow").setLevel(logging.ERROR)
+
+MIN = 60_000
+HOUR = 60 * MIN
+
+
+def f32(x):
+    """Python float with float32 precision, like a framework's tensor.item()."""
+    return np.float32(x).item()
+
+
+# ---------------------------------------------------------------------------
+# MLflow file store
+# ---------------------------------------------------------------------------
+
+def build_mlflow(work, rng):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param
+    from mlflow.tracking.context.registry import resolve_tags
+
+    uri = "file://" + os.path.join(work, "mlruns")
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(uri)
+    now = int(time.time() * 1000)
+    base = now - 26 * HOUR
+
+    def create_run(exp_id, name, start, parent=None, tags=None):
+        t = resolve_tags(dict(tags or {}))
+        t["mlflow.source.name"] = "train.py"
+        t = {k: v for k, v in t.items() if not k.startswith("mlflow.source.git")}
+        if parent:
+            t["mlflow.parentRunId"] = parent
+        return client.create_run(exp_id, start_time=start, tags=t, run_name=name).info.run_id
+
+    def log_params(run_id, params):
+        client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
+
+    def log_epochs(run_id, series, t0, epoch_ms):
+        """series: {key: values per epoch}; one timestamp per epoch, slightly jittered."""
+        ms = []
+        n = max(len(v) for v in series.values())
+        stamps = [int(t0 + (ep + 1) * epoch_ms + rng.integers(0, 900)) for ep in range(n)]
+        for key, vals in series.items():
+            for ep, v in enumerate(vals):
+                ms.append(Metric(key, float(v), stamps[ep] + (150 if key.startswith("val") else 0), ep))
+        for i in range(0, len(ms), 1000):
+            client.log_batch(run_id, metrics=ms[i:i + 1000])
+        return stamps[-1] if stamps else t0
+
+    def curves(n, lr, opt, dropout, bs, spike_at=None, diverge=False):
+        ep = np.arange(n)
+        speed = {"adam": 1.0, "adamw": 1.1, "sgd": 0.45}[opt] * min(1.0, lr / 1e-3) ** 0.5
+        floor = 0.30 + 0.15 * dropout + 0.02 * (bs / 128)
+        tl = floor + 0.40 * np.exp(-ep * speed / 6) + rng.normal(0, 0.006, n)
+        gap = 0.02 + 0.0025 * ep * (0.5 - dropout)  # little dropout -> overfitting later on
+        vl = tl + np.maximum(gap, 0.01) + rng.normal(0, 0.01, n)
+        va = 0.93 - 0.55 * (vl - 0.25) + rng.normal(0, 0.004, n)
+        if spike_at is not None:  # a bad batch / lr warm restart: visible spike, then recovery
+            bump = np.where(ep >= spike_at, 1.1 * np.exp(-(ep - spike_at) / 2.5), 0.0)
+            tl, vl, va = tl + bump, vl + 1.2 * bump, va - 0.45 * bump
+        if diverge:
+            blow = np.exp(np.maximum(ep - 9, 0) / 2.2) - 1
+            tl, vl, va = tl + blow, vl + 1.3 * blow, np.maximum(va - 0.05 * blow, 0.5)
+        return {"train_loss": [f32(v) for v in tl], "val_loss": [f32(v) for v in vl],
+                "val_acc": [f32(min(v, 0.99)) for v in va]}
+
+    # ---- experiment 1: hyper-parameter sweep ---------------------------------
+    exp1 = client.create_experiment("churn-sweep", tags={
+        "team": "growth-analytics", "dataset": "customers-2024-05",
+        "mlflow.note.content": "## Churn model sweep\n\nRandom search over optimizer, learning "
+                               "rate, batch size and dropout.\nTarget: `churned_90d`."})
+    parent_start = base
+    parent = create_run(exp1, "sweep-june", parent_start, tags={
+        "purpose": "hp-search",
+        "mlflow.note.content": "# June sweep\n\n* 7 trials, 50 epochs each\n* trial 3 had a loss "
+                               "spike at epoch 22 (bad shard), it recovered\n* trial 6 diverged "
+                               "(**lr too high**) and was stopped"})
+    log_params(parent, {"search": "random", "n_trials": 7, "epochs": 50, "metric": "val_acc",
+                        "seed": SEED})
+    trials = [
+        ("adam", 1e-3, 64, 0.2), ("adam", 3e-4, 128, 0.3), ("sgd", 1e-2, 32, 0.1),
+        ("adamw", 1e-3, 64, 0.3), ("adamw", 5e-4, 256, 0.5), ("adam", 2e-3, 32, 0.1),
+        ("sgd", 0.3, 64, 0.2),
+    ]
+    best = (-1.0, None)
+    t = parent_start + 2 * MIN
+    for k, (opt, lr, bs, do) in enumerate(trials):
+        name = f"trial-{k}-{opt}-lr{lr:g}"
+        rid = create_run(exp1, name, t, parent=parent, tags={"trial": str(k), "optimizer": opt})
+        log_params(rid, {"optimizer": opt, "lr": lr, "batch_size": bs, "dropout": do,
+                         "epochs": 50, "hidden_units": 64, "weight_decay": 0.01 if opt == "adamw" else 0.0})
+        epoch_ms = int(9_000 * 128 / bs ** 0.8 * (1 + 0.1 * rng.random()))
+        if k == 6:  # diverges, crashes at epoch 17 with NaN
+            c = curves(18, lr, opt, do, bs, diverge=True)
+            c["train_loss"][-1] = float("nan")
+            c["val_loss"] = c["val_loss"][:-1]
+            c["val_acc"] = c["val_acc"][:-1]
+            t_end = log_epochs(rid, c, t, epoch_ms)
+            client.set_tag(rid, "error", "FloatingPointError: train_loss is NaN at epoch 17")
+            client.set_terminated(rid, "FAILED", end_time=t_end + 2000)
+        else:
+            c = curves(50, lr, opt, do, bs, spike_at=22 if k == 3 else None)
+            t_end = log_epochs(rid, c, t, epoch_ms)
+            client.log_metric(rid, "best_val_acc", max(c["val_acc"]), timestamp=t_end + 500, step=49)
+            if k == 3:
+                client.set_tag(rid, "mlflow.note.content",
+                               "Loss spike at epoch **22**: a corrupted data shard was re-read. "
+                               "Recovered by epoch 30.")
+            client.set_terminated(rid, "FINISHED", end_time=t_end + 3000)
+            if max(c["val_acc"]) > best[0]:
+                best = (max(c["val_acc"]), rid)
+        t = t_end + 4 * MIN
+    client.log_metric(parent, "best_val_acc", best[0], timestamp=t, step=0)
+    client.set_tag(parent, "best_run_id", best[1])
+    client.set_terminated(parent, "FINISHED", end_time=t + 1000)
+
+    # still RUNNING: a longer re-run of the best config, started 35 min ago, at epoch 31 of 100
+    t0 = now - 35 * MIN
+    rid = create_run(exp1, "best-config-100ep", t0, tags={"purpose": "retrain", "node": "gpu-02"})
+    log_params(rid, {"optimizer": "adamw", "lr": 1e-3, "batch_size": 64, "dropout": 0.3,
+                     "epochs": 100, "hidden_units": 64, "weight_decay": 0.01})
+    c = curves(32, 1e-3, "adamw", 0.3, 64)
+    log_epochs(rid, c, t0, 63_000)
+
+    # ---- experiment 2: final model with artifacts ----------------------------
+    exp2 = client.create_experiment("churn-final-model", tags={"team": "growth-analytics"})
+    t0 = base + 20 * HOUR
+    rid = create_run(exp2, "final-gbm", t0, tags={
+        "stage": "candidate", "model_family": "gradient-boosting",
+        "mlflow.note.content": "Final candidate.\n\n| metric | value |\n|---|---|\n"
+                               "| AUC | see `test_auc` |\n\nSee `plots/roc_curve.png`."})
+    cfg = {"model": "gradient_boosting", "n_estimators": 300, "max_depth": 4, "learning_rate": 0.05,
+           "subsample": 0.8, "features": ["tenure_months", "monthly_charges", "support_tickets",
+                                          "contract_type", "last_login_days"],
+           "target": "churned_90d", "split": {"train": 0.8, "test": 0.2, "seed": SEED}}
+    log_params(rid, {k: v for k, v in cfg.items() if not isinstance(v, (list, dict))})
+    log_params(rid, {"n_features": len(cfg["features"])})
+    rounds = np.arange(0, 300, 5)
+    auc_curve = 0.9 - 0.25 * np.exp(-rounds / 60) + rng.normal(0, 0.002, len(rounds))
+    ll_curve = 0.35 + 0.33 * np.exp(-rounds / 70) + rng.normal(0, 0.002, len(rounds))
+    ms = []
+    for i, r in enumerate(rounds):
+        ts = int(t0 + 2000 + i * 400)
+        ms += [Metric("valid_auc", float(auc_curve[i]), ts, int(r)),
+               Metric("valid_logloss", float(ll_curve[i]), ts, int(r))]
+    client.log_batch(rid, metrics=ms)
+    # held-out evaluation
+    n = 200
+    y = (rng.random(n) < 0.27).astype(int)
+    score = np.clip(0.27 + 0.45 * (y - 0.27) + rng.normal(0, 0.2, n), 0.001, 0.999)
+    pred = (score >= 0.5).astype(int)
+    tp, fp = int(((pred == 1) & (y == 1)).sum()), int(((pred == 1) & (y == 0)).sum())
+    fn = int(((pred == 0) & (y == 1)).sum())
+    prec, rec = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+    order = np.argsort(-score)
+    tpr = np.concatenate([[0], np.cumsum(y[order]) / y.sum()])
+    fpr = np.concatenate([[0], np.cumsum(1 - y[order]) / (n - y.sum())])
+    auc = float(np.trapezoid(tpr, fpr))
+    t_eval = int(t0 + 2000 + len(rounds) * 400 + 5000)
+    client.log_batch(rid, metrics=[
+        Metric("test_auc", auc, t_eval, 0), Metric("test_precision", prec, t_eval, 0),
+        Metric("test_recall", rec, t_eval, 0),
+        Metric("test_f1", 2 * prec * rec / max(prec + rec, 1e-9), t_eval, 0)])
+    tmp = os.path.join(work, "_tmp")
+    os.makedirs(tmp, exist_ok=True)
+    with mlflow.start_run(run_id=rid):
+        cfg_path = os.path.join(tmp, "train.yaml")
+        with open(cfg_path, "w") as f:
+            yaml.safe_dump(cfg, f, sort_keys=False)
+        mlflow.log_artifact(cfg_path, artifact_path="config")
+        fig, ax = plt.subplots(figsize=(3.2, 3.0), dpi=72)
+        ax.plot(fpr, tpr, lw=1.5, label=f"AUC = {auc:.3f}")
+        ax.plot([0, 1], [0, 1], "--", color="grey", lw=0.8)
+        ax.set_xlabel("false positive rate")
+        ax.set_ylabel("true positive rate")
+        ax.set_title("ROC, held-out customers", fontsize=9)
+        ax.legend(loc="lower right", fontsize=8)
+        fig.tight_layout()
+        mlflow.log_figure(fig, "plots/roc_curve.png")
+        plt.close(fig)
+        pred_path = os.path.join(tmp, "predictions.csv")
+        with open(pred_path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["customer_id", "churned_90d", "p_churn", "predicted"])
+            for i in range(n):
+                w.writerow([f"C{100000 + int(order[i]) * 7:06d}", int(y[order[i]]),
+                            round(float(score[order[i]]), 4), int(pred[order[i]])])
+        mlflow.log_artifact(pred_path, artifact_path="eval")
+    client.set_terminated(rid, "FINISHED", end_time=t_eval + 4000)
+    shutil.rmtree(tmp)
+
+
+# ---------------------------------------------------------------------------
+# Lightning CSVLogger format (writer logic copied from shared/fixtures/make_project.py,
+# which mirrors lightning.fabric.loggers.csv_logs._ExperimentWriter: sorted header,
+# csv.DictWriter on newline="" -> CRLF, empty cells, float32 values; hparams = yaml.dump)
+# ---------------------------------------------------------------------------
+
+def write_lightning_csv(path, rows):
+    keys = sorted(set().union(*rows))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def build_lightning(work, rng):
+    root = os.path.join(work, "lightning_logs")
+    # version_0: 12 epochs x 40 batches, log_every_n_steps=20, validation each epoch
+    spe, epochs = 40, 12
+    rows = []
+    for gs in range(spe * epochs):
+        ep = gs // spe
+        if (gs + 1) % 20 == 0:
+            rows.append({"train_loss": f32(0.45 * math.exp(-gs / 120) + 0.33 + rng.normal(0, 0.015)),
+                         "epoch": ep, "step": gs})
+        if (gs + 1) % spe == 0:
+            rows.append({"val_loss": f32(0.45 * math.exp(-gs / 130) + 0.36 + rng.normal(0, 0.006)),
+                         "val_auc": f32(0.89 - 0.22 * math.exp(-gs / 110) + rng.normal(0, 0.003)),
+                         "val_acc": f32(0.86 - 0.15 * math.exp(-gs / 110) + rng.normal(0, 0.003)),
+                         "epoch": ep, "step": gs})
+    write_lightning_csv(os.path.join(root, "version_0", "metrics.csv"), rows)
+    hp = {"model": "ChurnMLP", "lr": 0.001, "batch_size": 64, "hidden_dim": 64, "dropout": 0.2,
+          "optimizer": {"name": "adam", "betas": [0.9, 0.999]}, "max_epochs": epochs,
+          "data_path": "data/customers.parquet", "target": "churned_90d", "seed": 42}
+    with open(os.path.join(root, "version_0", "hparams.yaml"), "w", newline="") as f:
+        yaml.dump(hp, f)
+
+    # version_1: cosine schedule with LearningRateMonitor (lr-Adam rows have no epoch),
+    # on_step + on_epoch logging, 8 epochs
+    rows, acc = [], []
+    epochs1 = 8
+    total = spe * epochs1
+    for gs in range(total):
+        ep = gs // spe
+        if (gs + 1) % 20 == 0:
+            rows.append({"lr-Adam": f32(0.002 * 0.5 * (1 + math.cos(math.pi * gs / total))), "step": gs})
+            v = f32(0.42 * math.exp(-gs / 90) + 0.32 + rng.normal(0, 0.015))
+            acc.append(v)
+            rows.append({"train_loss_step": v, "epoch": ep, "step": gs})
+        if (gs + 1) % spe == 0:
+            rows.append({"val_loss": f32(0.42 * math.exp(-gs / 100) + 0.345 + rng.normal(0, 0.006)),
+                         "val_auc": f32(0.9 - 0.2 * math.exp(-gs / 90) + rng.normal(0, 0.003)),
+                         "val_acc": f32(0.865 - 0.14 * math.exp(-gs / 90) + rng.normal(0, 0.003)),
+                         "epoch": ep, "step": gs})
+            rows.append({"train_loss_epoch": f32(np.mean(acc)), "epoch": ep, "step": gs})
+            acc = []
+    write_lightning_csv(os.path.join(root, "version_1", "metrics.csv"), rows)
+    with open(os.path.join(root, "version_1", "hparams.yaml"), "w", newline="") as f:
+        yaml.dump({**hp, "lr": 0.002, "max_epochs": epochs1, "scheduler": "cosine"}, f)
+
+
+# ---------------------------------------------------------------------------
+# JSONL in Runlens's own format: a params line, then one object per logged step
+# ---------------------------------------------------------------------------
+
+def build_jsonl(work, rng):
+    path = os.path.join(work, "logs", "finetune.jsonl")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    params = {"model": "bert-base-uncased", "task": "support-ticket-churn-intent", "lr": 3e-5,
+              "batch_size": 32, "max_seq_len": 256, "warmup_steps": 100, "epochs": 2}
+    t = 1717430400.0 + float(rng.integers(0, 3600))  # a fixed day, so the file is deterministic
+    n = 199  # + the params line = 200 lines
+    with open(path, "w") as f:
+        f.write(json.dumps({"params": params}) + "\n")
+        for i in range(n):
+            step = i * 10
+            lr = 3e-5 * min(1.0, step / 100) * max(0.0, 1 - max(0, step - 100) / (n * 10))
+            loss = 0.25 + 0.85 * math.exp(-step / 350) + abs(rng.normal(0, 0.03))
+            t += 1.9 + 0.2 * rng.random()
+            rec = {"step": step, "timestamp": round(t, 3), "loss": round(loss, 5), "lr": lr}
+            if step % 200 == 0 and step > 0:
+                rec["eval_loss"] = round(loss + 0.04 + abs(rng.normal(0, 0.01)), 5)
+                rec["eval_f1"] = round(0.62 + 0.25 * (1 - math.exp(-step / 500)), 4)
+            f.write(json.dumps(rec) + "\n")
+
+
+def build_keras(work, keras_python):
+    out = os.path.join(work, "keras", "history.csv")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    script = os.path.join(REPO, "tests", "fixtures", "keras", "make_keras_logs.py")
+    if os.path.exists(keras_python):
+        env = dict(os.environ, KERAS_BACKEND="jax")
+        subprocess.run([keras_python, script, "--demo", out], check=True, env=env)
+        return "real Keras run (" + keras_python + ")"
+    shutil.copy(os.path.join(REPO, "tests", "fixtures", "keras", "history.csv"), out)
+    print("WARNING: no Keras interpreter, copied tests/fixtures/keras/history.csv", file=sys.stderr)
+    return "copied"
+
+
+def main(args):
+    work = args.work
+    if os.path.exists(work):
+        shutil.rmtree(work)
+    os.makedirs(work)
+    rng = np.random.default_rng(SEED)
+    cwd = os.getcwd()
+    os.chdir(work)
+    try:
+        build_mlflow(work, rng)
+    finally:
+        os.chdir(cwd)
+    build_lightning(work, rng)
+    build_jsonl(work, rng)
+    how = build_keras(work, args.keras_python)
+    print("keras:", how)
+
+    os.makedirs(args.dest, exist_ok=True)
+    for sub in ["mlruns", "lightning_logs", "keras", "logs"]:
+        d = os.path.join(args.dest, sub)
+        if os.path.exists(d):
+            shutil.rmtree(d)
+        shutil.copytree(os.path.join(work, sub), d)
+    total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(args.dest) for f in fs)
+    print(f"demo written to {args.dest}: {total} bytes")
+
+
+if __name__ == "__main__":
+    main(ARGS)

@@ -1,0 +1,346 @@
+//! Reading the index: the run table (filtered, sorted, paged), one run in full, metric series.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, OptionalExtension};
+
+use crate::filter;
+use crate::index::Index;
+use crate::model::{Artifact, DatasetInput, Diagnostic, LoggedModel, Point};
+use crate::series::{self, XAxis};
+use crate::Error;
+
+/// What the run table asks for.
+#[derive(Clone, Debug, Default)]
+pub struct RunQuery {
+    /// The filter language (see `filter`); empty = all runs.
+    pub filter: String,
+    /// Sort keys such as "-metrics.val_acc", "params.lr", "start_time"; applied in order.
+    pub sort: Vec<String>,
+    pub limit: Option<usize>,
+    pub offset: usize,
+    pub include_deleted: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricSummary {
+    /// Points, NaN and ±inf included.
+    pub count: u64,
+    /// The value at the greatest (step, timestamp, file order).
+    pub last: f64,
+    pub last_step: i64,
+    pub first_step: i64,
+    /// Over finite values only; None when there is none.
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRow {
+    pub uid: i64,
+    pub id: String,
+    pub source: String,
+    pub path: String,
+    pub name: Option<String>,
+    pub experiment: Option<String>,
+    pub experiment_id: Option<String>,
+    pub status: Option<String>,
+    pub start_time: Option<i64>,
+    pub end_time: Option<i64>,
+    pub parent_id: Option<String>,
+    pub user: Option<String>,
+    pub deleted: bool,
+    pub params: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub metrics: BTreeMap<String, MetricSummary>,
+}
+
+/// A run in full, for a detail view.
+#[derive(Clone, Debug)]
+pub struct RunDetail {
+    pub run: RunRow,
+    pub artifact_uri: Option<String>,
+    pub artifact_dir: Option<String>,
+    pub artifacts: Vec<Artifact>,
+    pub inputs: Vec<DatasetInput>,
+    pub models: Vec<LoggedModel>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Which x coordinate a chart uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChartX {
+    Step,
+    /// Wall-clock time, ms since the epoch.
+    Time,
+    /// Milliseconds since the series' first point.
+    Relative,
+}
+
+const RUN_COLUMNS: &str = "r.uid, r.id, r.source, r.path, r.name, r.experiment, r.experiment_id, r.status, r.start_time, r.end_time, r.parent_id, r.user, r.deleted";
+
+fn run_row(r: &rusqlite::Row) -> rusqlite::Result<RunRow> {
+    Ok(RunRow {
+        uid: r.get(0)?,
+        id: r.get(1)?,
+        source: r.get(2)?,
+        path: r.get(3)?,
+        name: r.get(4)?,
+        experiment: r.get(5)?,
+        experiment_id: r.get(6)?,
+        status: r.get(7)?,
+        start_time: r.get(8)?,
+        end_time: r.get(9)?,
+        parent_id: r.get(10)?,
+        user: r.get(11)?,
+        deleted: r.get::<_, i64>(12)? != 0,
+        params: BTreeMap::new(),
+        tags: BTreeMap::new(),
+        metrics: BTreeMap::new(),
+    })
+}
+
+impl Index {
+    /// The run table: filtered, sorted and paged, with params, tags and metric summaries.
+    pub fn runs(&self, q: &RunQuery) -> Result<Vec<RunRow>, Error> {
+        let mut sql = format!("SELECT {RUN_COLUMNS} FROM runs r WHERE 1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if !q.include_deleted {
+            sql.push_str(" AND r.deleted = 0");
+        }
+        if let Some(expr) =
+            filter::parse_filter(&q.filter).map_err(|e| Error::Filter(e.render(&q.filter)))?
+        {
+            let compiled =
+                filter::compile(&expr).map_err(|e| Error::Filter(e.render(&q.filter)))?;
+            sql.push_str(&format!(" AND ({})", compiled.where_sql));
+            args.extend(compiled.params);
+        }
+        let mut order: Vec<String> = Vec::new();
+        if !q.sort.is_empty() {
+            let keys = q
+                .sort
+                .iter()
+                .map(|s| filter::parse_sort(s).map_err(|e| Error::Filter(e.render(s))))
+                .collect::<Result<Vec<_>, _>>()?;
+            let o = filter::order_by_keys(&keys);
+            order.push(o.where_sql);
+            args.extend(o.params);
+        } else {
+            order.push("r.start_time IS NULL, r.start_time DESC, r.path".into());
+        }
+        sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
+        if let Some(limit) = q.limit {
+            sql.push_str(&format!(" LIMIT {limit} OFFSET {}", q.offset));
+        } else if q.offset > 0 {
+            sql.push_str(&format!(" LIMIT -1 OFFSET {}", q.offset));
+        }
+        if std::env::var_os("RUNLENS_DEBUG_SQL").is_some() {
+            eprintln!("{sql}");
+        }
+        let mut st = self
+            .conn
+            .prepare(&sql)
+            .map_err(|e| Error::Filter(e.to_string()))?;
+        let mut rows: Vec<RunRow> = st
+            .query_map(rusqlite::params_from_iter(args), run_row)?
+            .collect::<Result<_, _>>()?;
+        for row in &mut rows {
+            self.fill(row)?;
+        }
+        Ok(rows)
+    }
+
+    fn fill(&self, row: &mut RunRow) -> Result<(), Error> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT key, value FROM params WHERE run = ?1")?;
+        row.params = st
+            .query_map([row.uid], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT key, value FROM tags WHERE run = ?1")?;
+        row.tags = st
+            .query_map([row.uid], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut st = self.conn.prepare_cached("SELECT key, count, last_bits, last_step, first_step, min, max FROM series WHERE run = ?1")?;
+        row.metrics = st
+            .query_map([row.uid], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    MetricSummary {
+                        count: r.get::<_, i64>(1)? as u64,
+                        last: f64::from_bits(r.get::<_, i64>(2)? as u64),
+                        last_step: r.get(3)?,
+                        first_step: r.get(4)?,
+                        min: r.get(5)?,
+                        max: r.get(6)?,
+                    },
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(())
+    }
+
+    /// Finds a run by id or by path. An id shared by several runs (a copied folder) is an error
+    /// that lists their paths.
+    pub fn find_run(&self, id_or_path: &str) -> Result<RunRow, Error> {
+        let mut st = self.conn.prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.path = ?1 OR r.id = ?1 ORDER BY r.path = ?1 DESC, r.path"))?;
+        let rows: Vec<RunRow> = st
+            .query_map([id_or_path], run_row)?
+            .collect::<Result<_, _>>()?;
+        let mut row = match rows.len() {
+            0 => {
+                return Err(Error::NotFound(format!(
+                    "no run with id or path {id_or_path:?}"
+                )))
+            }
+            1 => rows.into_iter().next().expect("one row"),
+            _ if rows[0].path == id_or_path => rows.into_iter().next().expect("one row"),
+            _ => {
+                let paths: Vec<&str> = rows.iter().map(|r| r.path.as_str()).collect();
+                return Err(Error::NotFound(format!(
+                    "{id_or_path:?} names {} runs; give a path: {}",
+                    rows.len(),
+                    paths.join(", ")
+                )));
+            }
+        };
+        self.fill(&mut row)?;
+        Ok(row)
+    }
+
+    /// A run with everything the index knows about it.
+    pub fn run_detail(&self, id_or_path: &str) -> Result<RunDetail, Error> {
+        let run = self.find_run(id_or_path)?;
+        let (artifact_uri, artifact_dir, unit): (Option<String>, Option<String>, String) =
+            self.conn.query_row(
+                "SELECT artifact_uri, artifact_dir, unit FROM runs WHERE uid = ?1",
+                [run.uid],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT path, size FROM artifacts WHERE run = ?1 ORDER BY path")?;
+        let artifacts = st
+            .query_map([run.uid], |r| {
+                Ok(Artifact {
+                    path: r.get(0)?,
+                    size: r.get::<_, i64>(1)? as u64,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut st = self.conn.prepare_cached("SELECT name, digest, source_type, source, context, tags FROM inputs WHERE run = ?1 ORDER BY seq")?;
+        let inputs = st
+            .query_map([run.uid], |r| {
+                Ok(DatasetInput {
+                    name: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    digest: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    source_type: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    source: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                    context: r.get(4)?,
+                    tags: serde_json::from_str(&r.get::<_, Option<String>>(5)?.unwrap_or_default())
+                        .unwrap_or_default(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut st = self.conn.prepare_cached(
+            "SELECT model_id, name, step, dir, flavors, signature_inputs, signature_outputs, files FROM models WHERE run = ?1 ORDER BY seq",
+        )?;
+        let models = st
+            .query_map([run.uid], |r| {
+                let files: Vec<(String, u64)> =
+                    serde_json::from_str(&r.get::<_, Option<String>>(7)?.unwrap_or_default())
+                        .unwrap_or_default();
+                Ok(LoggedModel {
+                    model_id: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    name: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    step: r.get(2)?,
+                    dir: r.get(3)?,
+                    flavors: serde_json::from_str(
+                        &r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                    )
+                    .unwrap_or_default(),
+                    signature_inputs: r.get(5)?,
+                    signature_outputs: r.get(6)?,
+                    files: files
+                        .into_iter()
+                        .map(|(path, size)| Artifact { path, size })
+                        .collect(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut st = self.conn.prepare_cached("SELECT file, line, message FROM diagnostics WHERE unit = ?1 ORDER BY file, line, rowid")?;
+        let diagnostics = st
+            .query_map([&unit], |r| {
+                Ok(Diagnostic {
+                    file: r.get(0)?,
+                    line: r.get::<_, Option<i64>>(1)?.map(|l| l as u64),
+                    message: r.get(2)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(RunDetail {
+            run,
+            artifact_uri,
+            artifact_dir,
+            artifacts,
+            inputs,
+            models,
+            diagnostics,
+        })
+    }
+
+    fn series_id(&self, run_uid: i64, key: &str) -> Result<i64, Error> {
+        self.conn
+            .prepare_cached("SELECT sid FROM series WHERE run = ?1 AND key = ?2")?
+            .query_row(params![run_uid, key], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| Error::NotFound(format!("the run has no metric {key:?}")))
+    }
+
+    /// Every point of a metric, ordered by (step, timestamp, file order).
+    pub fn series(&self, run_uid: i64, key: &str) -> Result<Vec<Point>, Error> {
+        let sid = self.series_id(run_uid, key)?;
+        Ok(series::read_all(&self.conn, sid)?)
+    }
+
+    /// A metric downsampled for a chart `width` pixels wide: the first, last, min and max point of
+    /// each pixel column (M4), so every spike stays visible. `range` limits the x range (zoom).
+    pub fn chart(
+        &self,
+        run_uid: i64,
+        key: &str,
+        width: usize,
+        x: ChartX,
+        range: Option<(f64, f64)>,
+    ) -> Result<Vec<Point>, Error> {
+        let sid = self.series_id(run_uid, key)?;
+        match x {
+            ChartX::Step => Ok(series::m4(&self.conn, sid, width, XAxis::Step, range)?),
+            ChartX::Time => Ok(series::m4(&self.conn, sid, width, XAxis::Time, range)?),
+            ChartX::Relative => {
+                let t0: Option<f64> = self.conn.query_row(
+                    "SELECT min(ts_min) FROM chunks WHERE sid = ?1",
+                    [sid],
+                    |r| r.get(0),
+                )?;
+                let Some(t0) = t0 else { return Ok(Vec::new()) };
+                let range = range.map(|(a, b)| (a + t0, b + t0));
+                let mut pts = series::m4(&self.conn, sid, width, XAxis::Time, range)?;
+                for p in &mut pts {
+                    p.ts -= t0;
+                }
+                Ok(pts)
+            }
+        }
+    }
+
+    /// The metric keys present in the runs, with how many runs have each.
+    pub fn metric_keys(&self) -> Result<Vec<(String, u64)>, Error> {
+        let mut st = self.conn.prepare("SELECT s.key, count(*) FROM series s JOIN runs r ON r.uid = s.run WHERE r.deleted = 0 GROUP BY s.key ORDER BY s.key")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

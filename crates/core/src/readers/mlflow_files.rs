@@ -1,0 +1,628 @@
+//! MLflow's file store (`mlruns/`): experiments, runs, params, tags, metrics, dataset inputs,
+//! artifacts and MLflow 3 logged models. Layout facts: mlflow/store/tracking/file_store.py.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::{list_files, read_small, yaml, Ctx, DiagUpdate, Diags, FileUpdate, RunOut, UnitOut};
+use crate::model::{DatasetInput, LoggedModel, Point, RunMeta, Source, Status};
+use crate::tail::{self, Chunk, FileState};
+
+/// An experiment folder of a store.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    pub dir: PathBuf,
+    pub id: String,
+    pub name: Option<String>,
+    pub deleted: bool,
+}
+
+/// Folders of an experiment that are not runs.
+const NOT_RUNS: &[&str] = &["models", "tags", "datasets", "traces", ".trash"];
+
+/// Lists the experiments and run folders of a store. Problems go to `diags`.
+pub fn list_store(store: &Path, diags: &mut Diags) -> Vec<(std::sync::Arc<Experiment>, PathBuf)> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(store) else {
+        return out;
+    };
+    let mut exp_dirs: Vec<PathBuf> = rd
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| {
+            let n = e.file_name();
+            n != ".trash" && n != "models" && n != ".git"
+        })
+        .map(|e| e.path())
+        .collect();
+    exp_dirs.sort();
+    for dir in exp_dirs {
+        let meta_path = dir.join("meta.yaml");
+        let fallback_id = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let exp = match read_small(&meta_path) {
+            Ok(text) => match yaml(&text) {
+                Ok(v) => Experiment {
+                    id: str_field(&v, "experiment_id").unwrap_or(fallback_id),
+                    name: str_field(&v, "name"),
+                    deleted: str_field(&v, "lifecycle_stage").as_deref() == Some("deleted"),
+                    dir: dir.clone(),
+                },
+                Err(e) => {
+                    diags.push(None, format!("{}: {e}", meta_path.display()));
+                    Experiment {
+                        id: fallback_id,
+                        name: None,
+                        deleted: false,
+                        dir: dir.clone(),
+                    }
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue, // not an experiment
+            Err(e) => {
+                diags.push(None, format!("{}: {e}", meta_path.display()));
+                continue;
+            }
+        };
+        let exp = std::sync::Arc::new(exp);
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut runs: Vec<PathBuf> = rd
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter(|e| !NOT_RUNS.iter().any(|n| e.file_name() == *n))
+            .map(|e| e.path())
+            .filter(|p| p.join("meta.yaml").exists())
+            .collect();
+        runs.sort();
+        out.extend(runs.into_iter().map(|r| (exp.clone(), r)));
+    }
+    out
+}
+
+fn str_field(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+fn int_field(v: &Value, key: &str) -> Option<i64> {
+    match v.get(key)? {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// FNV-1a, stable across Rust versions (the index outlives a build).
+pub(crate) fn fnv(h: &mut u64, bytes: &[u8]) {
+    for b in bytes {
+        *h ^= *b as u64;
+        *h = h.wrapping_mul(0x100000001b3);
+    }
+}
+
+/// Key/value files under `dir` (params/, tags/): the key is the path below `dir`, '/'-separated.
+fn read_kv_dir(dir: &Path, diags: &mut Diags, what: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut d = Diags::new(String::new());
+    let files = list_files(dir, &mut d, what);
+    for item in d.finish(false).items {
+        diags.push(None, item.message);
+    }
+    for f in files {
+        match std::fs::read(dir.join(&f.path)) {
+            Ok(bytes) => {
+                let value = match String::from_utf8(bytes) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        diags.push(None, format!("{what}/{}: value is not valid UTF-8, shown with replacement characters", f.path));
+                        String::from_utf8_lossy(e.as_bytes()).into_owned()
+                    }
+                };
+                out.insert(f.path, value);
+            }
+            Err(e) => diags.push(None, format!("{what}/{}: {e}", f.path)),
+        }
+    }
+    out
+}
+
+/// Adds (path, size, mtime) of every file under `dir` to the signature.
+fn sign_tree(h: &mut u64, dir: &Path) {
+    let mut stack = vec![(dir.to_path_buf(), 0usize)];
+    let mut entries = Vec::new();
+    while let Some((d, depth)) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let Ok(md) = e.path().symlink_metadata() else {
+                continue;
+            };
+            if md.is_dir() && depth < 64 {
+                stack.push((e.path(), depth + 1));
+            }
+            entries.push((e.path(), md.len(), tail::mtime_ns(&md)));
+        }
+    }
+    entries.sort();
+    for (p, len, mt) in entries {
+        fnv(h, p.as_os_str().as_encoded_bytes());
+        fnv(h, &len.to_le_bytes());
+        fnv(h, &mt.to_le_bytes());
+    }
+}
+
+/// The signature of everything that makes up a run's metadata (not its metrics).
+fn meta_signature(run_dir: &Path, exp: &Experiment) -> u64 {
+    let mut h = 0xcbf29ce484222325u64;
+    for f in [run_dir.join("meta.yaml"), exp.dir.join("meta.yaml")] {
+        if let Ok(md) = f.metadata() {
+            fnv(&mut h, &md.len().to_le_bytes());
+            fnv(&mut h, &tail::mtime_ns(&md).to_le_bytes());
+        }
+    }
+    for sub in ["params", "tags", "inputs", "outputs", "artifacts"] {
+        fnv(&mut h, sub.as_bytes());
+        sign_tree(&mut h, &run_dir.join(sub));
+    }
+    // MLflow 3 logged models live beside the runs.
+    if let Ok(rd) = std::fs::read_dir(run_dir.join("outputs")) {
+        for e in rd.flatten() {
+            sign_tree(&mut h, &exp.dir.join("models").join(e.file_name()));
+        }
+    }
+    h
+}
+
+/// Reads one run folder, incrementally against what the index remembers.
+pub fn read_run(ctx: &Ctx, exp: &Experiment, run_dir: &Path) -> UnitOut {
+    let path = ctx.rel(run_dir);
+    let mut out = UnitOut {
+        unit: path.clone(),
+        ..Default::default()
+    };
+    let meta_key = format!("{path}/");
+    let sig = format!("{:016x}", meta_signature(run_dir, exp));
+    let meta_changed = ctx.prev.get(&meta_key).is_none_or(|s| s.extra != sig);
+    let mut meta = None;
+    if meta_changed {
+        let mut diags = Diags::new(meta_key.clone());
+        meta = read_meta(ctx, exp, run_dir, &mut diags);
+        out.diags.push(diags.finish(true));
+        out.states.push((
+            meta_key,
+            Some(FileState {
+                extra: sig,
+                ..Default::default()
+            }),
+        ));
+    } else {
+        out.states.push((meta_key, None));
+    }
+    if meta_changed && meta.is_none() {
+        // Unreadable meta.yaml (or the run vanished mid-scan): the run is not listed.
+        return out;
+    }
+
+    let mut run = RunOut {
+        path: path.clone(),
+        source: Source::Mlflow,
+        meta,
+        files: Vec::new(),
+        series_files: Vec::new(),
+    };
+    let metrics_dir = run_dir.join("metrics");
+    let mut d = Diags::new(format!("{path}/metrics"));
+    let metric_files = list_files(&metrics_dir, &mut d, &format!("{path}/metrics"));
+    let listing = d.finish(true);
+    if !listing.items.is_empty() {
+        out.diags.push(listing);
+    }
+    let mut all_unchanged = !meta_changed;
+    for mf in metric_files {
+        let file = format!("{path}/metrics/{}", mf.path);
+        let full = metrics_dir.join(&mf.path);
+        run.series_files.push(file.clone());
+        let prev = ctx.prev.get(&file);
+        let md = match std::fs::metadata(&full) {
+            Ok(md) => md,
+            Err(_) => continue,
+        };
+        let chunk = match tail::read_new(&full, prev, &md) {
+            Ok(c) => c,
+            Err(e) => {
+                let mut d = Diags::new(file.clone());
+                d.push(None, format!("cannot read: {e}"));
+                out.diags.push(d.finish(true));
+                continue;
+            }
+        };
+        let (bytes, first_line, append) = match chunk {
+            Chunk::Unchanged => {
+                out.states.push((file, None));
+                continue;
+            }
+            Chunk::Append { bytes, first_line } => (bytes, first_line, true),
+            Chunk::Full { bytes } => (bytes, 1, false),
+        };
+        all_unchanged = false;
+        let mut diags = Diags::new(file.clone());
+        let (points, consumed, lines, pending) =
+            parse_metric_file(&bytes, first_line, tail::settled(&md), &mut diags);
+        let prev_lines = if append {
+            prev.map_or(0, |p| p.lines)
+        } else {
+            0
+        };
+        let state = tail::next_state(
+            &md,
+            prev,
+            append,
+            &bytes,
+            consumed,
+            prev_lines + lines,
+            pending,
+            String::new(),
+        );
+        out.states.push((file.clone(), Some(state)));
+        out.diags.push(diags.finish(!append));
+        run.files.push(FileUpdate {
+            file,
+            replace: !append,
+            series: vec![(mf.path.clone(), points)],
+        });
+    }
+    out.untouched = all_unchanged;
+    out.runs.push(run);
+    out
+}
+
+/// Parses "<timestamp_ms> <value> [<step>]" lines. Returns the points, the bytes consumed, the
+/// complete lines consumed and whether an unterminated last line was taken (see tail::settled).
+pub fn parse_metric_file(
+    bytes: &[u8],
+    first_line: u64,
+    settled: bool,
+    diags: &mut Diags,
+) -> (Vec<Point>, usize, u64, bool) {
+    let complete = tail::complete_prefix(bytes, false);
+    let take_pending = settled && complete < bytes.len();
+    let end = if take_pending { bytes.len() } else { complete };
+    let mut points = Vec::with_capacity(end / 32 + 1);
+    let mut line_no = first_line;
+    let mut lines = 0u64;
+    for line in text_lines(&bytes[..end]) {
+        match parse_metric_line(line) {
+            Ok(p) => points.push(p),
+            Err(msg) => diags.push(Some(line_no), msg),
+        }
+        line_no += 1;
+        lines += 1;
+    }
+    let lines_complete = if take_pending {
+        lines.saturating_sub(1)
+    } else {
+        lines
+    };
+    (points, complete, lines_complete, take_pending)
+}
+
+/// The lines of `bytes` without their "\n" or "\r\n"; a last line without a newline is included.
+pub fn text_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = bytes;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (line, next) = match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        rest = next;
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
+    })
+}
+
+fn parse_metric_line(line: &[u8]) -> Result<Point, String> {
+    let text = std::str::from_utf8(line).map_err(|_| "not valid UTF-8".to_string())?;
+    let mut it = text.split(' ');
+    let fields: [Option<&str>; 4] = [it.next(), it.next(), it.next(), it.next()];
+    let n = fields.iter().filter(|f| f.is_some()).count();
+    if text.is_empty() {
+        return Err("empty line".into());
+    }
+    if n < 2 || n > 3 {
+        return Err(format!(
+            "expected \"<timestamp> <value> [<step>]\", found {n} field{}: {:?}",
+            if n == 1 { "" } else { "s" },
+            truncate(text)
+        ));
+    }
+    let ts: i64 = fields[0]
+        .unwrap_or("")
+        .parse()
+        .map_err(|_| format!("timestamp is not an integer: {:?}", truncate(text)))?;
+    let value = parse_f64(fields[1].unwrap_or(""))
+        .ok_or_else(|| format!("value is not a number: {:?}", truncate(text)))?;
+    let step: i64 = match fields[2] {
+        None => 0,
+        Some(s) => s
+            .parse()
+            .map_err(|_| format!("step is not an integer: {:?}", truncate(text)))?,
+    };
+    Ok(Point {
+        step,
+        value,
+        ts: ts as f64,
+    })
+}
+
+pub(crate) fn truncate(s: &str) -> String {
+    if s.len() <= 80 {
+        return s.to_string();
+    }
+    let mut end = 80;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// f64 from the text Python and friends write: "nan", "inf", "-inf", "Infinity", "1e-3".
+pub fn parse_f64(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if let Ok(v) = s.parse::<f64>() {
+        return Some(v);
+    }
+    match s.to_ascii_lowercase().as_str() {
+        "+nan" | "-nan" => Some(f64::NAN),
+        "+inf" | "+infinity" => Some(f64::INFINITY),
+        _ => None,
+    }
+}
+
+fn read_meta(ctx: &Ctx, exp: &Experiment, run_dir: &Path, diags: &mut Diags) -> Option<RunMeta> {
+    let meta_path = run_dir.join("meta.yaml");
+    let text = match read_small(&meta_path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None, // removed mid-scan
+        Err(e) => {
+            diags.push(None, format!("meta.yaml: {e}"));
+            return None;
+        }
+    };
+    let v = match yaml(&text) {
+        Ok(v) => v,
+        Err(e) => {
+            diags.push(None, format!("meta.yaml: {e}"));
+            return None;
+        }
+    };
+    let dir_name = run_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut m = RunMeta {
+        id: str_field(&v, "run_id")
+            .or_else(|| str_field(&v, "run_uuid"))
+            .unwrap_or(dir_name),
+        experiment: exp.name.clone(),
+        experiment_id: str_field(&v, "experiment_id").or_else(|| Some(exp.id.clone())),
+        start_time: int_field(&v, "start_time"),
+        end_time: int_field(&v, "end_time"),
+        user: str_field(&v, "user_id").filter(|s| !s.is_empty()),
+        deleted: exp.deleted || str_field(&v, "lifecycle_stage").as_deref() == Some("deleted"),
+        artifact_uri: str_field(&v, "artifact_uri"),
+        ..Default::default()
+    };
+    if let Some(s) = str_field(&v, "status") {
+        m.status = Status::from_mlflow(&s);
+        if m.status.is_none() {
+            diags.push(None, format!("meta.yaml: unknown status {s:?}"));
+        }
+    }
+    let rel = ctx.rel(run_dir);
+    m.params = read_kv_dir(&run_dir.join("params"), diags, &format!("{rel}/params"));
+    m.tags = read_kv_dir(&run_dir.join("tags"), diags, &format!("{rel}/tags"));
+    m.name = str_field(&v, "run_name")
+        .filter(|s| !s.is_empty())
+        .or_else(|| m.tags.get("mlflow.runName").cloned());
+    m.parent_id = m.tags.get("mlflow.parentRunId").cloned();
+    if m.user.is_none() {
+        m.user = m.tags.get("mlflow.user").cloned();
+    }
+    // Artifacts: where artifact_uri points if that is inside the project, else the default folder.
+    let art = m
+        .artifact_uri
+        .as_deref()
+        .and_then(|u| crate::paths::resolve_in_project(ctx.root, run_dir, u))
+        .or_else(|| {
+            let d = run_dir.join("artifacts");
+            d.is_dir().then_some(d)
+        });
+    if let Some(u) = &m.artifact_uri {
+        if art.is_none() && !u.is_empty() {
+            diags.push(
+                None,
+                format!(
+                    "artifact location {:?} is outside the project or missing: not read",
+                    truncate(u)
+                ),
+            );
+        }
+    }
+    if let Some(dir) = art {
+        let rel_art = ctx.rel(&dir);
+        m.artifacts = list_files(&dir, diags, &rel_art);
+        for a in &m.artifacts {
+            if a.path == "MLmodel" || a.path.ends_with("/MLmodel") {
+                let model_dir = dir.join(a.path.trim_end_matches("MLmodel"));
+                let name = a
+                    .path
+                    .trim_end_matches("MLmodel")
+                    .trim_end_matches('/')
+                    .to_string();
+                let mut lm = LoggedModel {
+                    name,
+                    dir: Some(ctx.rel(&model_dir)),
+                    ..Default::default()
+                };
+                read_mlmodel(&model_dir, &mut lm, diags);
+                lm.files = m
+                    .artifacts
+                    .iter()
+                    .filter(|f| f.path.starts_with(&lm.name))
+                    .cloned()
+                    .collect();
+                m.models.push(lm);
+            }
+        }
+        m.artifact_dir = Some(rel_art);
+    }
+    m.inputs = read_inputs(exp, run_dir, diags);
+    m.models.extend(read_outputs(ctx, exp, run_dir, diags));
+    Some(m)
+}
+
+fn read_inputs(exp: &Experiment, run_dir: &Path, diags: &mut Diags) -> Vec<DatasetInput> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(run_dir.join("inputs")) else {
+        return out;
+    };
+    let mut dirs: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+    dirs.sort();
+    for d in dirs {
+        let Ok(text) = read_small(&d.join("meta.yaml")) else {
+            continue;
+        };
+        let v = match yaml(&text) {
+            Ok(v) => v,
+            Err(e) => {
+                diags.push(None, format!("{}: {e}", d.join("meta.yaml").display()));
+                continue;
+            }
+        };
+        if str_field(&v, "source_type").as_deref() != Some("DATASET") {
+            continue;
+        }
+        let mut input = DatasetInput::default();
+        if let Some(Value::Object(tags)) = v.get("tags") {
+            for (k, t) in tags {
+                let t = t
+                    .as_str()
+                    .map(String::from)
+                    .unwrap_or_else(|| t.to_string());
+                if k == "mlflow.data.context" {
+                    input.context = Some(t.clone());
+                }
+                input.tags.insert(k.clone(), t);
+            }
+        }
+        if let Some(id) = str_field(&v, "source_id") {
+            let ds = exp.dir.join("datasets").join(&id).join("meta.yaml");
+            match read_small(&ds)
+                .map_err(|e| e.to_string())
+                .and_then(|t| yaml(&t))
+            {
+                Ok(dv) => {
+                    input.name = str_field(&dv, "name").unwrap_or_default();
+                    input.digest = str_field(&dv, "digest").unwrap_or_default();
+                    input.source_type = str_field(&dv, "source_type").unwrap_or_default();
+                    input.source = str_field(&dv, "source").unwrap_or_default();
+                }
+                Err(e) => diags.push(None, format!("dataset {id}: {e}")),
+            }
+        }
+        out.push(input);
+    }
+    out
+}
+
+fn read_outputs(
+    ctx: &Ctx,
+    exp: &Experiment,
+    run_dir: &Path,
+    diags: &mut Diags,
+) -> Vec<LoggedModel> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(run_dir.join("outputs")) else {
+        return out;
+    };
+    let mut dirs: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+    dirs.sort();
+    for d in dirs {
+        let Ok(text) = read_small(&d.join("meta.yaml")) else {
+            continue;
+        };
+        let Ok(v) = yaml(&text) else {
+            diags.push(
+                None,
+                format!("{}: invalid YAML", d.join("meta.yaml").display()),
+            );
+            continue;
+        };
+        let Some(model_id) = str_field(&v, "source_id").or_else(|| str_field(&v, "destination_id"))
+        else {
+            continue;
+        };
+        let mut lm = LoggedModel {
+            model_id: model_id.clone(),
+            step: int_field(&v, "step"),
+            ..Default::default()
+        };
+        let model_dir = exp.dir.join("models").join(&model_id);
+        if let Ok(t) = read_small(&model_dir.join("meta.yaml")) {
+            if let Ok(mv) = yaml(&t) {
+                lm.name = str_field(&mv, "name").unwrap_or_default();
+            }
+        }
+        let art = model_dir.join("artifacts");
+        if art.is_dir() {
+            let rel = ctx.rel(&art);
+            lm.files = list_files(&art, diags, &rel);
+            read_mlmodel(&art, &mut lm, diags);
+            lm.dir = Some(rel);
+        }
+        out.push(lm);
+    }
+    out
+}
+
+/// Reads an MLmodel file as text: flavors and signature. The model itself is never loaded.
+fn read_mlmodel(model_dir: &Path, lm: &mut LoggedModel, diags: &mut Diags) {
+    let Ok(text) = read_small(&model_dir.join("MLmodel")) else {
+        return;
+    };
+    match yaml(&text) {
+        Ok(v) => {
+            if let Some(Value::Object(f)) = v.get("flavors") {
+                lm.flavors = f.keys().cloned().collect();
+            }
+            if let Some(sig) = v.get("signature") {
+                lm.signature_inputs = str_field(sig, "inputs");
+                lm.signature_outputs = str_field(sig, "outputs");
+            }
+            if lm.model_id.is_empty() {
+                lm.model_id = str_field(&v, "model_id")
+                    .or_else(|| str_field(&v, "model_uuid"))
+                    .unwrap_or_default();
+            }
+        }
+        Err(e) => diags.push(None, format!("MLmodel: {e}")),
+    }
+}
+
+/// Diagnostics of the store listing itself (unreadable experiments).
+pub fn store_diags(d: Diags) -> Option<DiagUpdate> {
+    let u = d.finish(true);
+    (!u.items.is_empty()).then_some(u)
+}

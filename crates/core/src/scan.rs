@@ -1,0 +1,410 @@
+//! A scan: walk the project, find the units each reader owns, read them in parallel (incrementally
+//! against the remembered file states), and write the results in batched transactions.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::index::{apply, Index};
+use crate::model::{Diagnostic, Source};
+use crate::readers::mlflow_files::{self, Experiment};
+use crate::readers::{csv_log, jsonl, mlflow_db, Ctx, Diags, UnitOut};
+use crate::tail::FileState;
+use crate::Error;
+
+/// Folders never searched for runs.
+const SKIP_DIRS: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    ".dvc",
+    "node_modules",
+    "__pycache__",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".ipynb_checkpoints",
+    "site-packages",
+    ".idea",
+    ".vscode",
+    "mlartifacts",
+    ".trash",
+    "dvclive",
+    "wandb",
+    ".cache",
+];
+
+/// How deep the walk goes before it reports and stops descending.
+pub const MAX_DEPTH: usize = 48;
+
+#[derive(Debug)]
+enum Unit {
+    MlflowRun(Arc<Experiment>, PathBuf),
+    MlflowDb(PathBuf),
+    Lightning(PathBuf),
+    Log(PathBuf, Source),
+    Jsonl(PathBuf),
+}
+
+impl Unit {
+    fn read(&self, ctx: &Ctx) -> UnitOut {
+        match self {
+            Unit::MlflowRun(exp, dir) => mlflow_files::read_run(ctx, exp, dir),
+            Unit::MlflowDb(p) => mlflow_db::read(ctx, p),
+            Unit::Lightning(dir) => {
+                csv_log::read(ctx, &dir.join("metrics.csv"), Some(dir), Source::Lightning)
+            }
+            Unit::Log(p, source) => csv_log::read(ctx, p, None, *source),
+            Unit::Jsonl(p) => jsonl::read(ctx, p),
+        }
+    }
+    fn path(&self) -> &Path {
+        match self {
+            Unit::MlflowRun(_, p)
+            | Unit::MlflowDb(p)
+            | Unit::Lightning(p)
+            | Unit::Log(p, _)
+            | Unit::Jsonl(p) => p,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    /// Reader threads; 0 = one per core.
+    pub threads: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions { threads: 0 }
+    }
+}
+
+/// Progress of a scan, for a progress bar.
+#[derive(Clone, Debug)]
+pub enum Progress {
+    /// The walk found this many units (run folders, log files, databases) to look at.
+    Discovered { units: usize },
+    /// `done` of `total` units read; `points` new points so far.
+    Read {
+        done: usize,
+        total: usize,
+        points: u64,
+    },
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ScanReport {
+    /// Runs in the index after the scan, by source (deleted MLflow runs included).
+    pub runs_by_source: BTreeMap<String, usize>,
+    pub runs: usize,
+    /// Units whose files changed and were (re)read.
+    pub units_read: usize,
+    pub units_total: usize,
+    /// Points added by this scan.
+    pub points: u64,
+    /// Every diagnostic the index holds after the scan.
+    pub diagnostics: Vec<Diagnostic>,
+    pub elapsed: Duration,
+    pub cancelled: bool,
+}
+
+fn is_store(dir: &Path, names: &HashSet<String>) -> bool {
+    dir.file_name().is_some_and(|n| n == "mlruns")
+        || names.contains(".trash")
+        || (names.contains("0") && dir.join("0").join("meta.yaml").is_file())
+}
+
+fn is_venv(names: &HashSet<String>) -> bool {
+    names.contains("pyvenv.cfg") || names.contains("conda-meta")
+}
+
+/// Walks the project and lists the units, without following symlinks.
+fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
+    let mut units = Vec::new();
+    let mut stack: Vec<(PathBuf, usize)> = vec![(root.to_path_buf(), 0)];
+    while let Some((dir, depth)) = stack.pop() {
+        let rel = crate::paths::rel(root, &dir).unwrap_or_default();
+        let rd = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) => {
+                diags.push(
+                    None,
+                    format!(
+                        "{}: cannot list: {e}",
+                        if rel.is_empty() { "." } else { &rel }
+                    ),
+                );
+                continue;
+            }
+        };
+        let mut entries = Vec::new();
+        for ent in rd.flatten() {
+            match ent.file_name().into_string() {
+                Ok(name) => entries.push((name, ent)),
+                Err(name) => diags.push(
+                    None,
+                    format!("{rel}: skipped a name that is not valid UTF-8: {name:?}"),
+                ),
+            }
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let names: HashSet<String> = entries.iter().map(|(n, _)| n.clone()).collect();
+        if is_venv(&names) {
+            continue;
+        }
+        if is_store(&dir, &names) {
+            let mut d = Diags::new(rel.clone());
+            units.extend(
+                mlflow_files::list_store(&dir, &mut d)
+                    .into_iter()
+                    .map(|(e, r)| Unit::MlflowRun(e, r)),
+            );
+            for item in d.finish(false).items {
+                diags.push(None, item.message);
+            }
+            continue;
+        }
+        if names.contains("metrics.csv")
+            && (names.contains("hparams.yaml")
+                || dir
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("version_")))
+        {
+            units.push(Unit::Lightning(dir.clone()));
+            continue;
+        }
+        for (name, ent) in entries.into_iter().rev() {
+            let Ok(ft) = ent.file_type() else { continue };
+            let path = ent.path();
+            if ft.is_symlink() {
+                if path.is_dir() && !SKIP_DIRS.contains(&name.as_str()) {
+                    diags.push(
+                        None,
+                        format!(
+                            "{}: symlink not followed",
+                            crate::paths::rel(root, &path).unwrap_or_default()
+                        ),
+                    );
+                }
+                continue;
+            }
+            if ft.is_dir() {
+                if SKIP_DIRS.contains(&name.as_str()) {
+                    continue;
+                }
+                if depth + 1 > MAX_DEPTH {
+                    diags.push(
+                        None,
+                        format!(
+                            "{}: nested deeper than {MAX_DEPTH} folders: not searched",
+                            crate::paths::rel(root, &path).unwrap_or_default()
+                        ),
+                    );
+                    continue;
+                }
+                stack.push((path, depth + 1));
+                continue;
+            }
+            let ext = path
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default();
+            match ext.as_str() {
+                "csv" | "tsv" => {
+                    if let Some(source) = csv_log::sniff(&path) {
+                        units.push(Unit::Log(path, source));
+                    }
+                }
+                "jsonl" | "ndjson" => units.push(Unit::Jsonl(path)),
+                "db" | "sqlite" | "sqlite3" => {
+                    if mlflow_db::is_mlflow_db(&path) {
+                        units.push(Unit::MlflowDb(path));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    units
+}
+
+fn load_states(conn: &rusqlite::Connection) -> rusqlite::Result<HashMap<String, FileState>> {
+    let mut st = conn.prepare("SELECT path, state FROM files")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    Ok(rows
+        .filter_map(Result::ok)
+        .filter_map(|(p, s)| serde_json::from_str(&s).ok().map(|s| (p, s)))
+        .collect())
+}
+
+/// Commit at least this often, so a crash or a cancel loses little and readers see progress.
+const BATCH_POINTS: usize = 2_000_000;
+const BATCH_TIME: Duration = Duration::from_millis(500);
+
+impl Index {
+    /// Brings the index up to date with the project folder. Reads only what changed.
+    /// `progress` is called from the calling thread; `cancel` stops the scan after the current
+    /// batch, leaving the index consistent.
+    pub fn scan(
+        &mut self,
+        opts: &ScanOptions,
+        progress: &mut dyn FnMut(&Progress),
+        cancel: &AtomicBool,
+    ) -> Result<ScanReport, Error> {
+        let started = Instant::now();
+        let root = self.root.clone();
+        if std::fs::read_dir(&root).is_err() {
+            return Err(Error::Project(format!(
+                "{}: cannot read the folder",
+                root.display()
+            )));
+        }
+        let mut walk_diags = Diags::new("");
+        let units = discover(&root, &mut walk_diags);
+        progress(&Progress::Discovered { units: units.len() });
+        let prev = load_states(&self.conn)?;
+        let total = units.len();
+        let threads = if opts.threads == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            opts.threads
+        };
+        let next = AtomicUsize::new(0);
+        let mut report = ScanReport {
+            units_total: total,
+            ..Default::default()
+        };
+        let unit_keys: HashSet<String> = units
+            .iter()
+            .map(|u| crate::paths::rel(&root, u.path()).unwrap_or_default())
+            .collect();
+
+        let conn = &mut self.conn;
+        let result: Result<(), Error> = std::thread::scope(|s| {
+            let (tx_out, rx_out) = std::sync::mpsc::sync_channel::<UnitOut>(64);
+            for _ in 0..threads {
+                let tx_out = tx_out.clone();
+                let (units, next, prev, root) = (&units, &next, &prev, &root);
+                s.spawn(move || {
+                    let ctx = Ctx { root, prev };
+                    loop {
+                        if cancel.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(u) = units.get(i) else { break };
+                        if tx_out.send(u.read(&ctx)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx_out);
+            let mut done = 0usize;
+            let conn: &rusqlite::Connection = conn;
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            let mut batch_points = 0usize;
+            let mut batch_start = Instant::now();
+            let body = (|| -> Result<bool, Error> {
+                for out in rx_out {
+                    done += 1;
+                    if !out.untouched {
+                        report.units_read += 1;
+                    }
+                    let pts = out.points();
+                    report.points += pts as u64;
+                    batch_points += pts;
+                    apply(conn, out)?;
+                    if batch_points >= BATCH_POINTS || batch_start.elapsed() >= BATCH_TIME {
+                        conn.execute_batch("COMMIT")?;
+                        progress(&Progress::Read {
+                            done,
+                            total,
+                            points: report.points,
+                        });
+                        conn.execute_batch("BEGIN IMMEDIATE")?;
+                        if cancel.load(Ordering::Relaxed) {
+                            return Ok(false);
+                        }
+                        batch_points = 0;
+                        batch_start = Instant::now();
+                    }
+                }
+                if cancel.load(Ordering::Relaxed) {
+                    return Ok(false);
+                }
+                // Units that are gone: their runs, file states and diagnostics go too.
+                let known: Vec<String> = conn
+                    .prepare("SELECT unit FROM runs UNION SELECT unit FROM files UNION SELECT unit FROM diagnostics")?
+                    .query_map([], |r| r.get::<_, String>(0))?
+                    .filter_map(Result::ok)
+                    .collect();
+                for u in known
+                    .iter()
+                    .filter(|u| !u.is_empty() && !unit_keys.contains(*u))
+                {
+                    conn.execute("DELETE FROM runs WHERE unit = ?1", [u])?;
+                    conn.execute("DELETE FROM files WHERE unit = ?1", [u])?;
+                    conn.execute("DELETE FROM diagnostics WHERE unit = ?1", [u])?;
+                }
+                conn.execute("DELETE FROM diagnostics WHERE unit = ''", [])?;
+                for d in walk_diags.finish(true).items {
+                    conn.execute("INSERT INTO diagnostics(unit, file, line, message) VALUES ('', '', NULL, ?1)", [&d.message])?;
+                }
+                Ok(true)
+            })();
+            match body {
+                Ok(complete) => {
+                    conn.execute_batch("COMMIT")?;
+                    report.cancelled = !complete;
+                }
+                Err(e) => {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    return Err(e);
+                }
+            }
+            progress(&Progress::Read {
+                done,
+                total,
+                points: report.points,
+            });
+            Ok(())
+        });
+        result?;
+        let mut st = self
+            .conn
+            .prepare("SELECT source, count(*) FROM runs GROUP BY source ORDER BY source")?;
+        for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            let (s, n) = row?;
+            report.runs += n as usize;
+            report.runs_by_source.insert(s, n as usize);
+        }
+        drop(st);
+        report.diagnostics = self.diagnostics()?;
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+
+    /// Every diagnostic the index holds, by file and line.
+    pub fn diagnostics(&self) -> Result<Vec<Diagnostic>, Error> {
+        let mut st = self
+            .conn
+            .prepare("SELECT file, line, message FROM diagnostics ORDER BY file, line, rowid")?;
+        let rows = st.query_map([], |r| {
+            Ok(Diagnostic {
+                file: r.get(0)?,
+                line: r.get::<_, Option<i64>>(1)?.map(|l| l as u64),
+                message: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

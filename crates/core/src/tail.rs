@@ -1,0 +1,178 @@
+//! Reading a growing text file from where the last scan stopped.
+//!
+//! For each file the index keeps its size, mtime, file id and the offset just past its last complete
+//! record, plus the bytes just before that offset. A later scan reads only the bytes after the offset,
+//! unless the file was truncated, replaced (new file id), or rewritten in place (the remembered bytes
+//! changed): then it is read again from the start and the caller replaces what it had.
+
+use std::fs::{File, Metadata};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// How many bytes before the offset are remembered to detect an in-place rewrite.
+const GUARD: usize = 64;
+
+/// What the index remembers of a file between scans.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileState {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub file_id: u64,
+    /// Just past the last complete record.
+    pub offset: u64,
+    /// Lines before `offset`, so diagnostics keep their line numbers across appends.
+    pub lines: u64,
+    /// Up to GUARD bytes before `offset`, hex.
+    pub guard: String,
+    /// The last line had no newline yet and was indexed only because the file had settled: any change
+    /// re-reads the file from the start.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
+    /// Format-specific state (a CSV header, a JSONL step counter), as JSON text.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub extra: String,
+}
+
+pub fn mtime_ns(md: &Metadata) -> i64 {
+    md.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(unix)]
+pub fn file_id(md: &Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    md.ino() ^ md.dev().rotate_left(32)
+}
+
+/// Windows and others: no stable id through std; size, mtime and the guard bytes still catch
+/// replacements.
+#[cfg(not(unix))]
+pub fn file_id(_md: &Metadata) -> u64 {
+    0
+}
+
+/// True when nothing about the file changed since `prev` was recorded.
+pub fn unchanged(prev: &FileState, md: &Metadata) -> bool {
+    prev.size == md.len() && prev.mtime_ns == mtime_ns(md) && prev.file_id == file_id(md)
+}
+
+pub enum Chunk {
+    /// The file is as it was.
+    Unchanged,
+    /// New bytes after `prev.offset`.
+    Append { bytes: Vec<u8>, first_line: u64 },
+    /// Read from the start (first time, truncated, replaced or rewritten).
+    Full { bytes: Vec<u8> },
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Reads what is new in `path` since `prev`.
+pub fn read_new(path: &Path, prev: Option<&FileState>, md: &Metadata) -> std::io::Result<Chunk> {
+    let size = md.len();
+    if let Some(prev) = prev {
+        if unchanged(prev, md) {
+            return Ok(Chunk::Unchanged);
+        }
+        if !prev.pending && prev.file_id == file_id(md) && size >= prev.offset {
+            let guard_len = prev.guard.len() as u64 / 2;
+            let start = prev.offset - guard_len;
+            let mut f = File::open(path)?;
+            f.seek(SeekFrom::Start(start))?;
+            let mut bytes = Vec::with_capacity((size - start) as usize);
+            f.take(size.saturating_sub(start)).read_to_end(&mut bytes)?;
+            if bytes.len() as u64 >= guard_len && hex(&bytes[..guard_len as usize]) == prev.guard {
+                bytes.drain(..guard_len as usize);
+                return Ok(Chunk::Append {
+                    bytes,
+                    first_line: prev.lines + 1,
+                });
+            }
+        }
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    File::open(path)?.take(size).read_to_end(&mut bytes)?;
+    Ok(Chunk::Full { bytes })
+}
+
+/// The state to remember after consuming `consumed` bytes of `bytes`, which started at `base_offset`.
+/// `lines` counts the complete lines before the new offset. `whole_prefix` gives the guard bytes when
+/// the consumed part is shorter than GUARD.
+pub fn next_state(
+    md: &Metadata,
+    prev: Option<&FileState>,
+    append: bool,
+    bytes: &[u8],
+    consumed: usize,
+    lines: u64,
+    pending: bool,
+    extra: String,
+) -> FileState {
+    let base = if append {
+        prev.map_or(0, |p| p.offset)
+    } else {
+        0
+    };
+    let offset = base + consumed as u64;
+    let guard = if consumed >= GUARD {
+        hex(&bytes[consumed - GUARD..consumed])
+    } else if append {
+        // Previous guard bytes followed by the few consumed now, keeping at most GUARD.
+        let prev_guard = prev.map(|p| p.guard.clone()).unwrap_or_default();
+        let mut g = prev_guard + &hex(&bytes[..consumed]);
+        if g.len() > GUARD * 2 {
+            g = g[g.len() - GUARD * 2..].to_string();
+        }
+        g
+    } else {
+        hex(&bytes[..consumed])
+    };
+    FileState {
+        size: md.len(),
+        mtime_ns: mtime_ns(md),
+        file_id: file_id(md),
+        offset,
+        lines,
+        guard,
+        pending,
+        extra,
+    }
+}
+
+/// The length of the prefix of `bytes` that ends with a complete line ('\n'), honouring double
+/// quotes when `quoted` (a CSV field may hold a newline). A last line without its newline is left
+/// for the next read: the writer may still be writing it.
+pub fn complete_prefix(bytes: &[u8], quoted: bool) -> usize {
+    if !quoted {
+        return bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    }
+    let mut in_quotes = false;
+    let mut end = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\n' if !in_quotes => end = i + 1,
+            _ => {}
+        }
+    }
+    end
+}
+
+/// Whether the writer is done with the file: then a last line without a newline is a complete record.
+/// Runlens cannot know; it treats a last line as complete only once the file has not changed for a
+/// while, which `settled` tells (the file's mtime is older than this many seconds).
+pub const SETTLE_SECS: u64 = 2;
+
+pub fn settled(md: &Metadata) -> bool {
+    md.modified()
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age.as_secs() >= SETTLE_SECS)
+}
