@@ -1,1 +1,8 @@
-mod x {}
+//! The one integration-test binary (one link step). Each module is a topic.
+
+mod common;
+
+mod cli;
+mod incremental;
+mod reliability;
+mod truth;

@@ -439,6 +439,7 @@ fn read_models(
         {
             let rel = ctx.rel(&dir);
             lm.files = list_files(&dir, diags, &rel);
+            super::mlflow_files::read_mlmodel(&dir, &mut lm, diags);
             lm.dir = Some(rel);
         }
         runs[i].models.push(lm);

@@ -598,7 +598,7 @@ fn read_outputs(
 }
 
 /// Reads an MLmodel file as text: flavors and signature. The model itself is never loaded.
-fn read_mlmodel(model_dir: &Path, lm: &mut LoggedModel, diags: &mut Diags) {
+pub(crate) fn read_mlmodel(model_dir: &Path, lm: &mut LoggedModel, diags: &mut Diags) {
     let Ok(text) = read_small(&model_dir.join("MLmodel")) else {
         return;
     };

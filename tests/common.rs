@@ -1,0 +1,112 @@
+//! Shared helpers: fixture paths, a fresh index in a temp data dir, truth.json values.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use runlens_core::{Index, Point, RunQuery, RunRow, ScanOptions, ScanReport};
+use serde_json::Value;
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A project to index and a data dir outside it, both temporary.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+    pub fn project(&self) -> PathBuf {
+        let p = self.dir.path().join("project");
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    }
+}
+
+pub fn scan(index: &mut Index) -> ScanReport {
+    index
+        .scan(
+            &ScanOptions::default(),
+            &mut |_| {},
+            &AtomicBool::new(false),
+        )
+        .expect("scan")
+}
+
+pub fn open_and_scan(data: &Path, project: &Path) -> (Index, ScanReport) {
+    let mut index = Index::open(data, project).expect("open index");
+    let report = scan(&mut index);
+    (index, report)
+}
+
+pub fn all_runs(index: &Index) -> Vec<RunRow> {
+    index
+        .runs(&RunQuery {
+            include_deleted: true,
+            ..Default::default()
+        })
+        .expect("runs")
+}
+
+pub fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("read json")).expect("parse json")
+}
+
+/// A number from truth.json, where NaN and ±inf are strings.
+pub fn tnum(v: &Value) -> f64 {
+    match v {
+        Value::String(s) if s == "NaN" => f64::NAN,
+        Value::String(s) if s == "Infinity" => f64::INFINITY,
+        Value::String(s) if s == "-Infinity" => f64::NEG_INFINITY,
+        other => other
+            .as_f64()
+            .unwrap_or_else(|| panic!("not a number: {other}")),
+    }
+}
+
+/// Bit-exact equality, with every NaN equal to every NaN.
+pub fn same(a: f64, b: f64) -> bool {
+    (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits() || (a == 0.0 && b == 0.0)
+}
+
+/// Every point of a series against truth's {step, value, timestamp} lists.
+pub fn assert_series(what: &str, got: &[Point], truth: &Value) {
+    let steps = truth["step"].as_array().expect("steps");
+    let values = truth["value"].as_array().expect("values");
+    assert_eq!(got.len(), steps.len(), "{what}: point count");
+    for (i, p) in got.iter().enumerate() {
+        assert_eq!(
+            p.step,
+            steps[i].as_i64().unwrap(),
+            "{what}: step of point {i}"
+        );
+        assert!(
+            same(p.value, tnum(&values[i])),
+            "{what}: value of point {i}: {} vs {}",
+            p.value,
+            values[i]
+        );
+        if let Some(ts) = truth.get("timestamp").and_then(|t| t.as_array()) {
+            match ts[i].as_f64() {
+                Some(t) => assert_eq!(p.ts, t, "{what}: timestamp of point {i}"),
+                None => assert!(p.ts.is_nan(), "{what}: point {i} should have no timestamp"),
+            }
+        }
+    }
+}
