@@ -110,3 +110,65 @@ pub fn assert_series(what: &str, got: &[Point], truth: &Value) {
         }
     }
 }
+
+/// Everything a user can see in the index, as text: two indexes with equal dumps are equal.
+pub fn dump(index: &Index) -> String {
+    let mut out = String::new();
+    for mut r in all_runs(index) {
+        let uid = r.uid;
+        r.uid = 0;
+        out.push_str(&format!("{r:?}\n"));
+        let detail = index.run_detail(&r.path).expect("detail");
+        out.push_str(&format!(
+            "  artifacts {:?}\n  inputs {:?}\n  models {:?}\n",
+            detail.artifacts, detail.inputs, detail.models
+        ));
+        for key in r.metrics.keys() {
+            let pts: Vec<(i64, u64, u64)> = index
+                .series(uid, key)
+                .unwrap()
+                .iter()
+                .map(|p| (p.step, p.value.to_bits(), p.ts.to_bits()))
+                .collect();
+            out.push_str(&format!("  {key}: {pts:?}\n"));
+        }
+    }
+    for d in index.diagnostics().unwrap() {
+        out.push_str(&format!("diag {d}\n"));
+    }
+    out
+}
+
+/// The dump of a fresh index of `project` built in one scan.
+pub fn fresh_dump(project: &Path) -> String {
+    let s = Scratch::new();
+    let (index, _) = open_and_scan(&s.data(), project);
+    dump(&index)
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+pub fn append(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+/// Makes an mtime change visible even on file systems with coarse timestamps.
+pub fn touch_later(path: &Path) {
+    let f = std::fs::File::options().write(true).open(path).unwrap();
+    let t =
+        std::fs::metadata(path).unwrap().modified().unwrap() + std::time::Duration::from_secs(1);
+    f.set_modified(t).unwrap();
+}

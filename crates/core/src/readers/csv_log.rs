@@ -30,6 +30,9 @@ struct Layout {
     time: Option<usize>,
     /// Columns that are metrics: (index, key).
     metrics: Vec<(usize, String)>,
+    /// Columns found to hold text: not metrics, reported once.
+    #[serde(default)]
+    text: Vec<usize>,
 }
 
 fn strip_bom(b: &[u8]) -> &[u8] {
@@ -113,6 +116,7 @@ fn layout(path: &Path, header: &[u8], source: Source) -> Option<Layout> {
         step,
         time,
         metrics,
+        text: Vec::new(),
     })
 }
 
@@ -150,6 +154,7 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
     if let Some(dir) = lightning_dir {
         let hp = dir.join("hparams.yaml");
         let key = ctx.rel(&hp);
+        hp_changed = ctx.prev.contains_key(&key);
         if let Ok(md) = std::fs::metadata(&hp) {
             let st = FileState {
                 size: md.len(),
@@ -230,7 +235,7 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
     };
 
     // The header: remembered, or the first line of a full read.
-    let (layout, body_start, mut line_no) = if append {
+    let (mut layout, body_start, line_no) = if append {
         (prev_layout.unwrap_or_default(), 0usize, first_line)
     } else {
         let bom = bytes.len() - strip_bom(&bytes).len();
@@ -276,24 +281,28 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
         .delimiter(layout.delimiter)
         .from_reader(&body[..end]);
     let mut rec = csv::ByteRecord::new();
-    let mut pending_line = None;
+    // Line numbers come from byte offsets: a quoted field may hold newlines.
+    let (mut counted_to, mut line_at) = (0usize, line_no);
+    let mut line_of = |byte: usize| -> u64 {
+        let byte = byte.min(end);
+        line_at += body[counted_to..byte]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        counted_to = byte;
+        line_at
+    };
     loop {
-        let start_line = reader.position().line();
+        let start_byte = reader.position().byte() as usize;
         match reader.read_byte_record(&mut rec) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                diags.push(
-                    Some(line_no + start_line - 1),
-                    format!("unreadable row: {e}"),
-                );
+                diags.push(Some(line_of(start_byte)), format!("unreadable row: {e}"));
                 continue;
             }
         }
-        let line = line_no + rec.position().map_or(start_line, |p| p.line()) - 1;
-        if take_pending && reader.position().byte() as usize >= end && complete < end {
-            pending_line = Some(line);
-        }
+        let line = line_of(rec.position().map_or(start_byte, |p| p.byte() as usize));
         if rec.len() == 1
             && rec
                 .get(0)
@@ -339,29 +348,35 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
             _ => f64::NAN,
         };
         for (slot, (i, key)) in layout.metrics.iter().enumerate() {
+            if layout.text.contains(i) {
+                continue;
+            }
             match cell(*i) {
                 Ok(c) if MISSING.contains(&c) => {}
                 Ok(c) => match parse_f64(c) {
                     Some(value) => series[slot].push(Point { step, value, ts }),
-                    None => diags.push(
-                        Some(line),
-                        format!("{key}: not a number: {:?}", truncate(c)),
-                    ),
+                    None => {
+                        diags.push(
+                            Some(line),
+                            format!(
+                                "column {key:?} holds text ({:?}): not read as a metric",
+                                truncate(c)
+                            ),
+                        );
+                        layout.text.push(*i);
+                    }
                 },
                 Err(()) => diags.push(Some(line), format!("{key}: not valid UTF-8")),
             }
         }
     }
     let body_lines = body[..complete].iter().filter(|&&b| b == b'\n').count() as u64;
-    let _ = pending_line;
-    line_no += body_lines;
     let header_lines = if append { 0 } else { 1 };
     let total_lines = if append {
         prev.map_or(0, |p| p.lines) + body_lines
     } else {
         header_lines + body_lines
     };
-    let _ = line_no;
     let extra = serde_json::to_string(&layout).unwrap_or_default();
     let consumed = body_start + complete;
     let st = tail::next_state(

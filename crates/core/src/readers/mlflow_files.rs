@@ -227,7 +227,23 @@ pub fn read_run(ctx: &Ctx, exp: &Experiment, run_dir: &Path) -> UnitOut {
     if !listing.items.is_empty() {
         out.diags.push(listing);
     }
-    let mut all_unchanged = !meta_changed;
+    // The set of metric files: a file that went away must take its series along.
+    let mut names = 0xcbf29ce484222325u64;
+    for mf in &metric_files {
+        fnv(&mut names, mf.path.as_bytes());
+        fnv(&mut names, b"\0");
+    }
+    let list_key = format!("{path}/metrics/");
+    let list_sig = format!("{names:016x}");
+    let list_changed = ctx.prev.get(&list_key).is_none_or(|s| s.extra != list_sig);
+    out.states.push((
+        list_key,
+        list_changed.then(|| FileState {
+            extra: list_sig,
+            ..Default::default()
+        }),
+    ));
+    let mut all_unchanged = !meta_changed && !list_changed;
     for mf in metric_files {
         let file = format!("{path}/metrics/{}", mf.path);
         let full = metrics_dir.join(&mf.path);
