@@ -101,7 +101,7 @@ fn walk_no_symlink(root: &Path, rel_parts: &[String]) -> Option<PathBuf> {
 /// The location may be stale: a folder copied from another machine keeps the absolute paths of the
 /// machine that wrote it. Then the longest tail of the location that exists under `root` is used
 /// (`file:///cluster/u/proj/mlruns/1/abc/artifacts` → `<root>/mlruns/1/abc/artifacts`). A relative
-/// location is taken relative to `base` (a directory inside `root`). Nothing outside `root` is ever
+/// location is taken relative to `base` (a directory inside `root`), then to the root, then by tails. Nothing outside `root` is ever
 /// returned, and no symlink is followed.
 pub fn resolve_in_project(root: &Path, base: &Path, location: &str) -> Option<PathBuf> {
     let (absolute, parts) = local_components(location)?;
@@ -112,8 +112,12 @@ pub fn resolve_in_project(root: &Path, base: &Path, location: &str) -> Option<Pa
             .filter(|s| !s.is_empty())
             .map(String::from)
             .collect();
-        all.extend(parts);
-        return walk_no_symlink(root, &all);
+        all.extend(parts.iter().cloned());
+        if let Some(p) = walk_no_symlink(root, &all) {
+            return Some(p);
+        }
+        // Relative to where the tool ran, usually the project root: the tails below try that.
+        return (0..parts.len()).find_map(|start| walk_no_symlink(root, &parts[start..]));
     }
     // Absolute and inside the root as written.
     let root_parts: Vec<String> = root

@@ -298,11 +298,19 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                diags.push(Some(line_of(start_byte)), format!("unreadable row: {e}"));
+                diags.push(
+                    Some(line_of(start_byte.min(end))),
+                    format!("unreadable row: {e}"),
+                );
                 continue;
             }
         }
-        let line = line_of(rec.position().map_or(start_byte, |p| p.byte() as usize));
+        // The record starts after any line breaks left over from the previous one.
+        let mut first = start_byte.min(end);
+        while first < end && (body[first] == b'\r' || body[first] == b'\n') {
+            first += 1;
+        }
+        let line = line_of(first);
         if rec.len() == 1
             && rec
                 .get(0)

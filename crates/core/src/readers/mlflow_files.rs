@@ -460,11 +460,11 @@ fn read_meta(ctx: &Ctx, exp: &Experiment, run_dir: &Path, diags: &mut Diags) -> 
     let art = m
         .artifact_uri
         .as_deref()
-        .and_then(|u| crate::paths::resolve_in_project(ctx.root, run_dir, u))
-        .or_else(|| {
-            let d = run_dir.join("artifacts");
-            d.is_dir().then_some(d)
-        });
+        .filter(|u| !u.trim().is_empty())
+        .map_or_else(
+            || Some(run_dir.join("artifacts")).filter(|d| d.is_dir()),
+            |u| crate::paths::resolve_in_project(ctx.root, run_dir, u),
+        );
     if let Some(u) = &m.artifact_uri {
         if art.is_none() && !u.is_empty() {
             diags.push(
