@@ -1,1 +1,254 @@
-//! (to come)
+//! The CLI contract, through the real binary: exit codes, the JSON shapes scripts rely on, and
+//! one-line errors.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::common::*;
+
+fn runlens(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_runlens"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("run runlens")
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+#[test]
+fn index_prints_counts_and_runs_json_follows_the_contract() {
+    let s = Scratch::new();
+    let p3 = fixture("p3");
+    let p = p3.to_str().unwrap();
+    let out = stdout(&runlens(&s.data(), &["index", p]));
+    assert!(
+        out.starts_with("19 runs (keras 1, lightning 2, mlflow 8, mlflow-db 8), 0 warnings"),
+        "{out}"
+    );
+
+    let runs: Value = serde_json::from_str(&stdout(&runlens(
+        &s.data(),
+        &["runs", p, "--format", "json"],
+    )))
+    .unwrap();
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 17, "deleted runs are left out");
+    let keys = [
+        "end_time",
+        "experiment",
+        "id",
+        "metrics",
+        "name",
+        "params",
+        "parent_id",
+        "path",
+        "source",
+        "start_time",
+        "status",
+        "tags",
+    ];
+    for r in runs {
+        let mut got: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+        got.sort();
+        assert_eq!(got, keys);
+        let source = r["source"].as_str().unwrap();
+        assert!(["mlflow", "mlflow-db", "lightning", "keras"].contains(&source));
+        if source.starts_with("mlflow") {
+            assert_ne!(r["id"], r["path"]);
+        } else {
+            assert_eq!(r["id"], r["path"], "non-MLflow ids are paths");
+        }
+        if source == "mlflow-db" {
+            assert!(r["path"].as_str().unwrap().starts_with("mlflow.db#"));
+        }
+        for m in r["metrics"].as_object().unwrap().values() {
+            let mut mk: Vec<&str> = m.as_object().unwrap().keys().map(String::as_str).collect();
+            mk.sort();
+            assert_eq!(mk, ["count", "last", "last_step", "max", "min"]);
+        }
+    }
+    // Non-finite values are strings; the crashed run's loss ends in NaN.
+    let truth = read_json(&p3.join("truth.json"));
+    let crashed = truth["mlflow"]["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["run_name"] == "crashed")
+        .unwrap();
+    let r = runs.iter().find(|r| r["id"] == crashed["run_id"]).unwrap();
+    assert_eq!(
+        r["metrics"]["train/loss"]["last"],
+        crashed["metrics"]["train/loss"]["last"]["value"]
+    );
+    assert_eq!(r["status"], "failed");
+
+    let all: Value = serde_json::from_str(&stdout(&runlens(
+        &s.data(),
+        &["runs", p, "--format", "json", "--include-deleted"],
+    )))
+    .unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 19);
+}
+
+#[test]
+fn filter_sort_and_errors() {
+    let s = Scratch::new();
+    let p = fixture("p3");
+    let p = p.to_str().unwrap();
+    let filtered: Value = serde_json::from_str(&stdout(&runlens(
+        &s.data(),
+        &[
+            "runs",
+            p,
+            "--format",
+            "json",
+            "--filter",
+            "metrics.val_acc > 0.5 and attributes.source = 'mlflow'",
+            "--sort",
+            "-metrics.val_acc",
+        ],
+    )))
+    .unwrap();
+    let accs: Vec<f64> = filtered
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["metrics"]["val_acc"]["last"].as_f64().unwrap())
+        .collect();
+    assert_eq!(accs.len(), 2);
+    assert!(accs[0] >= accs[1], "sorted descending: {accs:?}");
+
+    let bad = runlens(
+        &s.data(),
+        &["runs", p, "--filter", "metrics.val_acc > 'high'"],
+    );
+    assert!(!bad.status.success());
+    let err = String::from_utf8(bad.stderr).unwrap();
+    assert!(err.starts_with("error: column 19:"), "{err}");
+    assert!(err.contains("^"), "the caret points at the problem: {err}");
+
+    let missing = runlens(&s.data(), &["index", "/definitely/not/here"]);
+    assert!(!missing.status.success());
+    let err = String::from_utf8(missing.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("/definitely/not/here"), "{err}");
+}
+
+#[test]
+fn metric_prints_every_point_or_m4() {
+    let s = Scratch::new();
+    let p3 = fixture("p3");
+    let p = p3.to_str().unwrap();
+    let truth = read_json(&p3.join("truth.json"));
+    let long = truth["mlflow"]["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["run_name"] == "long-run-5k")
+        .unwrap();
+    let id = long["run_id"].as_str().unwrap();
+    let full: Value = serde_json::from_str(&stdout(&runlens(
+        &s.data(),
+        &["metric", p, id, "grad_norm", "--format", "json"],
+    )))
+    .unwrap();
+    let t = &long["metrics"]["grad_norm"]["series"];
+    assert_eq!(full["step"], t["step"]);
+    assert_eq!(
+        full["value"], t["value"],
+        "values exact, non-finite as strings"
+    );
+    assert_eq!(full["timestamp"], t["timestamp"]);
+
+    let small: Value = serde_json::from_str(&stdout(&runlens(
+        &s.data(),
+        &[
+            "metric",
+            p,
+            id,
+            "grad_norm",
+            "--format",
+            "json",
+            "--max-points",
+            "40",
+        ],
+    )))
+    .unwrap();
+    let n = small["step"].as_array().unwrap().len();
+    assert!(n <= 40 && n >= 10, "{n}");
+    let max = t["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_f64())
+        .fold(f64::MIN, f64::max);
+    assert!(
+        small["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v.as_f64() == Some(max)),
+        "the max survives"
+    );
+}
+
+#[test]
+fn show_and_diff_read_like_a_report() {
+    let s = Scratch::new();
+    let p3 = fixture("p3");
+    let p = p3.to_str().unwrap();
+    let truth = read_json(&p3.join("truth.json"));
+    let trials: Vec<&Value> = truth["mlflow"]["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["run_name"].as_str().unwrap().starts_with("trial-"))
+        .collect();
+    let (a, b) = (
+        trials[0]["run_id"].as_str().unwrap(),
+        trials[1]["run_id"].as_str().unwrap(),
+    );
+    let show = stdout(&runlens(&s.data(), &["show", p, a]));
+    for want in [
+        "PARAM",
+        "solver",
+        "METRIC",
+        "val_acc",
+        "ARTIFACT",
+        "DATASET",
+        "train-v2",
+        "MODEL",
+        "python_function",
+    ] {
+        assert!(show.contains(want), "show lacks {want}:\n{show}");
+    }
+    let diff = stdout(&runlens(&s.data(), &["diff", p, a, b]));
+    assert!(diff.contains("params.C"), "{diff}");
+    assert!(
+        !diff.contains("params.solver"),
+        "equal params are hidden by default:\n{diff}"
+    );
+    assert!(diff.contains("metrics.val_acc"), "{diff}");
+    let json: Value = serde_json::from_str(&stdout(&runlens(
+        &s.data(),
+        &["diff", p, a, b, "--format", "json"],
+    )))
+    .unwrap();
+    assert!(json["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["key"] == "params.C"));
+}

@@ -1,0 +1,104 @@
+//! Chart queries: M4 from chunk summaries equals M4 over every point, and every spike survives at
+//! every zoom.
+
+use proptest::prelude::*;
+use runlens_core::series::m4_points;
+use runlens_core::ChartX;
+
+use crate::common::*;
+
+/// A long noisy series with a few spikes, as JSONL.
+fn series_text(n: usize, seed: u64) -> (String, Vec<(i64, f64)>) {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut pts = Vec::new();
+    let mut text = String::new();
+    let mut step = 0i64;
+    for i in 0..n {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        step += 1 + (x >> 60) as i64 % 3; // gaps
+        let noise = ((x >> 11) as f64 / (1u64 << 53) as f64) - 0.5;
+        let mut v = 1.0 / (1.0 + i as f64 / 500.0) + 0.05 * noise;
+        if i % 997 == 13 {
+            v += 50.0; // a spike
+        }
+        if i % 1499 == 7 {
+            v = f64::NAN;
+        }
+        pts.push((step, v));
+        let vs = if v.is_nan() {
+            "NaN".to_string()
+        } else {
+            format!("{v:?}")
+        };
+        text.push_str(&format!("{{\"step\": {step}, \"loss\": {vs}}}\n"));
+    }
+    (text, pts)
+}
+
+fn pairs(p: &[runlens_core::Point]) -> Vec<(i64, u64)> {
+    p.iter().map(|p| (p.step, p.value.to_bits())).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(16), .. ProptestConfig::default() })]
+
+    #[test]
+    fn m4_from_chunks_equals_m4_over_points(n in 1usize..6000, width in 1usize..400, zoom in proptest::option::of((0.0f64..1.0, 0.0f64..1.0)), seed in 0u64..1000) {
+        let s = Scratch::new();
+        let project = s.project();
+        let (text, _) = series_text(n, seed);
+        std::fs::write(project.join("log.jsonl"), text).unwrap();
+        let (index, _) = open_and_scan(&s.data(), &project);
+        let run = index.find_run("log.jsonl").unwrap();
+        let all = index.series(run.uid, "loss").unwrap();
+        let (first, last) = (all[0].step as f64, all[all.len() - 1].step as f64);
+        let range = zoom.map(|(a, b)| {
+            let (a, b) = (a.min(b), a.max(b));
+            (first + a * (last - first), first + b * (last - first))
+        });
+        let (lo, hi) = range.unwrap_or((first, last));
+        let got = index.chart(run.uid, "loss", width, ChartX::Step, range).unwrap();
+        let want = m4_points(&all, width, lo, hi);
+        prop_assert_eq!(pairs(&got), pairs(&want));
+        prop_assert!(got.len() <= 4 * width);
+        // The highest and lowest points in the range are always drawn, whatever the width.
+        let inside: Vec<&runlens_core::Point> = all.iter().filter(|p| p.value.is_finite() && (p.step as f64) >= lo && (p.step as f64) <= hi).collect();
+        if let (Some(top), Some(bottom)) = (
+            inside.iter().max_by(|a, b| a.value.total_cmp(&b.value)),
+            inside.iter().min_by(|a, b| a.value.total_cmp(&b.value)),
+        ) {
+            prop_assert!(got.iter().any(|q| q.value == top.value), "max {} lost", top.value);
+            prop_assert!(got.iter().any(|q| q.value == bottom.value), "min {} lost", bottom.value);
+        }
+    }
+}
+
+#[test]
+fn a_chart_of_a_long_series_reads_few_chunks_and_keeps_spikes() {
+    let s = Scratch::new();
+    let project = s.project();
+    let (text, pts) = series_text(200_000, 7);
+    std::fs::write(project.join("log.jsonl"), text).unwrap();
+    let (index, _) = open_and_scan(&s.data(), &project);
+    let run = index.find_run("log.jsonl").unwrap();
+    let chart = index
+        .chart(run.uid, "loss", 1600, ChartX::Step, None)
+        .unwrap();
+    assert!(
+        chart.len() <= 4 * 1600 && chart.len() > 1600,
+        "{}",
+        chart.len()
+    );
+    let spikes: Vec<&(i64, f64)> = pts.iter().filter(|(_, v)| *v > 10.0).collect();
+    assert_eq!(spikes.len(), 201);
+    for (step, v) in spikes {
+        assert!(
+            chart.iter().any(|p| p.step == *step && p.value == *v),
+            "spike at {step}"
+        );
+    }
+}
