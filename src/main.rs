@@ -441,10 +441,11 @@ fn runs_table(runs: &[RunRow], cols: &[String]) -> String {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    headers.extend(
-        cols.iter()
-            .map(|c| c.trim_start_matches("attributes.").to_string()),
-    );
+    headers.extend(cols.iter().map(|c| {
+        c.trim_start_matches("attributes.")
+            .trim_start_matches("metrics.")
+            .to_string()
+    }));
     let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|r| {

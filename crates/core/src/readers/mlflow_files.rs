@@ -348,32 +348,57 @@ pub fn text_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
+/// An ASCII integer, optionally signed; None for anything else (including "50.0").
+fn parse_int(b: &[u8]) -> Option<i64> {
+    let (neg, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return std::str::from_utf8(b).ok()?.parse().ok();
+    }
+    let mut v: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (d - b'0') as i64;
+    }
+    Some(if neg { -v } else { v })
+}
+
+/// One line of a metric file: "<timestamp_ms> <value> [<step>]". Byte-level: this is the hot path.
 fn parse_metric_line(line: &[u8]) -> Result<Point, String> {
-    let text = std::str::from_utf8(line).map_err(|_| "not valid UTF-8".to_string())?;
-    let mut it = text.split(' ');
-    let fields: [Option<&str>; 4] = [it.next(), it.next(), it.next(), it.next()];
-    let n = fields.iter().filter(|f| f.is_some()).count();
-    if text.is_empty() {
+    let mut fields = [&line[..0]; 3];
+    let mut n = 0;
+    for (i, f) in line.split(|&b| b == b' ').enumerate() {
+        if i < 3 {
+            fields[i] = f;
+        }
+        n = i + 1;
+    }
+    let text = || truncate(&String::from_utf8_lossy(line));
+    if line.is_empty() {
         return Err("empty line".into());
     }
-    if n < 2 || n > 3 {
+    if !(2..=3).contains(&n) {
         return Err(format!(
             "expected \"<timestamp> <value> [<step>]\", found {n} field{}: {:?}",
             if n == 1 { "" } else { "s" },
-            truncate(text)
+            text()
         ));
     }
-    let ts: i64 = fields[0]
-        .unwrap_or("")
-        .parse()
-        .map_err(|_| format!("timestamp is not an integer: {:?}", truncate(text)))?;
-    let value = parse_f64(fields[1].unwrap_or(""))
-        .ok_or_else(|| format!("value is not a number: {:?}", truncate(text)))?;
-    let step: i64 = match fields[2] {
-        None => 0,
-        Some(s) => s
-            .parse()
-            .map_err(|_| format!("step is not an integer: {:?}", truncate(text)))?,
+    let ts =
+        parse_int(fields[0]).ok_or_else(|| format!("timestamp is not an integer: {:?}", text()))?;
+    let value = std::str::from_utf8(fields[1])
+        .ok()
+        .and_then(parse_f64)
+        .ok_or_else(|| format!("value is not a number: {:?}", text()))?;
+    let step = if n == 3 {
+        parse_int(fields[2]).ok_or_else(|| format!("step is not an integer: {:?}", text()))?
+    } else {
+        0
     };
     Ok(Point {
         step,
@@ -395,6 +420,9 @@ pub(crate) fn truncate(s: &str) -> String {
 
 /// f64 from the text Python and friends write: "nan", "inf", "-inf", "Infinity", "1e-3".
 pub fn parse_f64(s: &str) -> Option<f64> {
+    if let Ok(v) = s.parse::<f64>() {
+        return Some(v);
+    }
     let s = s.trim();
     if let Ok(v) = s.parse::<f64>() {
         return Some(v);
