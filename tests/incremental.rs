@@ -263,3 +263,90 @@ proptest! {
         prop_assert_eq!(dump(&index), fresh_dump(&p2));
     }
 }
+
+/// Ages every file and folder under `root` by an hour, so folder mtimes are trusted again (a
+/// rescan then stats instead of listing).
+fn age(root: &Path) {
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                std::fs::File::options()
+                    .write(true)
+                    .open(e.path())
+                    .unwrap()
+                    .set_modified(past)
+                    .unwrap();
+            }
+        }
+        std::fs::File::open(&d).unwrap().set_modified(past).unwrap();
+    }
+}
+
+/// The quick path of a rescan (stat only, no listing) sees every kind of change an MLflow run gets.
+#[test]
+fn quick_rescans_of_aged_mlflow_runs_see_every_change() {
+    let s = Scratch::new();
+    let project = s.project();
+    let run = mlflow_project(&project);
+    std::fs::create_dir_all(run.join("tags")).unwrap();
+    std::fs::write(run.join("tags/stage"), "dev").unwrap();
+    std::fs::create_dir_all(run.join("artifacts")).unwrap();
+    age(&project);
+    let (mut index, _) = open_and_scan(&s.data(), &project);
+    let quiet = scan(&mut index);
+    assert_eq!(quiet.units_read, 0);
+    let changes: Vec<(&str, Box<dyn Fn()>)> = vec![
+        (
+            "tag overwritten in place",
+            Box::new(|| std::fs::write(run.join("tags/stage"), "prd").unwrap()),
+        ),
+        (
+            "metric appended",
+            Box::new(|| append(&run.join("metrics/train/loss"), "1700000009000 0.1 9\n")),
+        ),
+        (
+            "metric file added in a nested folder",
+            Box::new(|| std::fs::write(run.join("metrics/train/acc"), "1 0.5 0\n").unwrap()),
+        ),
+        (
+            "metric file removed",
+            Box::new(|| std::fs::remove_file(run.join("metrics/train/acc")).unwrap()),
+        ),
+        (
+            "artifact added",
+            Box::new(|| std::fs::write(run.join("artifacts/model.txt"), "m").unwrap()),
+        ),
+        (
+            "tag added",
+            Box::new(|| std::fs::write(run.join("tags/owner"), "me").unwrap()),
+        ),
+        (
+            "status changed",
+            Box::new(|| {
+                let meta = std::fs::read_to_string(run.join("meta.yaml"))
+                    .unwrap()
+                    .replace("status: 1", "status: 3");
+                std::fs::write(run.join("meta.yaml"), meta).unwrap()
+            }),
+        ),
+        (
+            "inputs folder created",
+            Box::new(|| std::fs::create_dir_all(run.join("inputs")).unwrap()),
+        ),
+    ];
+    for (what, change) in changes {
+        age(&project);
+        scan(&mut index); // trusted folder mtimes again
+        change();
+        let r = scan(&mut index);
+        assert!(r.units_read >= 1, "{what}: the change was noticed");
+        assert_eq!(dump(&index), fresh_dump(&project), "{what}");
+    }
+    let row = index.find_run("abc123").unwrap();
+    assert_eq!(row.tags.get("stage").map(String::as_str), Some("prd"));
+    assert_eq!(row.status.as_deref(), Some("finished"));
+}

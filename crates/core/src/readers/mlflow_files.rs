@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{list_files, read_small, yaml, Ctx, DiagUpdate, Diags, FileUpdate, RunOut, UnitOut};
+use super::{
+    list_entries, list_files, read_small, yaml, Ctx, DiagUpdate, Diags, FileUpdate, RunOut, UnitOut,
+};
 use crate::model::{DatasetInput, LoggedModel, Point, RunMeta, Source, Status};
 use crate::tail::{self, Chunk, FileState};
 
@@ -17,6 +19,8 @@ pub struct Experiment {
     pub id: String,
     pub name: Option<String>,
     pub deleted: bool,
+    /// Size and mtime of the experiment's meta.yaml: part of every run's metadata signature.
+    pub meta_sig: (u64, i64),
 }
 
 /// Folders of an experiment that are not runs.
@@ -51,6 +55,7 @@ pub fn list_store(store: &Path, diags: &mut Diags) -> Vec<(std::sync::Arc<Experi
                     name: str_field(&v, "name"),
                     deleted: str_field(&v, "lifecycle_stage").as_deref() == Some("deleted"),
                     dir: dir.clone(),
+                    meta_sig: (0, 0),
                 },
                 Err(e) => {
                     diags.push(None, format!("{}: {e}", meta_path.display()));
@@ -59,6 +64,7 @@ pub fn list_store(store: &Path, diags: &mut Diags) -> Vec<(std::sync::Arc<Experi
                         name: None,
                         deleted: false,
                         dir: dir.clone(),
+                        meta_sig: (0, 0),
                     }
                 }
             },
@@ -68,6 +74,10 @@ pub fn list_store(store: &Path, diags: &mut Diags) -> Vec<(std::sync::Arc<Experi
                 continue;
             }
         };
+        let mut exp = exp;
+        if let Ok(md) = meta_path.metadata() {
+            exp.meta_sig = (md.len(), tail::mtime_ns(&md));
+        }
         let exp = std::sync::Arc::new(exp);
         let Ok(rd) = std::fs::read_dir(&dir) else {
             continue;
@@ -135,52 +145,189 @@ fn read_kv_dir(dir: &Path, diags: &mut Diags, what: &str) -> BTreeMap<String, St
     out
 }
 
-/// Adds (path, size, mtime) of every file under `dir` to the signature.
-fn sign_tree(h: &mut u64, dir: &Path) {
-    let mut stack = vec![(dir.to_path_buf(), 0usize)];
-    let mut entries = Vec::new();
-    while let Some((d, depth)) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let Ok(md) = e.path().symlink_metadata() else {
-                continue;
-            };
-            if md.is_dir() && depth < 64 {
-                stack.push((e.path(), depth + 1));
-            }
-            entries.push((e.path(), md.len(), tail::mtime_ns(&md)));
-        }
-    }
-    entries.sort();
-    for (p, len, mt) in entries {
-        fnv(h, p.as_os_str().as_encoded_bytes());
-        fnv(h, &len.to_le_bytes());
-        fnv(h, &mt.to_le_bytes());
-    }
+/// What a run folder looked like at the last scan: enough to tell, with a few `stat` calls and no
+/// directory listing, that nothing changed. Any folder whose mtime moved (a file added, removed or
+/// renamed) sends the next scan back to a full walk.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Layout {
+    /// The metadata signature: meta.yaml, the experiment's meta.yaml, every folder's mtime and
+    /// every tracked file's size and mtime.
+    sig: String,
+    /// Folders under the run (and its logged models), '/'-separated relative paths, with mtimes.
+    /// Empty when a folder changed too recently to trust its mtime.
+    dirs: Vec<(String, i64)>,
+    /// Files whose size and mtime are part of `sig` (tags, inputs, outputs, artifacts, models).
+    files: Vec<String>,
+    /// Metric files, relative to metrics/.
+    metrics: Vec<String>,
 }
 
-/// The signature of everything that makes up a run's metadata (not its metrics).
-fn meta_signature(run_dir: &Path, exp: &Experiment) -> u64 {
-    let mut h = 0xcbf29ce484222325u64;
-    for f in [run_dir.join("meta.yaml"), exp.dir.join("meta.yaml")] {
-        if let Ok(md) = f.metadata() {
-            fnv(&mut h, &md.len().to_le_bytes());
-            fnv(&mut h, &tail::mtime_ns(&md).to_le_bytes());
+/// Folders whose files count in the signature (params are written once: their names suffice,
+/// and names live in the folder's mtime).
+const META_DIRS: &[(&str, bool)] = &[
+    ("params", false),
+    ("tags", true),
+    ("inputs", true),
+    ("outputs", true),
+    ("artifacts", true),
+];
+
+/// Walks the run folder: every folder's mtime, the tracked files, and the metric files with
+/// their metadata.
+fn walk_layout(
+    run_dir: &Path,
+    exp: &Experiment,
+    diags: &mut Diags,
+    rel: &str,
+) -> (Layout, Vec<(String, std::fs::Metadata)>) {
+    let mut layout = Layout::default();
+    let mut sizes: Vec<(u64, i64)> = Vec::new();
+    let walk = |base: &Path,
+                prefix: &str,
+                track_files: bool,
+                layout: &mut Layout,
+                sizes: &mut Vec<(u64, i64)>| {
+        let mut stack = vec![(base.to_path_buf(), prefix.to_string(), 0usize)];
+        while let Some((d, p, depth)) = stack.pop() {
+            let Ok(md) = d.metadata() else { continue };
+            layout.dirs.push((p.clone(), tail::mtime_ns(&md)));
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let Ok(name) = e.file_name().into_string() else {
+                    continue;
+                };
+                let Ok(ft) = e.file_type() else { continue };
+                let child = format!("{p}/{name}");
+                if ft.is_dir() && depth < 64 {
+                    stack.push((e.path(), child, depth + 1));
+                } else if track_files && ft.is_file() {
+                    let (len, mt) = e
+                        .metadata()
+                        .map_or((0, 0), |m| (m.len(), tail::mtime_ns(&m)));
+                    layout.files.push(child);
+                    sizes.push((len, mt));
+                }
+            }
         }
+    };
+    for (sub, track) in META_DIRS {
+        walk(&run_dir.join(sub), sub, *track, &mut layout, &mut sizes);
     }
-    for sub in ["params", "tags", "inputs", "outputs", "artifacts"] {
-        fnv(&mut h, sub.as_bytes());
-        sign_tree(&mut h, &run_dir.join(sub));
-    }
-    // MLflow 3 logged models live beside the runs.
     if let Ok(rd) = std::fs::read_dir(run_dir.join("outputs")) {
         for e in rd.flatten() {
-            sign_tree(&mut h, &exp.dir.join("models").join(e.file_name()));
+            let name = e.file_name().to_string_lossy().into_owned();
+            walk(
+                &exp.dir.join("models").join(&name),
+                &format!("../models/{name}"),
+                true,
+                &mut layout,
+                &mut sizes,
+            );
         }
     }
-    h
+    let mut d = Diags::new(String::new());
+    let metrics = list_entries(&run_dir.join("metrics"), &mut d, &format!("{rel}/metrics"));
+    for item in d.finish(false).items {
+        diags.push(None, item.message);
+    }
+    layout.metrics = metrics.iter().map(|(n, _)| n.clone()).collect();
+    // Metric folders: their mtimes tell when a metric file appears or goes.
+    let mut mdirs: Vec<String> = vec!["metrics".into()];
+    for n in &layout.metrics {
+        let mut acc = String::from("metrics");
+        for part in n.split('/').collect::<Vec<_>>().iter().rev().skip(1).rev() {
+            acc.push('/');
+            acc.push_str(part);
+            mdirs.push(acc.clone());
+        }
+    }
+    mdirs.sort();
+    mdirs.dedup();
+    for m in mdirs {
+        if let Ok(md) = run_dir.join(&m).metadata() {
+            layout.dirs.push((m, tail::mtime_ns(&md)));
+        }
+    }
+    // Sort dirs and files (with their sizes) for a stable signature.
+    let mut files: Vec<(String, (u64, i64))> = layout.files.drain(..).zip(sizes).collect();
+    files.sort();
+    layout.dirs.sort();
+    layout.sig = signature(run_dir, exp, &layout.dirs, files.iter().map(|(_, s)| *s));
+    layout.files = files.into_iter().map(|(f, _)| f).collect();
+    // A folder changed in the last seconds may change again within its mtime's resolution: do not
+    // trust it to reveal the next change.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
+    if layout
+        .dirs
+        .iter()
+        .any(|(_, mt)| now - mt < (tail::SETTLE_SECS as i64) * 1_000_000_000)
+    {
+        layout.dirs.clear();
+    }
+    (layout, metrics)
+}
+
+fn signature(
+    run_dir: &Path,
+    exp: &Experiment,
+    dirs: &[(String, i64)],
+    files: impl Iterator<Item = (u64, i64)>,
+) -> String {
+    let mut h = 0xcbf29ce484222325u64;
+    fnv(&mut h, &exp.meta_sig.0.to_le_bytes());
+    fnv(&mut h, &exp.meta_sig.1.to_le_bytes());
+    if let Ok(md) = run_dir.join("meta.yaml").metadata() {
+        fnv(&mut h, &md.len().to_le_bytes());
+        fnv(&mut h, &tail::mtime_ns(&md).to_le_bytes());
+    }
+    for (d, mt) in dirs.iter().filter(|(d, _)| !d.starts_with("metrics")) {
+        fnv(&mut h, d.as_bytes());
+        fnv(&mut h, &mt.to_le_bytes());
+    }
+    for (len, mt) in files {
+        fnv(&mut h, &len.to_le_bytes());
+        fnv(&mut h, &mt.to_le_bytes());
+    }
+    format!("{h:016x}")
+}
+
+/// With a trusted layout from the last scan: checks with `stat` alone that no folder changed and
+/// the signature holds. Returns None when a full walk is needed.
+fn quick_check(run_dir: &Path, exp: &Experiment, prev: &Layout) -> Option<()> {
+    if prev.dirs.is_empty() {
+        return None;
+    }
+    for (d, mt) in &prev.dirs {
+        let path = if let Some(m) = d.strip_prefix("../") {
+            exp.dir.join(m)
+        } else {
+            run_dir.join(d)
+        };
+        if path.metadata().ok().map(|m| tail::mtime_ns(&m)) != Some(*mt) {
+            return None;
+        }
+    }
+    // Folders that did not exist must still not exist.
+    for (sub, _) in META_DIRS {
+        if !prev.dirs.iter().any(|(d, _)| d == sub) && run_dir.join(sub).exists() {
+            return None;
+        }
+    }
+    let mut sizes = Vec::with_capacity(prev.files.len());
+    for f in &prev.files {
+        let path = if let Some(m) = f.strip_prefix("../") {
+            exp.dir.join(m)
+        } else {
+            run_dir.join(f)
+        };
+        let md = path.metadata().ok()?;
+        sizes.push((md.len(), tail::mtime_ns(&md)));
+    }
+    (signature(run_dir, exp, &prev.dirs, sizes.into_iter()) == prev.sig).then_some(())
 }
 
 /// Reads one run folder, incrementally against what the index remembers.
@@ -191,26 +338,49 @@ pub fn read_run(ctx: &Ctx, exp: &Experiment, run_dir: &Path) -> UnitOut {
         ..Default::default()
     };
     let meta_key = format!("{path}/");
-    let sig = format!("{:016x}", meta_signature(run_dir, exp));
-    let meta_changed = ctx.prev.get(&meta_key).is_none_or(|s| s.extra != sig);
+    let prev_layout: Option<Layout> = ctx
+        .prev
+        .get(&meta_key)
+        .and_then(|s| serde_json::from_str(&s.extra).ok());
+    // Metric files with their metadata when known; None for "stat them by name".
+    let (meta_changed, metric_files): (bool, Vec<(String, Option<std::fs::Metadata>)>) =
+        match prev_layout
+            .as_ref()
+            .and_then(|p| quick_check(run_dir, exp, p).map(|()| p))
+        {
+            Some(p) => {
+                out.states.push((meta_key.clone(), None));
+                (false, p.metrics.iter().map(|m| (m.clone(), None)).collect())
+            }
+            None => {
+                let mut walk_diags = Diags::new(format!("{path}/metrics"));
+                let (layout, metrics) = walk_layout(run_dir, exp, &mut walk_diags, &path);
+                let listing = walk_diags.finish(true);
+                out.diags.push(listing);
+                let changed = prev_layout.as_ref().is_none_or(|p| p.sig != layout.sig);
+                let structure_changed = prev_layout
+                    .as_ref()
+                    .is_none_or(|p| p.metrics != layout.metrics);
+                let state = FileState {
+                    extra: serde_json::to_string(&layout).unwrap_or_default(),
+                    ..Default::default()
+                };
+                out.states.push((meta_key.clone(), Some(state)));
+                (
+                    changed || structure_changed,
+                    metrics.into_iter().map(|(n, m)| (n, Some(m))).collect(),
+                )
+            }
+        };
     let mut meta = None;
     if meta_changed {
         let mut diags = Diags::new(meta_key.clone());
         meta = read_meta(ctx, exp, run_dir, &mut diags);
         out.diags.push(diags.finish(true));
-        out.states.push((
-            meta_key,
-            Some(FileState {
-                extra: sig,
-                ..Default::default()
-            }),
-        ));
-    } else {
-        out.states.push((meta_key, None));
-    }
-    if meta_changed && meta.is_none() {
-        // Unreadable meta.yaml (or the run vanished mid-scan): the run is not listed.
-        return out;
+        if meta.is_none() {
+            // Unreadable meta.yaml (or the run vanished mid-scan): the run is not listed.
+            return out;
+        }
     }
 
     let mut run = RunOut {
@@ -221,38 +391,19 @@ pub fn read_run(ctx: &Ctx, exp: &Experiment, run_dir: &Path) -> UnitOut {
         series_files: Vec::new(),
     };
     let metrics_dir = run_dir.join("metrics");
-    let mut d = Diags::new(format!("{path}/metrics"));
-    let metric_files = list_files(&metrics_dir, &mut d, &format!("{path}/metrics"));
-    let listing = d.finish(true);
-    if !listing.items.is_empty() {
-        out.diags.push(listing);
-    }
-    // The set of metric files: a file that went away must take its series along.
-    let mut names = 0xcbf29ce484222325u64;
-    for mf in &metric_files {
-        fnv(&mut names, mf.path.as_bytes());
-        fnv(&mut names, b"\0");
-    }
-    let list_key = format!("{path}/metrics/");
-    let list_sig = format!("{names:016x}");
-    let list_changed = ctx.prev.get(&list_key).is_none_or(|s| s.extra != list_sig);
-    out.states.push((
-        list_key,
-        list_changed.then(|| FileState {
-            extra: list_sig,
-            ..Default::default()
-        }),
-    ));
-    let mut all_unchanged = !meta_changed && !list_changed;
-    for mf in metric_files {
-        let file = format!("{path}/metrics/{}", mf.path);
-        let full = metrics_dir.join(&mf.path);
-        run.series_files.push(file.clone());
+    let mut all_unchanged = !meta_changed;
+    for (name, md) in metric_files {
+        let file = format!("{path}/metrics/{name}");
+        let full = metrics_dir.join(&name);
         let prev = ctx.prev.get(&file);
-        let md = match std::fs::metadata(&full) {
+        let md = match md.map_or_else(|| full.metadata(), Ok) {
             Ok(md) => md,
-            Err(_) => continue,
+            Err(_) => {
+                all_unchanged = false; // gone since the last scan
+                continue;
+            }
         };
+        run.series_files.push(file.clone());
         let chunk = match tail::read_new(&full, prev, &md) {
             Ok(c) => c,
             Err(e) => {
@@ -294,7 +445,7 @@ pub fn read_run(ctx: &Ctx, exp: &Experiment, run_dir: &Path) -> UnitOut {
         run.files.push(FileUpdate {
             file,
             replace: !append,
-            series: vec![(mf.path.clone(), points)],
+            series: vec![(name, points)],
         });
     }
     out.untouched = all_unchanged;

@@ -172,6 +172,21 @@ pub fn read_small(path: &Path) -> std::io::Result<String> {
 /// Lists the files under `dir` (not following symlinks) with sizes, '/'-separated relative to `dir`.
 /// Symlinks and unreadable entries are reported; depth is bounded.
 pub fn list_files(dir: &Path, diags: &mut Diags, rel_dir: &str) -> Vec<crate::model::Artifact> {
+    list_entries(dir, diags, rel_dir)
+        .into_iter()
+        .map(|(path, md)| crate::model::Artifact {
+            path,
+            size: md.len(),
+        })
+        .collect()
+}
+
+/// Like `list_files`, with each file's metadata (taken relative to its folder: no path walk).
+pub fn list_entries(
+    dir: &Path,
+    diags: &mut Diags,
+    rel_dir: &str,
+) -> Vec<(String, std::fs::Metadata)> {
     const MAX_DEPTH: usize = 64;
     let mut out = Vec::new();
     let mut stack: Vec<(PathBuf, String, usize)> = vec![(dir.to_path_buf(), String::new(), 0)];
@@ -219,13 +234,10 @@ pub fn list_files(dir: &Path, diags: &mut Diags, rel_dir: &str) -> Vec<crate::mo
                     stack.push((ent.path(), rel, depth + 1));
                 }
             } else if let Ok(md) = ent.metadata() {
-                out.push(crate::model::Artifact {
-                    path: rel,
-                    size: md.len(),
-                });
+                out.push((rel, md));
             }
         }
     }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
