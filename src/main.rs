@@ -576,18 +576,18 @@ fn show(d: &runlens_core::RunDetail, format: Format) -> String {
             .artifact_dir
             .clone()
             .unwrap_or_else(|| "outside the project or missing: not read".into());
-        kv.push(vec!["artifacts".into(), format!("{place}  ({u})")]);
+        kv.push(vec!["artifacts".into(), place]);
+        kv.push(vec!["artifact_uri".into(), u.clone()]);
     }
-    s.push_str(&table(&["RUN".into(), String::new()], &kv, 100));
+    s.push_str(&table(&["RUN".into(), String::new()], &kv, 120));
     let section = |s: &mut String, title: &str, headers: &[&str], rows: Vec<Vec<String>>| {
         if rows.is_empty() {
             return;
         }
         s.push('\n');
         s.push_str(&table(
-            &headers
-                .iter()
-                .map(|h| format!("{title} {h}").trim().to_string())
+            &std::iter::once(title.to_string())
+                .chain(headers.iter().skip(1).map(|h| h.to_string()))
                 .collect::<Vec<_>>(),
             &rows,
             60,

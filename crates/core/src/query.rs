@@ -187,9 +187,24 @@ impl Index {
     /// that lists their paths.
     pub fn find_run(&self, id_or_path: &str) -> Result<RunRow, Error> {
         let mut st = self.conn.prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.path = ?1 OR r.id = ?1 ORDER BY r.path = ?1 DESC, r.path"))?;
-        let rows: Vec<RunRow> = st
+        let mut rows: Vec<RunRow> = st
             .query_map([id_or_path], run_row)?
             .collect::<Result<_, _>>()?;
+        if rows.is_empty()
+            && id_or_path.len() >= 4
+            && id_or_path
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            // A unique prefix of an id, as the run table shows them.
+            let mut st = self.conn.prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE substr(r.id, 1, ?2) = ?1 ORDER BY r.path LIMIT 20"))?;
+            rows = st
+                .query_map(
+                    rusqlite::params![id_or_path, id_or_path.chars().count() as i64],
+                    run_row,
+                )?
+                .collect::<Result<_, _>>()?;
+        }
         let mut row = match rows.len() {
             0 => {
                 return Err(Error::NotFound(format!(

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::{
-    list_entries, list_files, read_small, yaml, Ctx, DiagUpdate, Diags, FileUpdate, RunOut, UnitOut,
+    list_files, list_tree, read_small, yaml, Ctx, DiagUpdate, Diags, FileUpdate, Listing, RunOut,
+    UnitOut,
 };
 use crate::model::{DatasetInput, LoggedModel, Point, RunMeta, Source, Status};
 use crate::tail::{self, Chunk, FileState};
@@ -120,26 +121,26 @@ pub(crate) fn fnv(h: &mut u64, bytes: &[u8]) {
 }
 
 /// Key/value files under `dir` (params/, tags/): the key is the path below `dir`, '/'-separated.
-fn read_kv_dir(dir: &Path, diags: &mut Diags, what: &str) -> BTreeMap<String, String> {
+fn read_kv(
+    dir: &Path,
+    names: &[String],
+    diags: &mut Diags,
+    what: &str,
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    let mut d = Diags::new(String::new());
-    let files = list_files(dir, &mut d, what);
-    for item in d.finish(false).items {
-        diags.push(None, item.message);
-    }
-    for f in files {
-        match std::fs::read(dir.join(&f.path)) {
+    for name in names {
+        match std::fs::read(dir.join(name)) {
             Ok(bytes) => {
                 let value = match String::from_utf8(bytes) {
                     Ok(s) => s,
                     Err(e) => {
-                        diags.push(None, format!("{what}/{}: value is not valid UTF-8, shown with replacement characters", f.path));
+                        diags.push(None, format!("{what}/{name}: value is not valid UTF-8, shown with replacement characters"));
                         String::from_utf8_lossy(e.as_bytes()).into_owned()
                     }
                 };
-                out.insert(f.path, value);
+                out.insert(name.clone(), value);
             }
-            Err(e) => diags.push(None, format!("{what}/{}: {e}", f.path)),
+            Err(e) => diags.push(None, format!("{what}/{name}: {e}")),
         }
     }
     out
@@ -172,87 +173,78 @@ const META_DIRS: &[(&str, bool)] = &[
     ("artifacts", true),
 ];
 
-/// Walks the run folder: every folder's mtime, the tracked files, and the metric files with
-/// their metadata.
-fn walk_layout(
-    run_dir: &Path,
-    exp: &Experiment,
-    diags: &mut Diags,
-    rel: &str,
-) -> (Layout, Vec<(String, std::fs::Metadata)>) {
+/// One full look at a run folder.
+struct Walk {
+    layout: Layout,
+    metrics: Vec<(String, std::fs::Metadata)>,
+    params: Vec<String>,
+    tags: Vec<String>,
+    artifacts: Vec<crate::model::Artifact>,
+}
+
+/// Walks the run folder: every folder's mtime, the tracked files, the params, tags and artifacts,
+/// and the metric files with their metadata. Listing problems go to `diags`.
+fn walk_layout(run_dir: &Path, exp: &Experiment, diags: &mut Diags, rel: &str) -> Walk {
     let mut layout = Layout::default();
-    let mut sizes: Vec<(u64, i64)> = Vec::new();
-    let walk = |base: &Path,
-                prefix: &str,
-                track_files: bool,
-                layout: &mut Layout,
-                sizes: &mut Vec<(u64, i64)>| {
-        let mut stack = vec![(base.to_path_buf(), prefix.to_string(), 0usize)];
-        while let Some((d, p, depth)) = stack.pop() {
-            let Ok(md) = d.metadata() else { continue };
-            layout.dirs.push((p.clone(), tail::mtime_ns(&md)));
-            let Ok(rd) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            for e in rd.flatten() {
-                let Ok(name) = e.file_name().into_string() else {
-                    continue;
-                };
-                let Ok(ft) = e.file_type() else { continue };
-                let child = format!("{p}/{name}");
-                if ft.is_dir() && depth < 64 {
-                    stack.push((e.path(), child, depth + 1));
-                } else if track_files && ft.is_file() {
-                    let (len, mt) = e
-                        .metadata()
-                        .map_or((0, 0), |m| (m.len(), tail::mtime_ns(&m)));
-                    layout.files.push(child);
-                    sizes.push((len, mt));
-                }
+    let mut files: Vec<(String, (u64, i64))> = Vec::new();
+    let mut walk = Walk {
+        layout: Layout::default(),
+        metrics: Vec::new(),
+        params: Vec::new(),
+        tags: Vec::new(),
+        artifacts: Vec::new(),
+    };
+    let mut add = |listing: Listing,
+                   prefix: &str,
+                   track_files: bool,
+                   layout: &mut Layout|
+     -> Vec<(String, std::fs::Metadata)> {
+        for (d, mt) in listing.dirs {
+            layout.dirs.push((
+                if d.is_empty() {
+                    prefix.to_string()
+                } else {
+                    format!("{prefix}/{d}")
+                },
+                mt,
+            ));
+        }
+        if track_files {
+            for (f, md) in &listing.files {
+                files.push((format!("{prefix}/{f}"), (md.len(), tail::mtime_ns(md))));
             }
         }
+        listing.files
     };
     for (sub, track) in META_DIRS {
-        walk(&run_dir.join(sub), sub, *track, &mut layout, &mut sizes);
+        let listing = list_tree(&run_dir.join(sub), diags, &format!("{rel}/{sub}"));
+        let entries = add(listing, sub, *track, &mut layout);
+        match *sub {
+            "params" => walk.params = entries.into_iter().map(|(n, _)| n).collect(),
+            "tags" => walk.tags = entries.into_iter().map(|(n, _)| n).collect(),
+            "artifacts" => {
+                walk.artifacts = entries
+                    .into_iter()
+                    .map(|(path, md)| crate::model::Artifact {
+                        path,
+                        size: md.len(),
+                    })
+                    .collect()
+            }
+            _ => {}
+        }
     }
     if let Ok(rd) = std::fs::read_dir(run_dir.join("outputs")) {
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            walk(
-                &exp.dir.join("models").join(&name),
-                &format!("../models/{name}"),
-                true,
-                &mut layout,
-                &mut sizes,
-            );
+            let listing = list_tree(&exp.dir.join("models").join(&name), &mut Diags::new(""), "");
+            add(listing, &format!("../models/{name}"), true, &mut layout);
         }
     }
-    let mut d = Diags::new(String::new());
-    let metrics = list_entries(&run_dir.join("metrics"), &mut d, &format!("{rel}/metrics"));
-    for item in d.finish(false).items {
-        diags.push(None, item.message);
-    }
-    layout.metrics = metrics.iter().map(|(n, _)| n.clone()).collect();
-    // Metric folders: their mtimes tell when a metric file appears or goes.
-    let mut mdirs: Vec<String> = vec!["metrics".into()];
-    for n in &layout.metrics {
-        let mut acc = String::from("metrics");
-        for part in n.split('/').collect::<Vec<_>>().iter().rev().skip(1).rev() {
-            acc.push('/');
-            acc.push_str(part);
-            mdirs.push(acc.clone());
-        }
-    }
-    mdirs.sort();
-    mdirs.dedup();
-    for m in mdirs {
-        if let Ok(md) = run_dir.join(&m).metadata() {
-            layout.dirs.push((m, tail::mtime_ns(&md)));
-        }
-    }
-    // Sort dirs and files (with their sizes) for a stable signature.
-    let mut files: Vec<(String, (u64, i64))> = layout.files.drain(..).zip(sizes).collect();
-    files.sort();
+    let listing = list_tree(&run_dir.join("metrics"), diags, &format!("{rel}/metrics"));
+    walk.metrics = add(listing, "metrics", false, &mut layout);
+    layout.metrics = walk.metrics.iter().map(|(n, _)| n.clone()).collect();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
     layout.dirs.sort();
     layout.sig = signature(run_dir, exp, &layout.dirs, files.iter().map(|(_, s)| *s));
     layout.files = files.into_iter().map(|(f, _)| f).collect();
@@ -268,7 +260,8 @@ fn walk_layout(
     {
         layout.dirs.clear();
     }
-    (layout, metrics)
+    walk.layout = layout;
+    walk
 }
 
 fn signature(
@@ -343,45 +336,41 @@ pub fn read_run(ctx: &Ctx, exp: &Experiment, run_dir: &Path) -> UnitOut {
         .get(&meta_key)
         .and_then(|s| serde_json::from_str(&s.extra).ok());
     // Metric files with their metadata when known; None for "stat them by name".
-    let (meta_changed, metric_files): (bool, Vec<(String, Option<std::fs::Metadata>)>) =
-        match prev_layout
-            .as_ref()
-            .and_then(|p| quick_check(run_dir, exp, p).map(|()| p))
-        {
-            Some(p) => {
-                out.states.push((meta_key.clone(), None));
-                (false, p.metrics.iter().map(|m| (m.clone(), None)).collect())
-            }
-            None => {
-                let mut walk_diags = Diags::new(format!("{path}/metrics"));
-                let (layout, metrics) = walk_layout(run_dir, exp, &mut walk_diags, &path);
-                let listing = walk_diags.finish(true);
-                out.diags.push(listing);
-                let changed = prev_layout.as_ref().is_none_or(|p| p.sig != layout.sig);
-                let structure_changed = prev_layout
-                    .as_ref()
-                    .is_none_or(|p| p.metrics != layout.metrics);
-                let state = FileState {
-                    extra: serde_json::to_string(&layout).unwrap_or_default(),
-                    ..Default::default()
-                };
-                out.states.push((meta_key.clone(), Some(state)));
-                (
-                    changed || structure_changed,
-                    metrics.into_iter().map(|(n, m)| (n, Some(m))).collect(),
-                )
-            }
-        };
     let mut meta = None;
-    if meta_changed {
-        let mut diags = Diags::new(meta_key.clone());
-        meta = read_meta(ctx, exp, run_dir, &mut diags);
-        out.diags.push(diags.finish(true));
-        if meta.is_none() {
-            // Unreadable meta.yaml (or the run vanished mid-scan): the run is not listed.
-            return out;
+    let mut meta_changed = false;
+    let metric_files: Vec<(String, Option<std::fs::Metadata>)> = match prev_layout
+        .as_ref()
+        .and_then(|p| quick_check(run_dir, exp, p).map(|()| p))
+    {
+        Some(p) => {
+            out.states.push((meta_key.clone(), None));
+            p.metrics.iter().map(|m| (m.clone(), None)).collect()
         }
-    }
+        None => {
+            let mut diags = Diags::new(meta_key.clone());
+            let walk = walk_layout(run_dir, exp, &mut diags, &path);
+            meta_changed = prev_layout
+                .as_ref()
+                .is_none_or(|p| p.sig != walk.layout.sig || p.metrics != walk.layout.metrics);
+            let state = FileState {
+                extra: serde_json::to_string(&walk.layout).unwrap_or_default(),
+                ..Default::default()
+            };
+            out.states.push((meta_key.clone(), Some(state)));
+            if meta_changed {
+                meta = read_meta(ctx, exp, run_dir, &walk, &mut diags);
+                out.diags.push(diags.finish(true));
+                if meta.is_none() {
+                    // Unreadable meta.yaml (or the run vanished mid-scan): the run is not listed.
+                    return out;
+                }
+            }
+            walk.metrics
+                .into_iter()
+                .map(|(n, m)| (n, Some(m)))
+                .collect()
+        }
+    };
 
     let mut run = RunOut {
         path: path.clone(),
@@ -585,7 +574,13 @@ pub fn parse_f64(s: &str) -> Option<f64> {
     }
 }
 
-fn read_meta(ctx: &Ctx, exp: &Experiment, run_dir: &Path, diags: &mut Diags) -> Option<RunMeta> {
+fn read_meta(
+    ctx: &Ctx,
+    exp: &Experiment,
+    run_dir: &Path,
+    walk: &Walk,
+    diags: &mut Diags,
+) -> Option<RunMeta> {
     let meta_path = run_dir.join("meta.yaml");
     let text = match read_small(&meta_path) {
         Ok(t) => t,
@@ -626,8 +621,18 @@ fn read_meta(ctx: &Ctx, exp: &Experiment, run_dir: &Path, diags: &mut Diags) -> 
         }
     }
     let rel = ctx.rel(run_dir);
-    m.params = read_kv_dir(&run_dir.join("params"), diags, &format!("{rel}/params"));
-    m.tags = read_kv_dir(&run_dir.join("tags"), diags, &format!("{rel}/tags"));
+    m.params = read_kv(
+        &run_dir.join("params"),
+        &walk.params,
+        diags,
+        &format!("{rel}/params"),
+    );
+    m.tags = read_kv(
+        &run_dir.join("tags"),
+        &walk.tags,
+        diags,
+        &format!("{rel}/tags"),
+    );
     m.name = str_field(&v, "run_name")
         .filter(|s| !s.is_empty())
         .or_else(|| m.tags.get("mlflow.runName").cloned());
@@ -657,7 +662,12 @@ fn read_meta(ctx: &Ctx, exp: &Experiment, run_dir: &Path, diags: &mut Diags) -> 
     }
     if let Some(dir) = art {
         let rel_art = ctx.rel(&dir);
-        m.artifacts = list_files(&dir, diags, &rel_art);
+        // The run's own artifacts folder was listed by the walk.
+        m.artifacts = if dir == run_dir.join("artifacts") {
+            walk.artifacts.clone()
+        } else {
+            list_files(&dir, diags, &rel_art)
+        };
         for a in &m.artifacts {
             if a.path == "MLmodel" || a.path.ends_with("/MLmodel") {
                 let model_dir = dir.join(a.path.trim_end_matches("MLmodel"));

@@ -187,8 +187,21 @@ pub fn list_entries(
     diags: &mut Diags,
     rel_dir: &str,
 ) -> Vec<(String, std::fs::Metadata)> {
+    list_tree(dir, diags, rel_dir).files
+}
+
+/// A folder's files with their metadata, and its folders (the root as "") with their mtimes.
+#[derive(Default)]
+pub struct Listing {
+    pub files: Vec<(String, std::fs::Metadata)>,
+    pub dirs: Vec<(String, i64)>,
+}
+
+/// Lists a folder tree without following symlinks; symlinks, names that are not UTF-8 and nesting
+/// past 64 levels are reported. A missing folder gives an empty listing.
+pub fn list_tree(dir: &Path, diags: &mut Diags, rel_dir: &str) -> Listing {
     const MAX_DEPTH: usize = 64;
-    let mut out = Vec::new();
+    let mut out = Listing::default();
     let mut stack: Vec<(PathBuf, String, usize)> = vec![(dir.to_path_buf(), String::new(), 0)];
     while let Some((d, prefix, depth)) = stack.pop() {
         let rd = match std::fs::read_dir(&d) {
@@ -200,6 +213,9 @@ pub fn list_entries(
                 continue;
             }
         };
+        if let Ok(md) = d.metadata() {
+            out.dirs.push((prefix.clone(), crate::tail::mtime_ns(&md)));
+        }
         for ent in rd.flatten() {
             let name = match ent.file_name().into_string() {
                 Ok(n) => n,
@@ -234,10 +250,11 @@ pub fn list_entries(
                     stack.push((ent.path(), rel, depth + 1));
                 }
             } else if let Ok(md) = ent.metadata() {
-                out.push((rel, md));
+                out.files.push((rel, md));
             }
         }
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.files.sort_by(|a, b| a.0.cmp(&b.0));
+    out.dirs.sort();
     out
 }
