@@ -93,10 +93,26 @@ pub fn append(
         .optional()?;
     let (sid, all_count, tail_from_seq, tail, min, max) = match existing {
         None => {
-            tx.prepare_cached("INSERT INTO series(run, key, file, count, last_bits, last_step, first_step) VALUES (?1, ?2, ?3, 0, 0, 0, 0)")?
-                .execute(params![run, key, file])?;
-            let sid = tx.last_insert_rowid();
-            (sid, 0i64, 0i64, points, None, None)
+            // A new series: one insert with its summary, then its chunks.
+            let s = summarize(&points);
+            tx.prepare_cached(
+                "INSERT INTO series(run, key, file, count, last, last_bits, last_step, last_ts, first_step, min, max)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                run,
+                key,
+                file,
+                points.len() as i64,
+                real(s.last.value),
+                s.last.value.to_bits() as i64,
+                s.last.step,
+                real(s.last.ts),
+                s.first.step,
+                s.min.map(|m| m.0),
+                s.max.map(|m| m.0)
+            ])?;
+            return write_chunks(tx, tx.last_insert_rowid(), 0, &points);
         }
         Some(e) => {
             let in_order = points[0].cmp_order(&e.last) != std::cmp::Ordering::Less;
