@@ -83,6 +83,17 @@ fn has_percent_escape(s: &str) -> bool {
         .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
 }
 
+/// True when `location` is an acceptable local location whose last components are `tail`.
+pub fn ends_with(location: &str, tail: &[&str]) -> bool {
+    local_components(location).is_some_and(|(_, parts)| {
+        parts.len() >= tail.len()
+            && parts[parts.len() - tail.len()..]
+                .iter()
+                .zip(tail)
+                .all(|(a, b)| a == b)
+    })
+}
+
 /// Checks that `rel_parts` names an existing entry under `root`, with no symlink on the way.
 fn walk_no_symlink(root: &Path, rel_parts: &[String]) -> Option<PathBuf> {
     let mut p = root.to_path_buf();

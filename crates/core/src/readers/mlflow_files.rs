@@ -650,7 +650,15 @@ fn read_meta(
             |u| crate::paths::resolve_in_project(ctx.root, run_dir, u),
         );
     if let Some(u) = &m.artifact_uri {
-        if art.is_none() && !u.is_empty() {
+        // The default location (<run>/artifacts) of a run that never logged an artifact may be
+        // missing (git does not keep empty folders): that is no problem worth a warning.
+        let run_name = run_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let default_missing = crate::paths::ends_with(u, &[run_name, "artifacts"])
+            && !run_dir.join("artifacts").exists();
+        if art.is_none() && !u.is_empty() && !default_missing {
             diags.push(
                 None,
                 format!(
