@@ -252,3 +252,62 @@ fn show_and_diff_read_like_a_report() {
         .iter()
         .any(|d| d["key"] == "params.C"));
 }
+
+#[test]
+fn sort_and_pages_compose() {
+    let s = Scratch::new();
+    let p = fixture("p3");
+    let p = p.to_str().unwrap();
+    let ids = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec![
+            "runs",
+            p,
+            "--format",
+            "json",
+            "--sort",
+            "source",
+            "--sort",
+            "-start_time",
+        ];
+        args.extend_from_slice(extra);
+        let v: Value = serde_json::from_str(&stdout(&runlens(&s.data(), &args))).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = ids(&[]);
+    assert_eq!(all.len(), 17);
+    assert_eq!(ids(&["--limit", "5", "--offset", "3"]), all[3..8].to_vec());
+    assert_eq!(ids(&["--offset", "15"]), all[15..].to_vec());
+    // Sorted by source, then newest first within a source.
+    let v: Value = serde_json::from_str(&stdout(&runlens(
+        &s.data(),
+        &[
+            "runs",
+            p,
+            "--format",
+            "json",
+            "--sort",
+            "source",
+            "--sort",
+            "-start_time",
+        ],
+    )))
+    .unwrap();
+    let keys: Vec<(String, i64)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["source"].as_str().unwrap().to_string(),
+                -r["start_time"].as_i64().unwrap_or(i64::MIN + 1),
+            )
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+}

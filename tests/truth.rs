@@ -339,3 +339,51 @@ fn p3_holds_exactly_the_expected_runs() {
     let visible = index.runs(&runlens_core::RunQuery::default()).unwrap();
     assert_eq!(visible.len(), 17, "deleted runs are hidden by default");
 }
+
+/// An mlflow.db from a schema revision Runlens has not seen still reads, with one warning; the
+/// database file is opened read-only and left exactly as it was.
+#[test]
+fn mlflow_db_of_an_unknown_revision_reads_with_a_warning_and_is_not_touched() {
+    let s = Scratch::new();
+    let project = s.project();
+    std::fs::copy(fixture("p3/mlflow.db"), project.join("mlflow.db")).unwrap();
+    {
+        let c = rusqlite::Connection::open(project.join("mlflow.db")).unwrap();
+        c.execute_batch(
+            "UPDATE alembic_version SET version_num = 'ffffffffffff';
+             ALTER TABLE runs ADD COLUMN future_column TEXT;
+             ALTER TABLE runs DROP COLUMN source_version;",
+        )
+        .unwrap();
+    }
+    let before = std::fs::read(project.join("mlflow.db")).unwrap();
+    let listing = |p: &std::path::Path| -> Vec<String> {
+        std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let files_before = listing(&project);
+    let (index, report) = open_and_scan(&s.data(), &project);
+    assert_eq!(report.runs_by_source.get("mlflow-db"), Some(&8));
+    let msgs: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert!(
+        msgs[0].starts_with("mlflow.db: unknown MLflow schema revision ffffffffffff"),
+        "{msgs:?}"
+    );
+    let truth = read_json(&fixture("p3/truth.json"));
+    let first = &truth["mlflow_db"]["runs"][0];
+    let run = index.find_run(first["run_id"].as_str().unwrap()).unwrap();
+    assert_eq!(run.params, str_map(&first["params"]));
+    assert_eq!(
+        std::fs::read(project.join("mlflow.db")).unwrap(),
+        before,
+        "the database is unchanged"
+    );
+    assert_eq!(
+        listing(&project),
+        files_before,
+        "no journal or WAL file was left beside it"
+    );
+}
