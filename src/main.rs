@@ -16,11 +16,7 @@ use output::{csv_line, fmt_num, fmt_time, metric_json, num, run_json, series_jso
 use runlens_core::{Index, Progress, RunQuery, RunRow, ScanOptions, ScanReport};
 
 #[derive(Parser)]
-#[command(
-    name = "runlens",
-    version,
-    about = "See, compare and query the ML runs already in a project folder."
-)]
+#[command(name = "runlens", version, about = "See, compare and query the ML runs already in a project folder.")]
 struct Cli {
     /// Where indexes live (one SQLite file per project). Default: the OS's app-data dir.
     #[arg(long, global = true, env = "RUNLENS_DATA_DIR", value_name = "DIR")]
@@ -136,11 +132,7 @@ fn data_dir(cli: &Option<PathBuf>) -> Result<PathBuf> {
 fn open(data: &Path, project: &Path, refresh: &Refresh) -> Result<Index> {
     let mut index = Index::open(data, project)?;
     if !refresh.no_refresh {
-        let report = index.scan(
-            &ScanOptions::default(),
-            &mut |_| {},
-            &AtomicBool::new(false),
-        )?;
+        let report = index.scan(&ScanOptions::default(), &mut |_| {}, &AtomicBool::new(false))?;
         let _ = report;
     }
     Ok(index)
@@ -160,63 +152,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             writeln!(out, "{}", summary(&report))?;
         }
-        Command::Runs {
-            project,
-            filter,
-            sort,
-            limit,
-            offset,
-            columns,
-            include_deleted,
-            format,
-            refresh,
-        } => {
+        Command::Runs { project, filter, sort, limit, offset, columns, include_deleted, format, refresh } => {
             let index = open(&data, &project, &refresh)?;
-            let q = RunQuery {
-                filter: filter.clone(),
-                sort: sort.clone(),
-                limit,
-                offset,
-                include_deleted,
-            };
+            let q = RunQuery { filter: filter.clone(), sort: sort.clone(), limit, offset, include_deleted };
             let runs = index.runs(&q)?;
             match format {
-                Format::Json => {
-                    writeln!(out, "{}", Value::Array(runs.iter().map(run_json).collect()))?
-                }
+                Format::Json => writeln!(out, "{}", Value::Array(runs.iter().map(run_json).collect()))?,
                 Format::Csv => out.write_all(runs_csv(&runs).as_bytes())?,
                 Format::Table => {
                     let cols = table_columns(&runs, &columns, &sort, &filter);
                     out.write_all(runs_table(&runs, &cols).as_bytes())?;
                     if std::io::stdout().is_terminal() {
-                        writeln!(
-                            out,
-                            "{} run{}",
-                            runs.len(),
-                            if runs.len() == 1 { "" } else { "s" }
-                        )?;
+                        writeln!(out, "{} run{}", runs.len(), if runs.len() == 1 { "" } else { "s" })?;
                     }
                 }
             }
         }
-        Command::Show {
-            project,
-            run,
-            format,
-            refresh,
-        } => {
+        Command::Show { project, run, format, refresh } => {
             let index = open(&data, &project, &refresh)?;
             let d = index.run_detail(&run)?;
             out.write_all(show(&d, format).as_bytes())?;
         }
-        Command::Metric {
-            project,
-            run,
-            key,
-            max_points,
-            format,
-            refresh,
-        } => {
+        Command::Metric { project, run, key, max_points, format, refresh } => {
             let index = open(&data, &project, &refresh)?;
             let r = index.find_run(&run)?;
             let mut points = index.series(r.uid, &key)?;
@@ -234,16 +191,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         .map(|p| {
                             vec![
                                 p.step.to_string(),
-                                if format == Format::Csv {
-                                    num_text(p.value)
-                                } else {
-                                    fmt_num(p.value)
-                                },
-                                if p.ts.is_nan() {
-                                    String::new()
-                                } else {
-                                    output::ts(p.ts).to_string()
-                                },
+                                if format == Format::Csv { num_text(p.value) } else { fmt_num(p.value) },
+                                if p.ts.is_nan() { String::new() } else { output::ts(p.ts).to_string() },
                             ]
                         })
                         .collect();
@@ -259,14 +208,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
-        Command::Diff {
-            project,
-            run_a,
-            run_b,
-            all,
-            format,
-            refresh,
-        } => {
+        Command::Diff { project, run_a, run_b, all, format, refresh } => {
             let index = open(&data, &project, &refresh)?;
             let a = index.find_run(&run_a)?;
             let b = index.find_run(&run_b)?;
@@ -282,11 +224,9 @@ fn scan_with_progress(index: &mut Index, quiet: bool) -> Result<ScanReport> {
     } else {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} indexing [{bar:30}] {pos}/{len} {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template("{spinner} indexing [{bar:30}] {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
         );
         b
     };
@@ -297,31 +237,19 @@ fn scan_with_progress(index: &mut Index, quiet: bool) -> Result<ScanReport> {
             bar.set_message(format!("{points} points"));
         }
     };
-    let report = index.scan(
-        &ScanOptions::default(),
-        &mut on_progress,
-        &AtomicBool::new(false),
-    )?;
+    let report = index.scan(&ScanOptions::default(), &mut on_progress, &AtomicBool::new(false))?;
     bar.finish_and_clear();
     Ok(report)
 }
 
 fn summary(r: &ScanReport) -> String {
-    let by: Vec<String> = r
-        .runs_by_source
-        .iter()
-        .map(|(s, n)| format!("{s} {n}"))
-        .collect();
+    let by: Vec<String> = r.runs_by_source.iter().map(|(s, n)| format!("{s} {n}")).collect();
     let n = r.diagnostics.len();
     format!(
         "{} run{}{}, {} warning{} ({} of {} sources read, {} new points, {:.2} s)",
         r.runs,
         if r.runs == 1 { "" } else { "s" },
-        if by.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", by.join(", "))
-        },
+        if by.is_empty() { String::new() } else { format!(" ({})", by.join(", ")) },
         n,
         if n == 1 { "" } else { "s" },
         r.units_read,
@@ -397,19 +325,13 @@ fn collect_keys(e: &runlens_core::filter::Expr, out: &mut Vec<String>) {
             collect_keys(b, out);
         }
         Expr::Not(a) => collect_keys(a, out),
-        Expr::Cmp { key, .. } | Expr::In { key, .. } | Expr::IsNull { key, .. } => {
-            out.push(column_name(key))
-        }
+        Expr::Cmp { key, .. } | Expr::In { key, .. } | Expr::IsNull { key, .. } => out.push(column_name(key)),
     }
 }
 
 fn cell(r: &RunRow, col: &str) -> String {
     if let Some(k) = col.strip_prefix("metrics.") {
-        return r
-            .metrics
-            .get(k)
-            .map(|m| fmt_num(m.last))
-            .unwrap_or_default();
+        return r.metrics.get(k).map(|m| fmt_num(m.last)).unwrap_or_default();
     }
     if let Some(k) = col.strip_prefix("params.") {
         return r.params.get(k).cloned().unwrap_or_default();
@@ -437,15 +359,9 @@ fn short_id(r: &RunRow) -> String {
 }
 
 fn runs_table(runs: &[RunRow], cols: &[String]) -> String {
-    let mut headers: Vec<String> = ["ID", "NAME", "SOURCE", "STATUS", "EXPERIMENT", "START"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    headers.extend(cols.iter().map(|c| {
-        c.trim_start_matches("attributes.")
-            .trim_start_matches("metrics.")
-            .to_string()
-    }));
+    let mut headers: Vec<String> =
+        ["ID", "NAME", "SOURCE", "STATUS", "EXPERIMENT", "START"].iter().map(|s| s.to_string()).collect();
+    headers.extend(cols.iter().map(|c| c.trim_start_matches("attributes.").trim_start_matches("metrics.").to_string()));
     let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|r| {
@@ -468,20 +384,11 @@ fn runs_csv(runs: &[RunRow]) -> String {
     let params: BTreeSet<&String> = runs.iter().flat_map(|r| r.params.keys()).collect();
     let tags: BTreeSet<&String> = runs.iter().flat_map(|r| r.tags.keys()).collect();
     let metrics: BTreeSet<&String> = runs.iter().flat_map(|r| r.metrics.keys()).collect();
-    let mut headers: Vec<String> = [
-        "id",
-        "source",
-        "path",
-        "name",
-        "experiment",
-        "status",
-        "start_time",
-        "end_time",
-        "parent_id",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut headers: Vec<String> =
+        ["id", "source", "path", "name", "experiment", "status", "start_time", "end_time", "parent_id"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     headers.extend(params.iter().map(|k| format!("params.{k}")));
     headers.extend(tags.iter().map(|k| format!("tags.{k}")));
     headers.extend(metrics.iter().map(|k| format!("metrics.{k}")));
@@ -499,21 +406,9 @@ fn runs_csv(runs: &[RunRow]) -> String {
             r.end_time.map(|t| t.to_string()).unwrap_or_default(),
             opt(&r.parent_id),
         ];
-        row.extend(
-            params
-                .iter()
-                .map(|k| r.params.get(*k).cloned().unwrap_or_default()),
-        );
-        row.extend(
-            tags.iter()
-                .map(|k| r.tags.get(*k).cloned().unwrap_or_default()),
-        );
-        row.extend(metrics.iter().map(|k| {
-            r.metrics
-                .get(*k)
-                .map(|m| num_text(m.last))
-                .unwrap_or_default()
-        }));
+        row.extend(params.iter().map(|k| r.params.get(*k).cloned().unwrap_or_default()));
+        row.extend(tags.iter().map(|k| r.tags.get(*k).cloned().unwrap_or_default()));
+        row.extend(metrics.iter().map(|k| r.metrics.get(*k).map(|m| num_text(m.last)).unwrap_or_default()));
         s.push_str(&csv_line(&row));
     }
     s
@@ -527,11 +422,7 @@ fn show(d: &runlens_core::RunDetail, format: Format) -> String {
         v["user"] = json!(r.user);
         v["artifact_uri"] = json!(d.artifact_uri);
         v["artifact_dir"] = json!(d.artifact_dir);
-        v["artifacts"] = d
-            .artifacts
-            .iter()
-            .map(|a| json!({"path": a.path, "size": a.size}))
-            .collect();
+        v["artifacts"] = d.artifacts.iter().map(|a| json!({"path": a.path, "size": a.size})).collect();
         v["inputs"] = d
             .inputs
             .iter()
@@ -553,18 +444,9 @@ fn show(d: &runlens_core::RunDetail, format: Format) -> String {
         vec!["name".into(), r.name.clone().unwrap_or_default()],
         vec!["source".into(), r.source.clone()],
         vec!["path".into(), r.path.clone()],
-        vec![
-            "experiment".into(),
-            r.experiment.clone().unwrap_or_default(),
-        ],
-        vec![
-            "status".into(),
-            r.status.clone().unwrap_or_default() + if r.deleted { " (deleted)" } else { "" },
-        ],
-        vec![
-            "start".into(),
-            r.start_time.map(fmt_time).unwrap_or_default(),
-        ],
+        vec!["experiment".into(), r.experiment.clone().unwrap_or_default()],
+        vec!["status".into(), r.status.clone().unwrap_or_default() + if r.deleted { " (deleted)" } else { "" }],
+        vec!["start".into(), r.start_time.map(fmt_time).unwrap_or_default()],
         vec!["end".into(), r.end_time.map(fmt_time).unwrap_or_default()],
         vec!["user".into(), r.user.clone().unwrap_or_default()],
     ];
@@ -572,10 +454,7 @@ fn show(d: &runlens_core::RunDetail, format: Format) -> String {
         kv.push(vec!["parent".into(), p.clone()]);
     }
     if let Some(u) = &d.artifact_uri {
-        let place = d
-            .artifact_dir
-            .clone()
-            .unwrap_or_else(|| "outside the project or missing: not read".into());
+        let place = d.artifact_dir.clone().unwrap_or_else(|| "outside the project or missing: not read".into());
         kv.push(vec!["artifacts".into(), place]);
         kv.push(vec!["artifact_uri".into(), u.clone()]);
     }
@@ -593,24 +472,8 @@ fn show(d: &runlens_core::RunDetail, format: Format) -> String {
             60,
         ));
     };
-    section(
-        &mut s,
-        "PARAM",
-        &["", "VALUE"],
-        r.params
-            .iter()
-            .map(|(k, v)| vec![k.clone(), v.clone()])
-            .collect(),
-    );
-    section(
-        &mut s,
-        "TAG",
-        &["", "VALUE"],
-        r.tags
-            .iter()
-            .map(|(k, v)| vec![k.clone(), v.clone()])
-            .collect(),
-    );
+    section(&mut s, "PARAM", &["", "VALUE"], r.params.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect());
+    section(&mut s, "TAG", &["", "VALUE"], r.tags.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect());
     section(
         &mut s,
         "METRIC",
@@ -633,10 +496,7 @@ fn show(d: &runlens_core::RunDetail, format: Format) -> String {
         &mut s,
         "ARTIFACT",
         &["", "SIZE"],
-        d.artifacts
-            .iter()
-            .map(|a| vec![a.path.clone(), a.size.to_string()])
-            .collect(),
+        d.artifacts.iter().map(|a| vec![a.path.clone(), a.size.to_string()]).collect(),
     );
     section(
         &mut s,
@@ -644,14 +504,7 @@ fn show(d: &runlens_core::RunDetail, format: Format) -> String {
         &["", "DIGEST", "CONTEXT", "SOURCE"],
         d.inputs
             .iter()
-            .map(|i| {
-                vec![
-                    i.name.clone(),
-                    i.digest.clone(),
-                    i.context.clone().unwrap_or_default(),
-                    i.source.clone(),
-                ]
-            })
+            .map(|i| vec![i.name.clone(), i.digest.clone(), i.context.clone().unwrap_or_default(), i.source.clone()])
             .collect(),
     );
     section(
@@ -660,14 +513,7 @@ fn show(d: &runlens_core::RunDetail, format: Format) -> String {
         &["", "NAME", "FLAVORS", "FILES"],
         d.models
             .iter()
-            .map(|m| {
-                vec![
-                    m.model_id.clone(),
-                    m.name.clone(),
-                    m.flavors.join(" "),
-                    m.files.len().to_string(),
-                ]
-            })
+            .map(|m| vec![m.model_id.clone(), m.name.clone(), m.flavors.join(" "), m.files.len().to_string()])
             .collect(),
     );
     if !d.diagnostics.is_empty() {
@@ -686,33 +532,25 @@ fn diff(a: &RunRow, b: &RunRow, all: bool, format: Format) -> String {
         for k in keys {
             let (va, vb) = (ma.get(k), mb.get(k));
             if all || va != vb {
-                rows.push((
-                    format!("{kind}.{k}"),
-                    va.cloned().unwrap_or_default(),
-                    vb.cloned().unwrap_or_default(),
-                ));
+                rows.push((format!("{kind}.{k}"), va.cloned().unwrap_or_default(), vb.cloned().unwrap_or_default()));
             }
         }
     }
     let keys: BTreeSet<&String> = a.metrics.keys().chain(b.metrics.keys()).collect();
     if format == Format::Json {
-        let differing: Vec<Value> = rows
-            .iter()
-            .map(|(k, x, y)| json!({"key": k, "a": x, "b": y}))
-            .collect();
+        let differing: Vec<Value> = rows.iter().map(|(k, x, y)| json!({"key": k, "a": x, "b": y})).collect();
         let metrics: serde_json::Map<String, Value> = keys
             .iter()
-            .map(|k| ((*k).clone(), json!({"a": a.metrics.get(*k).map(metric_json), "b": b.metrics.get(*k).map(metric_json)})))
+            .map(|k| {
+                (
+                    (*k).clone(),
+                    json!({"a": a.metrics.get(*k).map(metric_json), "b": b.metrics.get(*k).map(metric_json)}),
+                )
+            })
             .collect();
-        return format!(
-            "{}\n",
-            json!({"a": a.id, "b": b.id, "differences": differing, "metrics": metrics})
-        );
+        return format!("{}\n", json!({"a": a.id, "b": b.id, "differences": differing, "metrics": metrics}));
     }
-    let (na, nb) = (
-        a.name.clone().unwrap_or_else(|| short_id(a)),
-        b.name.clone().unwrap_or_else(|| short_id(b)),
-    );
+    let (na, nb) = (a.name.clone().unwrap_or_else(|| short_id(a)), b.name.clone().unwrap_or_else(|| short_id(b)));
     let mut s = String::new();
     let kv: Vec<Vec<String>> = rows.into_iter().map(|(k, x, y)| vec![k, x, y]).collect();
     if kv.is_empty() {
@@ -741,11 +579,7 @@ fn diff(a: &RunRow, b: &RunRow, all: bool, format: Format) -> String {
                 })
                 .unwrap_or_default()
             };
-            vec![
-                format!("metrics.{k}"),
-                f(a.metrics.get(*k)),
-                f(b.metrics.get(*k)),
-            ]
+            vec![format!("metrics.{k}"), f(a.metrics.get(*k)), f(b.metrics.get(*k))]
         })
         .collect();
     if !mrows.is_empty() {

@@ -38,11 +38,7 @@ pub fn metric_json(m: &MetricSummary) -> Value {
 }
 
 pub fn run_json(r: &RunRow) -> Value {
-    let metrics: Map<String, Value> = r
-        .metrics
-        .iter()
-        .map(|(k, m)| (k.clone(), metric_json(m)))
-        .collect();
+    let metrics: Map<String, Value> = r.metrics.iter().map(|(k, m)| (k.clone(), metric_json(m))).collect();
     json!({
         "id": r.id,
         "source": r.source,
@@ -105,12 +101,7 @@ pub fn fmt_time(ms: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
-    )
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", sod / 3600, sod % 3600 / 60, sod % 60)
 }
 
 /// Prints rows as an aligned table; cells wider than `max` are cut with '…'.
@@ -126,10 +117,7 @@ pub fn table(headers: &[String], rows: &[Vec<String>], max: usize) -> String {
         }
     };
     let headers: Vec<String> = headers.iter().map(|h| cut(h)).collect();
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| r.iter().map(|c| cut(c)).collect())
-        .collect();
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| cut(c)).collect()).collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
@@ -160,13 +148,7 @@ pub fn table(headers: &[String], rows: &[Vec<String>], max: usize) -> String {
 pub fn csv_line(cells: &[String]) -> String {
     let quoted: Vec<String> = cells
         .iter()
-        .map(|c| {
-            if c.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", c.replace('"', "\"\""))
-            } else {
-                c.clone()
-            }
-        })
+        .map(|c| if c.contains([',', '"', '\n', '\r']) { format!("\"{}\"", c.replace('"', "\"\"")) } else { c.clone() })
         .collect();
     format!("{}\n", quoted.join(","))
 }

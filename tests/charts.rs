@@ -9,16 +9,12 @@ use crate::common::*;
 
 /// A long noisy series with a few spikes, as JSONL.
 fn series_text(n: usize, seed: u64) -> (String, Vec<(i64, f64)>) {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     let mut pts = Vec::new();
     let mut text = String::new();
     let mut step = 0i64;
     for i in 0..n {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         step += 1 + (x >> 60) as i64 % 3; // gaps
         let noise = ((x >> 11) as f64 / (1u64 << 53) as f64) - 0.5;
         let mut v = 1.0 / (1.0 + i as f64 / 500.0) + 0.05 * noise;
@@ -29,11 +25,7 @@ fn series_text(n: usize, seed: u64) -> (String, Vec<(i64, f64)>) {
             v = f64::NAN;
         }
         pts.push((step, v));
-        let vs = if v.is_nan() {
-            "NaN".to_string()
-        } else {
-            format!("{v:?}")
-        };
+        let vs = if v.is_nan() { "NaN".to_string() } else { format!("{v:?}") };
         text.push_str(&format!("{{\"step\": {step}, \"loss\": {vs}}}\n"));
     }
     (text, pts)
@@ -85,20 +77,11 @@ fn a_chart_of_a_long_series_reads_few_chunks_and_keeps_spikes() {
     std::fs::write(project.join("log.jsonl"), text).unwrap();
     let (index, _) = open_and_scan(&s.data(), &project);
     let run = index.find_run("log.jsonl").unwrap();
-    let chart = index
-        .chart(run.uid, "loss", 1600, ChartX::Step, None)
-        .unwrap();
-    assert!(
-        chart.len() <= 4 * 1600 && chart.len() > 1600,
-        "{}",
-        chart.len()
-    );
+    let chart = index.chart(run.uid, "loss", 1600, ChartX::Step, None).unwrap();
+    assert!(chart.len() <= 4 * 1600 && chart.len() > 1600, "{}", chart.len());
     let spikes: Vec<&(i64, f64)> = pts.iter().filter(|(_, v)| *v > 10.0).collect();
     assert_eq!(spikes.len(), 201);
     for (step, v) in spikes {
-        assert!(
-            chart.iter().any(|p| p.step == *step && p.value == *v),
-            "spike at {step}"
-        );
+        assert!(chart.iter().any(|p| p.step == *step && p.value == *v), "spike at {step}");
     }
 }

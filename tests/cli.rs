@@ -9,21 +9,11 @@ use serde_json::Value;
 use crate::common::*;
 
 fn runlens(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_runlens"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("run runlens")
+    Command::new(env!("CARGO_BIN_EXE_runlens")).arg("--data-dir").arg(data).args(args).output().expect("run runlens")
 }
 
 fn stdout(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.status.success(), "exit {:?}: {}", o.status, String::from_utf8_lossy(&o.stderr));
     String::from_utf8(o.stdout.clone()).unwrap()
 }
 
@@ -33,16 +23,9 @@ fn index_prints_counts_and_runs_json_follows_the_contract() {
     let p3 = fixture("p3");
     let p = p3.to_str().unwrap();
     let out = stdout(&runlens(&s.data(), &["index", p]));
-    assert!(
-        out.starts_with("19 runs (keras 1, lightning 2, mlflow 8, mlflow-db 8), 0 warnings"),
-        "{out}"
-    );
+    assert!(out.starts_with("19 runs (keras 1, lightning 2, mlflow 8, mlflow-db 8), 0 warnings"), "{out}");
 
-    let runs: Value = serde_json::from_str(&stdout(&runlens(
-        &s.data(),
-        &["runs", p, "--format", "json"],
-    )))
-    .unwrap();
+    let runs: Value = serde_json::from_str(&stdout(&runlens(&s.data(), &["runs", p, "--format", "json"]))).unwrap();
     let runs = runs.as_array().unwrap();
     assert_eq!(runs.len(), 17, "deleted runs are left out");
     let keys = [
@@ -81,24 +64,14 @@ fn index_prints_counts_and_runs_json_follows_the_contract() {
     }
     // Non-finite values are strings; the crashed run's loss ends in NaN.
     let truth = read_json(&p3.join("truth.json"));
-    let crashed = truth["mlflow"]["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["run_name"] == "crashed")
-        .unwrap();
+    let crashed = truth["mlflow"]["runs"].as_array().unwrap().iter().find(|r| r["run_name"] == "crashed").unwrap();
     let r = runs.iter().find(|r| r["id"] == crashed["run_id"]).unwrap();
-    assert_eq!(
-        r["metrics"]["train/loss"]["last"],
-        crashed["metrics"]["train/loss"]["last"]["value"]
-    );
+    assert_eq!(r["metrics"]["train/loss"]["last"], crashed["metrics"]["train/loss"]["last"]["value"]);
     assert_eq!(r["status"], "failed");
 
-    let all: Value = serde_json::from_str(&stdout(&runlens(
-        &s.data(),
-        &["runs", p, "--format", "json", "--include-deleted"],
-    )))
-    .unwrap();
+    let all: Value =
+        serde_json::from_str(&stdout(&runlens(&s.data(), &["runs", p, "--format", "json", "--include-deleted"])))
+            .unwrap();
     assert_eq!(all.as_array().unwrap().len(), 19);
 }
 
@@ -121,19 +94,12 @@ fn filter_sort_and_errors() {
         ],
     )))
     .unwrap();
-    let accs: Vec<f64> = filtered
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["metrics"]["val_acc"]["last"].as_f64().unwrap())
-        .collect();
+    let accs: Vec<f64> =
+        filtered.as_array().unwrap().iter().map(|r| r["metrics"]["val_acc"]["last"].as_f64().unwrap()).collect();
     assert_eq!(accs.len(), 2);
     assert!(accs[0] >= accs[1], "sorted descending: {accs:?}");
 
-    let bad = runlens(
-        &s.data(),
-        &["runs", p, "--filter", "metrics.val_acc > 'high'"],
-    );
+    let bad = runlens(&s.data(), &["runs", p, "--filter", "metrics.val_acc > 'high'"]);
     assert!(!bad.status.success());
     let err = String::from_utf8(bad.stderr).unwrap();
     assert!(err.starts_with("error: column 19:"), "{err}");
@@ -152,56 +118,25 @@ fn metric_prints_every_point_or_m4() {
     let p3 = fixture("p3");
     let p = p3.to_str().unwrap();
     let truth = read_json(&p3.join("truth.json"));
-    let long = truth["mlflow"]["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["run_name"] == "long-run-5k")
-        .unwrap();
+    let long = truth["mlflow"]["runs"].as_array().unwrap().iter().find(|r| r["run_name"] == "long-run-5k").unwrap();
     let id = long["run_id"].as_str().unwrap();
-    let full: Value = serde_json::from_str(&stdout(&runlens(
-        &s.data(),
-        &["metric", p, id, "grad_norm", "--format", "json"],
-    )))
-    .unwrap();
+    let full: Value =
+        serde_json::from_str(&stdout(&runlens(&s.data(), &["metric", p, id, "grad_norm", "--format", "json"])))
+            .unwrap();
     let t = &long["metrics"]["grad_norm"]["series"];
     assert_eq!(full["step"], t["step"]);
-    assert_eq!(
-        full["value"], t["value"],
-        "values exact, non-finite as strings"
-    );
+    assert_eq!(full["value"], t["value"], "values exact, non-finite as strings");
     assert_eq!(full["timestamp"], t["timestamp"]);
 
     let small: Value = serde_json::from_str(&stdout(&runlens(
         &s.data(),
-        &[
-            "metric",
-            p,
-            id,
-            "grad_norm",
-            "--format",
-            "json",
-            "--max-points",
-            "40",
-        ],
+        &["metric", p, id, "grad_norm", "--format", "json", "--max-points", "40"],
     )))
     .unwrap();
     let n = small["step"].as_array().unwrap().len();
     assert!(n <= 40 && n >= 10, "{n}");
-    let max = t["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|v| v.as_f64())
-        .fold(f64::MIN, f64::max);
-    assert!(
-        small["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|v| v.as_f64() == Some(max)),
-        "the max survives"
-    );
+    let max = t["value"].as_array().unwrap().iter().filter_map(|v| v.as_f64()).fold(f64::MIN, f64::max);
+    assert!(small["value"].as_array().unwrap().iter().any(|v| v.as_f64() == Some(max)), "the max survives");
 }
 
 #[test]
@@ -216,41 +151,19 @@ fn show_and_diff_read_like_a_report() {
         .iter()
         .filter(|r| r["run_name"].as_str().unwrap().starts_with("trial-"))
         .collect();
-    let (a, b) = (
-        trials[0]["run_id"].as_str().unwrap(),
-        trials[1]["run_id"].as_str().unwrap(),
-    );
+    let (a, b) = (trials[0]["run_id"].as_str().unwrap(), trials[1]["run_id"].as_str().unwrap());
     let show = stdout(&runlens(&s.data(), &["show", p, a]));
-    for want in [
-        "PARAM",
-        "solver",
-        "METRIC",
-        "val_acc",
-        "ARTIFACT",
-        "DATASET",
-        "train-v2",
-        "MODEL",
-        "python_function",
-    ] {
+    for want in ["PARAM", "solver", "METRIC", "val_acc", "ARTIFACT", "DATASET", "train-v2", "MODEL", "python_function"]
+    {
         assert!(show.contains(want), "show lacks {want}:\n{show}");
     }
     let diff = stdout(&runlens(&s.data(), &["diff", p, a, b]));
     assert!(diff.contains("params.C"), "{diff}");
-    assert!(
-        !diff.contains("params.solver"),
-        "equal params are hidden by default:\n{diff}"
-    );
+    assert!(!diff.contains("params.solver"), "equal params are hidden by default:\n{diff}");
     assert!(diff.contains("metrics.val_acc"), "{diff}");
-    let json: Value = serde_json::from_str(&stdout(&runlens(
-        &s.data(),
-        &["diff", p, a, b, "--format", "json"],
-    )))
-    .unwrap();
-    assert!(json["differences"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|d| d["key"] == "params.C"));
+    let json: Value =
+        serde_json::from_str(&stdout(&runlens(&s.data(), &["diff", p, a, b, "--format", "json"]))).unwrap();
+    assert!(json["differences"].as_array().unwrap().iter().any(|d| d["key"] == "params.C"));
 }
 
 #[test]
@@ -258,54 +171,21 @@ fn sort_and_pages_compose() {
     let s = Scratch::new();
     let p = fixture("p3");
     let p = p.to_str().unwrap();
-    let ids = |extra: &[&str]| -> Vec<String> {
-        let mut args = vec![
-            "runs",
-            p,
-            "--format",
-            "json",
-            "--sort",
-            "source",
-            "--sort",
-            "-start_time",
-        ];
+    let runs = |extra: &[&str]| -> Vec<Value> {
+        let mut args = vec!["runs", p, "--format", "json", "--sort", "source", "--sort", "-start_time"];
         args.extend_from_slice(extra);
         let v: Value = serde_json::from_str(&stdout(&runlens(&s.data(), &args))).unwrap();
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["path"].as_str().unwrap().to_string())
-            .collect()
+        v.as_array().unwrap().clone()
     };
-    let all = ids(&[]);
+    let paths = |v: &[Value]| -> Vec<String> { v.iter().map(|r| r["path"].as_str().unwrap().to_string()).collect() };
+    let all = runs(&[]);
     assert_eq!(all.len(), 17);
-    assert_eq!(ids(&["--limit", "5", "--offset", "3"]), all[3..8].to_vec());
-    assert_eq!(ids(&["--offset", "15"]), all[15..].to_vec());
+    assert_eq!(paths(&runs(&["--limit", "5", "--offset", "3"])), paths(&all[3..8]));
+    assert_eq!(paths(&runs(&["--offset", "15"])), paths(&all[15..]));
     // Sorted by source, then newest first within a source.
-    let v: Value = serde_json::from_str(&stdout(&runlens(
-        &s.data(),
-        &[
-            "runs",
-            p,
-            "--format",
-            "json",
-            "--sort",
-            "source",
-            "--sort",
-            "-start_time",
-        ],
-    )))
-    .unwrap();
-    let keys: Vec<(String, i64)> = v
-        .as_array()
-        .unwrap()
+    let keys: Vec<(String, i64)> = all
         .iter()
-        .map(|r| {
-            (
-                r["source"].as_str().unwrap().to_string(),
-                -r["start_time"].as_i64().unwrap_or(i64::MIN + 1),
-            )
-        })
+        .map(|r| (r["source"].as_str().unwrap().to_string(), -r["start_time"].as_i64().unwrap_or(i64::MIN + 1)))
         .collect();
     let mut sorted = keys.clone();
     sorted.sort();

@@ -9,9 +9,7 @@ use runlens_core::{Index, Point, RunQuery, RunRow, ScanOptions, ScanReport};
 use serde_json::Value;
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 pub fn repo_path(rel: &str) -> PathBuf {
@@ -25,9 +23,7 @@ pub struct Scratch {
 
 impl Scratch {
     pub fn new() -> Scratch {
-        Scratch {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
+        Scratch { dir: tempfile::tempdir().expect("temp dir") }
     }
     pub fn data(&self) -> PathBuf {
         self.dir.path().join("data")
@@ -40,13 +36,7 @@ impl Scratch {
 }
 
 pub fn scan(index: &mut Index) -> ScanReport {
-    index
-        .scan(
-            &ScanOptions::default(),
-            &mut |_| {},
-            &AtomicBool::new(false),
-        )
-        .expect("scan")
+    index.scan(&ScanOptions::default(), &mut |_| {}, &AtomicBool::new(false)).expect("scan")
 }
 
 pub fn open_and_scan(data: &Path, project: &Path) -> (Index, ScanReport) {
@@ -56,12 +46,7 @@ pub fn open_and_scan(data: &Path, project: &Path) -> (Index, ScanReport) {
 }
 
 pub fn all_runs(index: &Index) -> Vec<RunRow> {
-    index
-        .runs(&RunQuery {
-            include_deleted: true,
-            ..Default::default()
-        })
-        .expect("runs")
+    index.runs(&RunQuery { include_deleted: true, ..Default::default() }).expect("runs")
 }
 
 pub fn read_json(path: &Path) -> Value {
@@ -74,9 +59,7 @@ pub fn tnum(v: &Value) -> f64 {
         Value::String(s) if s == "NaN" => f64::NAN,
         Value::String(s) if s == "Infinity" => f64::INFINITY,
         Value::String(s) if s == "-Infinity" => f64::NEG_INFINITY,
-        other => other
-            .as_f64()
-            .unwrap_or_else(|| panic!("not a number: {other}")),
+        other => other.as_f64().unwrap_or_else(|| panic!("not a number: {other}")),
     }
 }
 
@@ -91,17 +74,8 @@ pub fn assert_series(what: &str, got: &[Point], truth: &Value) {
     let values = truth["value"].as_array().expect("values");
     assert_eq!(got.len(), steps.len(), "{what}: point count");
     for (i, p) in got.iter().enumerate() {
-        assert_eq!(
-            p.step,
-            steps[i].as_i64().unwrap(),
-            "{what}: step of point {i}"
-        );
-        assert!(
-            same(p.value, tnum(&values[i])),
-            "{what}: value of point {i}: {} vs {}",
-            p.value,
-            values[i]
-        );
+        assert_eq!(p.step, steps[i].as_i64().unwrap(), "{what}: step of point {i}");
+        assert!(same(p.value, tnum(&values[i])), "{what}: value of point {i}: {} vs {}", p.value, values[i]);
         if let Some(ts) = truth.get("timestamp").and_then(|t| t.as_array()) {
             match ts[i].as_f64() {
                 Some(t) => assert_eq!(p.ts, t, "{what}: timestamp of point {i}"),
@@ -124,12 +98,8 @@ pub fn dump(index: &Index) -> String {
             detail.artifacts, detail.inputs, detail.models
         ));
         for key in r.metrics.keys() {
-            let pts: Vec<(i64, u64, u64)> = index
-                .series(uid, key)
-                .unwrap()
-                .iter()
-                .map(|p| (p.step, p.value.to_bits(), p.ts.to_bits()))
-                .collect();
+            let pts: Vec<(i64, u64, u64)> =
+                index.series(uid, key).unwrap().iter().map(|p| (p.step, p.value.to_bits(), p.ts.to_bits())).collect();
             out.push_str(&format!("  {key}: {pts:?}\n"));
         }
     }
@@ -168,7 +138,6 @@ pub fn append(path: &Path, text: &str) {
 /// Makes an mtime change visible even on file systems with coarse timestamps.
 pub fn touch_later(path: &Path) {
     let f = std::fs::File::options().write(true).open(path).unwrap();
-    let t =
-        std::fs::metadata(path).unwrap().modified().unwrap() + std::time::Duration::from_secs(1);
+    let t = std::fs::metadata(path).unwrap().modified().unwrap() + std::time::Duration::from_secs(1);
     f.set_modified(t).unwrap();
 }

@@ -11,18 +11,18 @@ fn mlflow_project(root: &Path) -> std::path::PathBuf {
     let run = root.join("mlruns/1/abc123");
     std::fs::create_dir_all(run.join("metrics/train")).unwrap();
     std::fs::create_dir_all(run.join("params")).unwrap();
-    std::fs::write(root.join("mlruns/1/meta.yaml"), "artifact_location: file:///elsewhere/mlruns/1\nexperiment_id: '1'\nlifecycle_stage: active\nname: exp\n").unwrap();
+    std::fs::write(
+        root.join("mlruns/1/meta.yaml"),
+        "artifact_location: file:///elsewhere/mlruns/1\nexperiment_id: '1'\nlifecycle_stage: active\nname: exp\n",
+    )
+    .unwrap();
     std::fs::write(
         run.join("meta.yaml"),
         "artifact_uri: file:///elsewhere/mlruns/1/abc123/artifacts\nend_time: null\nexperiment_id: '1'\nlifecycle_stage: active\nrun_id: abc123\nrun_name: r1\nstart_time: 1700000000000\nstatus: 1\nuser_id: me\n",
     )
     .unwrap();
     std::fs::write(run.join("params/lr"), "0.01").unwrap();
-    std::fs::write(
-        run.join("metrics/train/loss"),
-        "1700000000000 1.0 0\n1700000001000 0.5 1\n",
-    )
-    .unwrap();
+    std::fs::write(run.join("metrics/train/loss"), "1700000000000 1.0 0\n1700000001000 0.5 1\n").unwrap();
     run
 }
 
@@ -34,23 +34,13 @@ fn append_reads_only_new_points_and_equals_a_fresh_index() {
     let (mut index, r1) = open_and_scan(&s.data(), &project);
     assert_eq!(r1.points, 2);
     let unchanged = scan(&mut index);
-    assert_eq!(
-        (unchanged.points, unchanged.units_read),
-        (0, 0),
-        "nothing changed, nothing read"
-    );
-    append(
-        &run.join("metrics/train/loss"),
-        "1700000002000 0.25 2\n1700000003000 nan 3\n",
-    );
+    assert_eq!((unchanged.points, unchanged.units_read), (0, 0), "nothing changed, nothing read");
+    append(&run.join("metrics/train/loss"), "1700000002000 0.25 2\n1700000003000 nan 3\n");
     let r2 = scan(&mut index);
     assert_eq!(r2.points, 2, "only the appended points are read");
     let row = index.find_run("abc123").unwrap();
     let m = &row.metrics["train/loss"];
-    assert_eq!(
-        (m.count, m.last_step, m.min, m.max),
-        (4, 3, Some(0.25), Some(1.0))
-    );
+    assert_eq!((m.count, m.last_step, m.min, m.max), (4, 3, Some(0.25), Some(1.0)));
     assert!(m.last.is_nan());
     assert_eq!(dump(&index), fresh_dump(&project));
 }
@@ -61,23 +51,13 @@ fn out_of_order_appends_keep_the_series_sorted() {
     let project = s.project();
     let run = mlflow_project(&project);
     let (mut index, _) = open_and_scan(&s.data(), &project);
-    append(
-        &run.join("metrics/train/loss"),
-        "1700000005000 9.0 0\n1699999999000 7.0 1\n",
-    );
+    append(&run.join("metrics/train/loss"), "1700000005000 9.0 0\n1699999999000 7.0 1\n");
     scan(&mut index);
     let row = index.find_run("abc123").unwrap();
     let pts = index.series(row.uid, "train/loss").unwrap();
     let order: Vec<(i64, f64)> = pts.iter().map(|p| (p.step, p.value)).collect();
-    assert_eq!(
-        order,
-        vec![(0, 1.0), (0, 9.0), (1, 7.0), (1, 0.5)],
-        "ordered by (step, timestamp)"
-    );
-    assert_eq!(
-        row.metrics["train/loss"].last, 0.5,
-        "last = greatest (step, timestamp)"
-    );
+    assert_eq!(order, vec![(0, 1.0), (0, 9.0), (1, 7.0), (1, 0.5)], "ordered by (step, timestamp)");
+    assert_eq!(row.metrics["train/loss"].last, 0.5, "last = greatest (step, timestamp)");
     assert_eq!(dump(&index), fresh_dump(&project));
 }
 
@@ -91,25 +71,15 @@ fn truncated_or_replaced_files_are_reread_without_duplicates() {
     // Truncated and rewritten shorter.
     std::fs::write(&loss, "1700000000000 3.0 0\n").unwrap();
     scan(&mut index);
-    assert_eq!(
-        index.find_run("abc123").unwrap().metrics["train/loss"].count,
-        1
-    );
+    assert_eq!(index.find_run("abc123").unwrap().metrics["train/loss"].count, 1);
     // Rewritten in place with the same length but other content: the guard bytes notice.
     std::fs::write(&loss, "1700000000000 4.0 0\n").unwrap();
     touch_later(&loss);
     scan(&mut index);
-    assert_eq!(
-        index.find_run("abc123").unwrap().metrics["train/loss"].last,
-        4.0
-    );
+    assert_eq!(index.find_run("abc123").unwrap().metrics["train/loss"].last, 4.0);
     // Replaced by an atomic rename (a new file id), longer than before.
     let tmp = run.join("metrics/.loss.tmp");
-    std::fs::write(
-        &tmp,
-        "1700000000000 4.0 0\n1700000000000 5.0 1\n1700000000000 6.0 2\n",
-    )
-    .unwrap();
+    std::fs::write(&tmp, "1700000000000 4.0 0\n1700000000000 5.0 1\n1700000000000 6.0 2\n").unwrap();
     std::fs::rename(&tmp, &loss).unwrap();
     scan(&mut index);
     let m = &index.find_run("abc123").unwrap().metrics["train/loss"];
@@ -124,16 +94,9 @@ fn lightning_rewrite_with_a_wider_header_is_reread() {
     let v = project.join("lightning_logs/version_0");
     std::fs::create_dir_all(&v).unwrap();
     std::fs::write(v.join("hparams.yaml"), "lr: 0.1\n").unwrap();
-    std::fs::write(
-        v.join("metrics.csv"),
-        "epoch,step,train_loss\r\n0,9,1.5\r\n0,19,1.25\r\n",
-    )
-    .unwrap();
+    std::fs::write(v.join("metrics.csv"), "epoch,step,train_loss\r\n0,9,1.5\r\n0,19,1.25\r\n").unwrap();
     let (mut index, _) = open_and_scan(&s.data(), &project);
-    assert_eq!(
-        index.find_run("lightning_logs/version_0").unwrap().metrics["train_loss"].count,
-        2
-    );
+    assert_eq!(index.find_run("lightning_logs/version_0").unwrap().metrics["train_loss"].count, 2);
     // Lightning rewrites the whole file when a new key appears.
     std::fs::write(
         v.join("metrics.csv"),
@@ -159,31 +122,15 @@ fn deleted_runs_and_files_disappear() {
     assert_eq!(r.runs, 2);
     std::fs::remove_file(run.join("metrics/train/loss")).unwrap();
     scan(&mut index);
-    assert!(
-        index.find_run("abc123").unwrap().metrics.is_empty(),
-        "a removed metric file takes its series along"
-    );
+    assert!(index.find_run("abc123").unwrap().metrics.is_empty(), "a removed metric file takes its series along");
     std::fs::remove_dir_all(&run).unwrap();
     std::fs::remove_file(project.join("log.jsonl")).unwrap();
     let r = scan(&mut index);
     assert_eq!(r.runs, 0);
-    let files: i64 = index
-        .connection()
-        .query_row("SELECT count(*) FROM files", [], |r| r.get(0))
-        .unwrap();
-    let series: i64 = index
-        .connection()
-        .query_row("SELECT count(*) FROM series", [], |r| r.get(0))
-        .unwrap();
-    let chunks: i64 = index
-        .connection()
-        .query_row("SELECT count(*) FROM chunks", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(
-        (files, series, chunks),
-        (0, 0, 0),
-        "nothing of the gone runs is left behind"
-    );
+    let files: i64 = index.connection().query_row("SELECT count(*) FROM files", [], |r| r.get(0)).unwrap();
+    let series: i64 = index.connection().query_row("SELECT count(*) FROM series", [], |r| r.get(0)).unwrap();
+    let chunks: i64 = index.connection().query_row("SELECT count(*) FROM chunks", [], |r| r.get(0)).unwrap();
+    assert_eq!((files, series, chunks), (0, 0, 0), "nothing of the gone runs is left behind");
 }
 
 #[test]
@@ -195,15 +142,8 @@ fn a_last_line_without_newline_is_read_exactly_once() {
     std::fs::write(&log, "{\"step\": 0, \"loss\": 1.0}\n{\"step\": 1, \"lo").unwrap();
     std::fs::write(&csv, "step,loss\n0,1.0\n1,0.").unwrap();
     let (mut index, _) = open_and_scan(&s.data(), &project);
-    assert_eq!(
-        index.find_run("train.jsonl").unwrap().metrics["loss"].count,
-        1,
-        "the half-written line waits"
-    );
-    assert_eq!(
-        index.find_run("metrics.csv").unwrap().metrics["loss"].count,
-        1
-    );
+    assert_eq!(index.find_run("train.jsonl").unwrap().metrics["loss"].count, 1, "the half-written line waits");
+    assert_eq!(index.find_run("metrics.csv").unwrap().metrics["loss"].count, 1);
     append(&log, "ss\": 0.5}\n");
     append(&csv, "5\n");
     scan(&mut index);
@@ -217,7 +157,8 @@ fn a_last_line_without_newline_is_read_exactly_once() {
 /// The contents a property test appends in slices: each format's own line shapes, with repeated
 /// and out-of-order steps, NaN, CRLF, and a quoted field holding a newline.
 const MLFLOW_TEXT: &str = "1700000000000 1.0 0\n1700000001000 0.5 1\n1700000001000 0.5 1\n1700000000500 nan 1\n1700000002000 inf 3\n1700000003000 -0.25 2\n1700000004000 1e-300 4\n";
-const CSV_TEXT: &str = "step,loss,acc,note\r\n0,1.0,,\"a\r\nb\"\r\n1,0.5,0.1,x\r\n1,0.4,,\r\n3,nan,0.2,\r\n2,0.3,0.3,\"q,\"\"r\"\"\"\r\n";
+const CSV_TEXT: &str =
+    "step,loss,acc,note\r\n0,1.0,,\"a\r\nb\"\r\n1,0.5,0.1,x\r\n1,0.4,,\r\n3,nan,0.2,\r\n2,0.3,0.3,\"q,\"\"r\"\"\"\r\n";
 const JSONL_TEXT: &str = "{\"params\": {\"lr\": 0.1, \"opt\": {\"name\": \"adam\"}}}\n{\"step\": 0, \"loss\": 1.0, \"val\": {\"acc\": 0.5}}\n{\"loss\": 0.9}\n{\"step\": 5, \"loss\": NaN, \"timestamp\": 1700000000.5}\n{\"step\": 2, \"loss\": -Infinity}\nnot json\n{\"step\": 7, \"loss\": 0.1}\n";
 
 fn write_project(root: &Path, mlflow: &str, csv: &str, jsonl: &str) {
@@ -274,12 +215,7 @@ fn age(root: &Path) {
             if e.file_type().unwrap().is_dir() {
                 stack.push(e.path());
             } else {
-                std::fs::File::options()
-                    .write(true)
-                    .open(e.path())
-                    .unwrap()
-                    .set_modified(past)
-                    .unwrap();
+                std::fs::File::options().write(true).open(e.path()).unwrap().set_modified(past).unwrap();
             }
         }
         std::fs::File::open(&d).unwrap().set_modified(past).unwrap();
@@ -300,43 +236,23 @@ fn quick_rescans_of_aged_mlflow_runs_see_every_change() {
     let quiet = scan(&mut index);
     assert_eq!(quiet.units_read, 0);
     let changes: Vec<(&str, Box<dyn Fn()>)> = vec![
-        (
-            "tag overwritten in place",
-            Box::new(|| std::fs::write(run.join("tags/stage"), "prd").unwrap()),
-        ),
-        (
-            "metric appended",
-            Box::new(|| append(&run.join("metrics/train/loss"), "1700000009000 0.1 9\n")),
-        ),
+        ("tag overwritten in place", Box::new(|| std::fs::write(run.join("tags/stage"), "prd").unwrap())),
+        ("metric appended", Box::new(|| append(&run.join("metrics/train/loss"), "1700000009000 0.1 9\n"))),
         (
             "metric file added in a nested folder",
             Box::new(|| std::fs::write(run.join("metrics/train/acc"), "1 0.5 0\n").unwrap()),
         ),
-        (
-            "metric file removed",
-            Box::new(|| std::fs::remove_file(run.join("metrics/train/acc")).unwrap()),
-        ),
-        (
-            "artifact added",
-            Box::new(|| std::fs::write(run.join("artifacts/model.txt"), "m").unwrap()),
-        ),
-        (
-            "tag added",
-            Box::new(|| std::fs::write(run.join("tags/owner"), "me").unwrap()),
-        ),
+        ("metric file removed", Box::new(|| std::fs::remove_file(run.join("metrics/train/acc")).unwrap())),
+        ("artifact added", Box::new(|| std::fs::write(run.join("artifacts/model.txt"), "m").unwrap())),
+        ("tag added", Box::new(|| std::fs::write(run.join("tags/owner"), "me").unwrap())),
         (
             "status changed",
             Box::new(|| {
-                let meta = std::fs::read_to_string(run.join("meta.yaml"))
-                    .unwrap()
-                    .replace("status: 1", "status: 3");
+                let meta = std::fs::read_to_string(run.join("meta.yaml")).unwrap().replace("status: 1", "status: 3");
                 std::fs::write(run.join("meta.yaml"), meta).unwrap()
             }),
         ),
-        (
-            "inputs folder created",
-            Box::new(|| std::fs::create_dir_all(run.join("inputs")).unwrap()),
-        ),
+        ("inputs folder created", Box::new(|| std::fs::create_dir_all(run.join("inputs")).unwrap())),
     ];
     for (what, change) in changes {
         age(&project);

@@ -29,26 +29,11 @@ fn snapshot(root: &Path) -> BTreeMap<PathBuf, (u64, Option<std::time::SystemTime
     out
 }
 
-fn assert_consistent(
-    index: &Index,
-    project: &Path,
-    before: &BTreeMap<PathBuf, (u64, Option<std::time::SystemTime>)>,
-) {
-    let check: String = index
-        .connection()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
+fn assert_consistent(index: &Index, project: &Path, before: &BTreeMap<PathBuf, (u64, Option<std::time::SystemTime>)>) {
+    let check: String = index.connection().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(check, "ok");
-    assert_eq!(
-        dump(index),
-        fresh_dump(project),
-        "the index equals a from-scratch scan"
-    );
-    assert_eq!(
-        &snapshot(project),
-        before,
-        "the project folder was not changed"
-    );
+    assert_eq!(dump(index), fresh_dump(project), "the index equals a from-scratch scan");
+    assert_eq!(&snapshot(project), before, "the project folder was not changed");
 }
 
 fn mlflow_run(root: &Path, run_id: &str, artifact_uri: &str) -> PathBuf {
@@ -106,31 +91,15 @@ fn hostile_artifact_locations_are_text_only() {
     assert_eq!(report.runs, hostile.len(), "every run is indexed");
     for (i, uri) in hostile.iter().enumerate() {
         let d = index.run_detail(&format!("r{i:02}")).unwrap();
-        assert_eq!(
-            d.artifact_uri.as_deref(),
-            Some(uri.as_str()),
-            "kept as text"
-        );
+        assert_eq!(d.artifact_uri.as_deref(), Some(uri.as_str()), "kept as text");
         // Either refused (nothing listed) or, for a location that only looks odd, the run's own folder.
+        assert!(d.artifacts.iter().all(|a| a.path == "inside.txt"), "{uri}: {:?}", d.artifacts);
         assert!(
-            d.artifacts.iter().all(|a| a.path == "inside.txt"),
-            "{uri}: {:?}",
-            d.artifacts
-        );
-        assert!(
-            d.artifact_dir
-                .as_deref()
-                .is_none_or(|p| p == format!("mlruns/7/r{i:02}/artifacts")),
+            d.artifact_dir.as_deref().is_none_or(|p| p == format!("mlruns/7/r{i:02}/artifacts")),
             "{uri} -> {:?}",
             d.artifact_dir
         );
-        assert!(
-            d.diagnostics
-                .iter()
-                .any(|x| x.message.contains("outside the project")),
-            "{uri}: {:?}",
-            d.diagnostics
-        );
+        assert!(d.diagnostics.iter().any(|x| x.message.contains("outside the project")), "{uri}: {:?}", d.diagnostics);
     }
     assert_consistent(&index, &project, &before);
 }
@@ -151,24 +120,10 @@ fn symlinks_in_artifacts_are_not_followed() {
     let before = snapshot(&project);
     let (index, _) = open_and_scan(&s.data(), &project);
     let d = index.run_detail("sym").unwrap();
-    assert_eq!(
-        d.artifacts
-            .iter()
-            .map(|a| a.path.as_str())
-            .collect::<Vec<_>>(),
-        vec!["real.txt"]
-    );
+    assert_eq!(d.artifacts.iter().map(|a| a.path.as_str()).collect::<Vec<_>>(), vec!["real.txt"]);
     let msgs: Vec<String> = d.diagnostics.iter().map(|x| x.to_string()).collect();
-    assert!(
-        msgs.iter()
-            .any(|m| m.contains("symlink not followed") && m.ends_with("id_rsa")),
-        "{msgs:?}"
-    );
-    assert!(
-        msgs.iter()
-            .any(|m| m.contains("symlink not followed") && m.ends_with("root")),
-        "{msgs:?}"
-    );
+    assert!(msgs.iter().any(|m| m.contains("symlink not followed") && m.ends_with("id_rsa")), "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.contains("symlink not followed") && m.ends_with("root")), "{msgs:?}");
     assert_consistent(&index, &project, &before);
 }
 
@@ -196,24 +151,11 @@ fn symlink_loops_and_deep_nesting_end_with_a_bounded_error() {
     std::fs::write(a.join("f.txt"), "x").unwrap();
     let before = snapshot(&project);
     let (index, report) = open_and_scan(&s.data(), &project);
-    assert_eq!(
-        report.runs, 1,
-        "the run is indexed; the log 300 folders down is beyond the walk's bound"
-    );
+    assert_eq!(report.runs, 1, "the run is indexed; the log 300 folders down is beyond the walk's bound");
     let msgs: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
-    assert!(
-        msgs.iter()
-            .any(|m| m.contains("loop: symlink not followed")),
-        "{msgs:?}"
-    );
-    assert!(
-        msgs.iter().any(|m| m.contains("nested deeper than")),
-        "{msgs:?}"
-    );
-    assert!(
-        msgs.iter().any(|m| m.contains("nesting deeper than")),
-        "artifacts too: {msgs:?}"
-    );
+    assert!(msgs.iter().any(|m| m.contains("loop: symlink not followed")), "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.contains("nested deeper than")), "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.contains("nesting deeper than")), "artifacts too: {msgs:?}");
     assert_consistent(&index, &project, &before);
 }
 
@@ -226,15 +168,7 @@ fn odd_names_are_indexed_or_reported() {
     let project = s.project();
     let run = mlflow_run(&project, "names", "mlruns/7/names/artifacts");
     let long = "k".repeat(255);
-    let keys = [
-        "glob*?[]{}",
-        "new\nline",
-        "caf\u{e9}",
-        "cafe\u{301}",
-        "Case",
-        "case",
-        long.as_str(),
-    ];
+    let keys = ["glob*?[]{}", "new\nline", "caf\u{e9}", "cafe\u{301}", "Case", "case", long.as_str()];
     for k in keys {
         std::fs::write(run.join("params").join(k), "v").unwrap_or_else(|_| {
             std::fs::create_dir_all(run.join("params")).unwrap();
@@ -245,36 +179,18 @@ fn odd_names_are_indexed_or_reported() {
     let bad = std::ffi::OsStr::from_bytes(b"bad\xff\xfename");
     std::fs::write(run.join("params").join(bad), "v").unwrap();
     std::fs::write(run.join("metrics").join(bad), "1 2.0 0\n").unwrap();
-    std::fs::write(
-        project.join(std::ffi::OsStr::from_bytes(b"log\xff.jsonl")),
-        "{\"step\":1,\"a\":1}\n",
-    )
-    .unwrap();
-    std::fs::write(
-        project.join("weird [1] {x}*?.jsonl"),
-        "{\"step\":1,\"a\":1}\n",
-    )
-    .unwrap();
+    std::fs::write(project.join(std::ffi::OsStr::from_bytes(b"log\xff.jsonl")), "{\"step\":1,\"a\":1}\n").unwrap();
+    std::fs::write(project.join("weird [1] {x}*?.jsonl"), "{\"step\":1,\"a\":1}\n").unwrap();
     let before = snapshot(&project);
     let (index, report) = open_and_scan(&s.data(), &project);
     let row = index.find_run("names").unwrap();
     for k in keys {
-        assert_eq!(
-            row.params.get(k).map(String::as_str),
-            Some("v"),
-            "param {k:?}"
-        );
+        assert_eq!(row.params.get(k).map(String::as_str), Some("v"), "param {k:?}");
         assert_eq!(row.metrics.get(k).map(|m| m.count), Some(1), "metric {k:?}");
     }
     assert!(index.find_run("weird [1] {x}*?.jsonl").is_ok());
     let msgs: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
-    assert!(
-        msgs.iter()
-            .filter(|m| m.contains("not valid UTF-8"))
-            .count()
-            >= 3,
-        "{msgs:?}"
-    );
+    assert!(msgs.iter().filter(|m| m.contains("not valid UTF-8")).count() >= 3, "{msgs:?}");
     assert_consistent(&index, &project, &before);
 }
 
@@ -310,18 +226,10 @@ fn broken_csv_and_jsonl_lines_are_reported_by_file_and_line() {
     // loss turned out to be text at line 3, so only its first value is a point; acc reads on.
     assert_eq!(csv.metrics["loss"].count, 1, "{:?}", csv.metrics);
     let acc = index.series(csv.uid, "acc").unwrap();
-    assert_eq!(
-        acc.iter().map(|p| (p.step, p.value)).collect::<Vec<_>>(),
-        vec![(0, 0.1), (1, 0.2), (2, 0.3), (6, 0.7)]
-    );
+    assert_eq!(acc.iter().map(|p| (p.step, p.value)).collect::<Vec<_>>(), vec![(0, 0.1), (1, 0.2), (2, 0.3), (6, 0.7)]);
     let jl = index.find_run("train.jsonl").unwrap();
     assert_eq!(
-        index
-            .series(jl.uid, "loss")
-            .unwrap()
-            .iter()
-            .map(|p| (p.step, p.value))
-            .collect::<Vec<_>>(),
+        index.series(jl.uid, "loss").unwrap().iter().map(|p| (p.step, p.value)).collect::<Vec<_>>(),
         vec![(0, 1.0), (4, 0.5)]
     );
     assert_consistent(&index, &project, &before);
@@ -344,53 +252,21 @@ fn broken_mlflow_metric_lines_are_reported_per_line() {
     mlflow_run(&project, "fine", "mlruns/7/fine/artifacts");
     // The last line has no newline: it is read once the file has settled.
     let settled = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
-    std::fs::File::options()
-        .write(true)
-        .open(run.join("metrics/loss"))
-        .unwrap()
-        .set_modified(settled)
-        .unwrap();
+    std::fs::File::options().write(true).open(run.join("metrics/loss")).unwrap().set_modified(settled).unwrap();
     let before = snapshot(&project);
     let (index, report) = open_and_scan(&s.data(), &project);
     let msgs: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
     let loss = "mlruns/7/broken/metrics/loss";
-    assert!(
-        msgs.iter()
-            .any(|m| m.starts_with(&format!("{loss}:2: expected"))),
-        "{msgs:?}"
-    );
-    assert!(
-        msgs.iter()
-            .any(|m| m.starts_with(&format!("{loss}:3: expected"))),
-        "{msgs:?}"
-    );
-    assert!(
-        msgs.iter()
-            .any(|m| m.starts_with(&format!("{loss}:4: step is not an integer"))),
-        "{msgs:?}"
-    );
-    assert_eq!(
-        msgs.iter().filter(|m| m.starts_with(loss)).count(),
-        3,
-        "{msgs:?}"
-    );
+    assert!(msgs.iter().any(|m| m.starts_with(&format!("{loss}:2: expected"))), "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.starts_with(&format!("{loss}:3: expected"))), "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.starts_with(&format!("{loss}:4: step is not an integer"))), "{msgs:?}");
+    assert_eq!(msgs.iter().filter(|m| m.starts_with(loss)).count(), 3, "{msgs:?}");
     let row = index.find_run("broken").unwrap();
     let m = &row.metrics["loss"];
-    assert_eq!(
-        (m.count, m.last, m.last_step, m.min, m.max),
-        (5, 0.1, 6, Some(0.1), Some(0.5))
-    );
-    let vals: Vec<f64> = index
-        .series(row.uid, "loss")
-        .unwrap()
-        .iter()
-        .map(|p| p.value)
-        .collect();
+    assert_eq!((m.count, m.last, m.last_step, m.min, m.max), (5, 0.1, 6, Some(0.1), Some(0.5)));
+    let vals: Vec<f64> = index.series(row.uid, "loss").unwrap().iter().map(|p| p.value).collect();
     assert!(vals[1].is_nan() && vals[2] == f64::INFINITY && vals[3] == f64::NEG_INFINITY);
-    assert!(
-        !row.metrics.contains_key("empty"),
-        "an empty file holds no points"
-    );
+    assert!(!row.metrics.contains_key("empty"), "an empty file holds no points");
     assert_eq!(row.metrics["ok"].count, 1);
     assert_eq!(index.find_run("fine").unwrap().metrics["loss"].count, 1);
     assert_consistent(&index, &project, &before);
@@ -412,13 +288,7 @@ fn a_run_deleted_mid_scan_does_not_stop_the_scan() {
             std::fs::remove_dir_all(&victim).unwrap();
         }
     };
-    let report = index
-        .scan(
-            &ScanOptions::default(),
-            &mut on_progress,
-            &AtomicBool::new(false),
-        )
-        .unwrap();
+    let report = index.scan(&ScanOptions::default(), &mut on_progress, &AtomicBool::new(false)).unwrap();
     assert_eq!(report.runs, 19);
     assert!(index.find_run("run07").is_err());
     let before = snapshot(&project);
@@ -430,9 +300,7 @@ fn a_run_deleted_mid_scan_does_not_stop_the_scan() {
 fn an_index_inside_the_project_is_refused() {
     let s = Scratch::new();
     let project = s.project();
-    let err = Index::open(&project.join(".runlens"), &project)
-        .err()
-        .expect("refused");
+    let err = Index::open(&project.join(".runlens"), &project).err().expect("refused");
     assert!(err.to_string().contains("inside the project"), "{err}");
     assert!(!project.join(".runlens").exists());
 }

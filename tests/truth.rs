@@ -11,15 +11,7 @@ fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, String>) {
     match v {
         Value::Object(m) if !m.is_empty() => {
             for (k, v) in m {
-                flatten(
-                    &if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    },
-                    v,
-                    out,
-                );
+                flatten(&if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, v, out);
             }
         }
         Value::String(s) => {
@@ -33,46 +25,16 @@ fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, String>) {
 
 fn str_map(v: &Value) -> BTreeMap<String, String> {
     v.as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect()
-        })
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
         .unwrap_or_default()
 }
 
-fn check_metric(
-    what: &str,
-    index: &runlens_core::Index,
-    run: &runlens_core::RunRow,
-    key: &str,
-    stats: &Value,
-) {
-    let m = run
-        .metrics
-        .get(key)
-        .unwrap_or_else(|| panic!("{what}: metric {key} missing"));
-    assert_eq!(
-        m.count,
-        stats["count"].as_u64().unwrap(),
-        "{what} {key}: count"
-    );
-    assert!(
-        same(m.last, tnum(&stats["last"]["value"])),
-        "{what} {key}: last {} vs {}",
-        m.last,
-        stats["last"]["value"]
-    );
-    assert_eq!(
-        m.last_step,
-        stats["last"]["step"].as_i64().unwrap(),
-        "{what} {key}: last step"
-    );
-    assert_eq!(
-        m.first_step,
-        stats["first"]["step"].as_i64().unwrap(),
-        "{what} {key}: first step"
-    );
+fn check_metric(what: &str, index: &runlens_core::Index, run: &runlens_core::RunRow, key: &str, stats: &Value) {
+    let m = run.metrics.get(key).unwrap_or_else(|| panic!("{what}: metric {key} missing"));
+    assert_eq!(m.count, stats["count"].as_u64().unwrap(), "{what} {key}: count");
+    assert!(same(m.last, tnum(&stats["last"]["value"])), "{what} {key}: last {} vs {}", m.last, stats["last"]["value"]);
+    assert_eq!(m.last_step, stats["last"]["step"].as_i64().unwrap(), "{what} {key}: last step");
+    assert_eq!(m.first_step, stats["first"]["step"].as_i64().unwrap(), "{what} {key}: first step");
     assert_eq!(m.min, stats["min"].as_f64(), "{what} {key}: min");
     assert_eq!(m.max, stats["max"].as_f64(), "{what} {key}: max");
     let series = index.series(run.uid, key).unwrap();
@@ -89,30 +51,15 @@ fn check_mlflow(section: &str) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| {
-            (
-                e["experiment_id"].as_str().unwrap().to_string(),
-                e["name"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|e| (e["experiment_id"].as_str().unwrap().to_string(), e["name"].as_str().unwrap().to_string()))
         .collect();
-    let source = if section == "mlflow" {
-        "mlflow"
-    } else {
-        "mlflow-db"
-    };
+    let source = if section == "mlflow" { "mlflow" } else { "mlflow-db" };
     let truth_runs = t["runs"].as_array().unwrap();
-    assert_eq!(
-        report.runs_by_source.get(source).copied(),
-        Some(truth_runs.len()),
-        "{section}: run count"
-    );
+    assert_eq!(report.runs_by_source.get(source).copied(), Some(truth_runs.len()), "{section}: run count");
     for tr in truth_runs {
         let path = tr["run_dir"].as_str().unwrap();
         let what = format!("{section} {path}");
-        let detail = index
-            .run_detail(path)
-            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let detail = index.run_detail(path).unwrap_or_else(|e| panic!("{what}: {e}"));
         let run = &detail.run;
         assert_eq!(run.path, path);
         assert_eq!(run.source, source);
@@ -125,66 +72,35 @@ fn check_mlflow(section: &str) {
         );
         assert_eq!(run.start_time, tr["start_time"].as_i64(), "{what}: start");
         assert_eq!(run.end_time, tr["end_time"].as_i64(), "{what}: end");
-        assert_eq!(
-            run.parent_id.as_deref(),
-            tr["parent_run_id"].as_str(),
-            "{what}: parent"
-        );
-        assert_eq!(
-            run.deleted,
-            tr["lifecycle_stage"] == "deleted",
-            "{what}: deleted"
-        );
+        assert_eq!(run.parent_id.as_deref(), tr["parent_run_id"].as_str(), "{what}: parent");
+        assert_eq!(run.deleted, tr["lifecycle_stage"] == "deleted", "{what}: deleted");
         assert_eq!(
             run.experiment.as_deref(),
-            exps.get(tr["experiment_id"].as_str().unwrap())
-                .map(String::as_str),
+            exps.get(tr["experiment_id"].as_str().unwrap()).map(String::as_str),
             "{what}: experiment"
         );
         assert_eq!(run.params, str_map(&tr["params"]), "{what}: params");
         assert_eq!(run.tags, str_map(&tr["tags"]), "{what}: tags");
         let tm = tr["metrics"].as_object().unwrap();
-        assert_eq!(
-            run.metrics.keys().collect::<Vec<_>>(),
-            tm.keys().collect::<Vec<_>>(),
-            "{what}: metric keys"
-        );
+        assert_eq!(run.metrics.keys().collect::<Vec<_>>(), tm.keys().collect::<Vec<_>>(), "{what}: metric keys");
         for (key, stats) in tm {
             let stats = stats.get("if_dblmax_read_as_inf").unwrap_or(stats);
             check_metric(&what, &index, run, key, stats);
         }
-        let arts: Vec<(String, u64)> = detail
-            .artifacts
-            .iter()
-            .map(|a| (a.path.clone(), a.size))
-            .collect();
+        let arts: Vec<(String, u64)> = detail.artifacts.iter().map(|a| (a.path.clone(), a.size)).collect();
         let tarts: Vec<(String, u64)> = tr["artifacts"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|a| {
-                (
-                    a["path"].as_str().unwrap().into(),
-                    a["size"].as_u64().unwrap(),
-                )
-            })
+            .map(|a| (a["path"].as_str().unwrap().into(), a["size"].as_u64().unwrap()))
             .collect();
         assert_eq!(arts, tarts, "{what}: artifacts");
         let inputs: Vec<(String, String, String, String, BTreeMap<String, String>)> = detail
             .inputs
             .iter()
-            .map(|i| {
-                (
-                    i.name.clone(),
-                    i.digest.clone(),
-                    i.source_type.clone(),
-                    i.source.clone(),
-                    i.tags.clone(),
-                )
-            })
+            .map(|i| (i.name.clone(), i.digest.clone(), i.source_type.clone(), i.source.clone(), i.tags.clone()))
             .collect();
-        let tinputs: Vec<(String, String, String, String, BTreeMap<String, String>)> = tr
-            ["dataset_inputs"]
+        let tinputs: Vec<(String, String, String, String, BTreeMap<String, String>)> = tr["dataset_inputs"]
             .as_array()
             .unwrap()
             .iter()
@@ -199,11 +115,7 @@ fn check_mlflow(section: &str) {
             })
             .collect();
         assert_eq!(inputs, tinputs, "{what}: dataset inputs");
-        let models: Vec<(String, Option<i64>)> = detail
-            .models
-            .iter()
-            .map(|m| (m.model_id.clone(), m.step))
-            .collect();
+        let models: Vec<(String, Option<i64>)> = detail.models.iter().map(|m| (m.model_id.clone(), m.step)).collect();
         let tmodels: Vec<(String, Option<i64>)> = tr["model_outputs"]
             .as_array()
             .unwrap()
@@ -212,11 +124,7 @@ fn check_mlflow(section: &str) {
             .collect();
         assert_eq!(models, tmodels, "{what}: logged models");
         for m in &detail.models {
-            assert!(
-                m.files.iter().any(|f| f.path == "MLmodel"),
-                "{what}: model {} lists its MLmodel",
-                m.model_id
-            );
+            assert!(m.files.iter().any(|f| f.path == "MLmodel"), "{what}: model {} lists its MLmodel", m.model_id);
             assert!(
                 m.flavors.iter().any(|f| f == "python_function"),
                 "{what}: model {} flavors {:?}",
@@ -273,47 +181,18 @@ fn keras_csv_equals_truth() {
     let truth = read_json(&project.join("truth.json"));
     let (index, report) = open_and_scan(&s.data(), &project);
     assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
-    for (file, t) in truth
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(k, _)| !k.starts_with('_'))
-    {
-        let run = index
-            .find_run(file)
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
+    for (file, t) in truth.as_object().unwrap().iter().filter(|(k, _)| !k.starts_with('_')) {
+        let run = index.find_run(file).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(run.source, "keras", "{file}");
         let tm = t["metrics"].as_object().unwrap();
-        let logged: Vec<&String> = tm
-            .iter()
-            .filter(|(_, m)| m["count"].as_u64() != Some(0))
-            .map(|(k, _)| k)
-            .collect();
+        let logged: Vec<&String> = tm.iter().filter(|(_, m)| m["count"].as_u64() != Some(0)).map(|(k, _)| k).collect();
         assert_eq!(
             run.metrics.keys().collect::<Vec<_>>(),
             logged,
             "{file}: metric keys (all-NA columns were never logged)"
         );
         for key in logged {
-            let stats = &tm[key];
-            let m = &run.metrics[key];
-            assert_eq!(
-                m.count,
-                stats["count"].as_u64().unwrap(),
-                "{file} {key}: count"
-            );
-            assert!(
-                same(m.last, tnum(&stats["last"]["value"])),
-                "{file} {key}: last"
-            );
-            assert_eq!(m.last_step, stats["last"]["step"].as_i64().unwrap());
-            assert_eq!(m.min, stats["min"].as_f64(), "{file} {key}: min");
-            assert_eq!(m.max, stats["max"].as_f64(), "{file} {key}: max");
-            assert_series(
-                &format!("{file} {key}"),
-                &index.series(run.uid, key).unwrap(),
-                &stats["series"],
-            );
+            check_metric(file, &index, &run, key, &tm[key]);
         }
     }
 }
@@ -326,15 +205,7 @@ fn p3_holds_exactly_the_expected_runs() {
     // MLflow 8 + 8, two Lightning versions, and DVC's plots/loss.csv, which is a Keras-format log.
     // tb/ (TensorBoard) comes with its reader; data/train.csv has no step column: not a log.
     let by: Vec<(String, usize)> = report.runs_by_source.clone().into_iter().collect();
-    assert_eq!(
-        by,
-        vec![
-            ("keras".into(), 1),
-            ("lightning".into(), 2),
-            ("mlflow".into(), 8),
-            ("mlflow-db".into(), 8)
-        ]
-    );
+    assert_eq!(by, vec![("keras".into(), 1), ("lightning".into(), 2), ("mlflow".into(), 8), ("mlflow-db".into(), 8)]);
     assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
     let visible = index.runs(&runlens_core::RunQuery::default()).unwrap();
     assert_eq!(visible.len(), 17, "deleted runs are hidden by default");
@@ -358,32 +229,18 @@ fn mlflow_db_of_an_unknown_revision_reads_with_a_warning_and_is_not_touched() {
     }
     let before = std::fs::read(project.join("mlflow.db")).unwrap();
     let listing = |p: &std::path::Path| -> Vec<String> {
-        std::fs::read_dir(p)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect()
+        std::fs::read_dir(p).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
     };
     let files_before = listing(&project);
     let (index, report) = open_and_scan(&s.data(), &project);
     assert_eq!(report.runs_by_source.get("mlflow-db"), Some(&8));
     let msgs: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
     assert_eq!(msgs.len(), 1, "{msgs:?}");
-    assert!(
-        msgs[0].starts_with("mlflow.db: unknown MLflow schema revision ffffffffffff"),
-        "{msgs:?}"
-    );
+    assert!(msgs[0].starts_with("mlflow.db: unknown MLflow schema revision ffffffffffff"), "{msgs:?}");
     let truth = read_json(&fixture("p3/truth.json"));
     let first = &truth["mlflow_db"]["runs"][0];
     let run = index.find_run(first["run_id"].as_str().unwrap()).unwrap();
     assert_eq!(run.params, str_map(&first["params"]));
-    assert_eq!(
-        std::fs::read(project.join("mlflow.db")).unwrap(),
-        before,
-        "the database is unchanged"
-    );
-    assert_eq!(
-        listing(&project),
-        files_before,
-        "no journal or WAL file was left beside it"
-    );
+    assert_eq!(std::fs::read(project.join("mlflow.db")).unwrap(), before, "the database is unchanged");
+    assert_eq!(listing(&project), files_before, "no journal or WAL file was left beside it");
 }

@@ -37,27 +37,11 @@ pub fn summarize(points: &[Point]) -> ChunkSummary {
             }
         }
         if !p.ts.is_nan() {
-            ts_min = if ts_min.is_nan() {
-                p.ts
-            } else {
-                ts_min.min(p.ts)
-            };
-            ts_max = if ts_max.is_nan() {
-                p.ts
-            } else {
-                ts_max.max(p.ts)
-            };
+            ts_min = if ts_min.is_nan() { p.ts } else { ts_min.min(p.ts) };
+            ts_max = if ts_max.is_nan() { p.ts } else { ts_max.max(p.ts) };
         }
     }
-    ChunkSummary {
-        n: points.len(),
-        first: points[0],
-        last: points[points.len() - 1],
-        min,
-        max,
-        ts_min,
-        ts_max,
-    }
+    ChunkSummary { n: points.len(), first: points[0], last: points[points.len() - 1], min, max, ts_min, ts_max }
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -169,11 +153,7 @@ pub fn decode_into(data: &[u8], out: &mut Vec<Point>) -> Result<(), CorruptChunk
     let mut step = 0i64;
     for _ in 0..n {
         step = step.wrapping_add(unzigzag(c.varint()?));
-        out.push(Point {
-            step,
-            value: 0.0,
-            ts: f64::NAN,
-        });
+        out.push(Point { step, value: 0.0, ts: f64::NAN });
     }
     let mut prev = 0u64;
     for p in &mut out[base..] {
@@ -194,28 +174,14 @@ mod tests {
 
     #[test]
     fn round_trip_keeps_every_bit() {
-        let vals = [
-            0.0,
-            -0.0,
-            1.5,
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            0.1f32 as f64,
-            1e-300,
-            f64::MAX,
-        ];
+        let vals = [0.0, -0.0, 1.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.1f32 as f64, 1e-300, f64::MAX];
         let pts: Vec<Point> = vals
             .iter()
             .enumerate()
             .map(|(i, &v)| Point {
                 step: (i as i64) * 7 - 3,
                 value: v,
-                ts: if i % 3 == 0 {
-                    f64::NAN
-                } else {
-                    1.7e12 + i as f64
-                },
+                ts: if i % 3 == 0 { f64::NAN } else { 1.7e12 + i as f64 },
             })
             .collect();
         let mut back = Vec::new();
@@ -230,13 +196,7 @@ mod tests {
 
     #[test]
     fn truncated_chunk_is_an_error_not_a_panic() {
-        let pts: Vec<Point> = (0..50)
-            .map(|i| Point {
-                step: i,
-                value: i as f64 * 0.3,
-                ts: 1e12,
-            })
-            .collect();
+        let pts: Vec<Point> = (0..50).map(|i| Point { step: i, value: i as f64 * 0.3, ts: 1e12 }).collect();
         let data = encode(&pts);
         for cut in 0..data.len() {
             let mut out = Vec::new();

@@ -101,21 +101,9 @@ pub enum Expr {
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
-    Cmp {
-        key: Key,
-        op: Op,
-        value: Literal,
-        col: usize,
-    },
-    In {
-        key: Key,
-        values: Vec<Literal>,
-        negated: bool,
-    },
-    IsNull {
-        key: Key,
-        negated: bool,
-    },
+    Cmp { key: Key, op: Op, value: Literal, col: usize },
+    In { key: Key, values: Vec<Literal>, negated: bool },
+    IsNull { key: Key, negated: bool },
 }
 
 /// A sort key: `metrics.loss`, `-start_time`, `params.lr desc`.
@@ -163,10 +151,7 @@ impl Op {
 
     /// Operators that only make sense with a string (pattern) operand.
     fn is_text_only(self) -> bool {
-        matches!(
-            self,
-            Op::Like | Op::ILike | Op::NotLike | Op::NotILike | Op::Regex | Op::NotRegex
-        )
+        matches!(self, Op::Like | Op::ILike | Op::NotLike | Op::NotILike | Op::Regex | Op::NotRegex)
     }
 
     /// Splits a negated operator into its positive form and `true`.
@@ -207,10 +192,7 @@ impl fmt::Display for Key {
 
 impl ParseError {
     fn new(column: usize, message: impl Into<String>) -> Self {
-        ParseError {
-            message: message.into(),
-            column,
-        }
+        ParseError { message: message.into(), column }
     }
 
     /// A complete, self-contained error text: the [`Display`](fmt::Display) line, then
@@ -230,19 +212,10 @@ impl ParseError {
             return format!("{self}\n  {line}");
         }
         let idx = (self.column - 1).min(chars.len());
-        let start = chars[..idx]
-            .iter()
-            .rposition(|c| *c == '\n')
-            .map_or(0, |i| i + 1);
-        let end = chars[start..]
-            .iter()
-            .position(|c| *c == '\n')
-            .map_or(chars.len(), |i| start + i);
+        let start = chars[..idx].iter().rposition(|c| *c == '\n').map_or(0, |i| i + 1);
+        let end = chars[start..].iter().position(|c| *c == '\n').map_or(chars.len(), |i| start + i);
         let line: String = chars[start..end].iter().filter(|c| **c != '\r').collect();
-        let mut caret: String = chars[start..idx]
-            .iter()
-            .map(|c| if *c == '\t' { '\t' } else { ' ' })
-            .collect();
+        let mut caret: String = chars[start..idx].iter().map(|c| if *c == '\t' { '\t' } else { ' ' }).collect();
         caret.push('^');
         format!("{self}\n  {line}\n  {caret}")
     }
@@ -280,84 +253,19 @@ struct AttrDef {
 }
 
 const ATTRIBUTES: &[AttrDef] = &[
-    AttrDef {
-        name: "id",
-        aliases: &["run_id"],
-        sql: "r.id",
-        kind: AttrKind::Text,
-    },
-    AttrDef {
-        name: "name",
-        aliases: &["run_name"],
-        sql: "r.name",
-        kind: AttrKind::Text,
-    },
-    AttrDef {
-        name: "status",
-        aliases: &[],
-        sql: "r.status",
-        kind: AttrKind::Status,
-    },
-    AttrDef {
-        name: "start_time",
-        aliases: &[],
-        sql: "r.start_time",
-        kind: AttrKind::Number,
-    },
-    AttrDef {
-        name: "end_time",
-        aliases: &[],
-        sql: "r.end_time",
-        kind: AttrKind::Number,
-    },
-    AttrDef {
-        name: "duration",
-        aliases: &[],
-        sql: "(r.end_time - r.start_time)",
-        kind: AttrKind::Number,
-    },
-    AttrDef {
-        name: "experiment",
-        aliases: &["experiment_name"],
-        sql: "r.experiment",
-        kind: AttrKind::Text,
-    },
-    AttrDef {
-        name: "experiment_id",
-        aliases: &[],
-        sql: "r.experiment_id",
-        kind: AttrKind::Text,
-    },
-    AttrDef {
-        name: "source",
-        aliases: &[],
-        sql: "r.source",
-        kind: AttrKind::Text,
-    },
-    AttrDef {
-        name: "path",
-        aliases: &[],
-        sql: "r.path",
-        kind: AttrKind::Text,
-    },
-    AttrDef {
-        name: "parent_id",
-        aliases: &["parent_run_id"],
-        sql: "r.parent_id",
-        kind: AttrKind::Text,
-    },
-    AttrDef {
-        name: "user",
-        aliases: &["user_id"],
-        sql: "r.user",
-        kind: AttrKind::Text,
-    },
-    AttrDef {
-        name: "artifact_uri",
-        aliases: &[],
-        sql: "r.artifact_uri",
-        kind: AttrKind::Text,
-    },
+    AttrDef { name: "id", aliases: &["run_id"], sql: "r.id", kind: AttrKind::Text },
+    AttrDef { name: "name", aliases: &["run_name"], sql: "r.name", kind: AttrKind::Text },
+    AttrDef { name: "status", aliases: &[], sql: "r.status", kind: AttrKind::Status },
+    AttrDef { name: "start_time", aliases: &[], sql: "r.start_time", kind: AttrKind::Number },
+    AttrDef { name: "end_time", aliases: &[], sql: "r.end_time", kind: AttrKind::Number },
+    AttrDef { name: "duration", aliases: &[], sql: "(r.end_time - r.start_time)", kind: AttrKind::Number },
+    AttrDef { name: "experiment", aliases: &["experiment_name"], sql: "r.experiment", kind: AttrKind::Text },
+    AttrDef { name: "experiment_id", aliases: &[], sql: "r.experiment_id", kind: AttrKind::Text },
+    AttrDef { name: "source", aliases: &[], sql: "r.source", kind: AttrKind::Text },
+    AttrDef { name: "path", aliases: &[], sql: "r.path", kind: AttrKind::Text },
+    AttrDef { name: "parent_id", aliases: &["parent_run_id"], sql: "r.parent_id", kind: AttrKind::Text },
+    AttrDef { name: "user", aliases: &["user_id"], sql: "r.user", kind: AttrKind::Text },
+    AttrDef { name: "artifact_uri", aliases: &[], sql: "r.artifact_uri", kind: AttrKind::Text },
 ];
 
 /// The canonical attribute names, in documentation order.
@@ -367,22 +275,21 @@ pub fn attribute_names() -> impl Iterator<Item = &'static str> {
 
 fn lookup_attribute(name: &str) -> Option<&'static AttrDef> {
     let lower = name.to_ascii_lowercase();
-    ATTRIBUTES
-        .iter()
-        .find(|a| a.name == lower || a.aliases.contains(&lower.as_str()))
+    ATTRIBUTES.iter().find(|a| a.name == lower || a.aliases.contains(&lower.as_str()))
 }
 
 fn unknown_attribute(column: usize, name: &str) -> ParseError {
-    let valid: Vec<String> = ATTRIBUTES
-        .iter()
-        .map(|a| {
-            if a.aliases.is_empty() {
-                a.name.to_string()
-            } else {
-                format!("{} ({})", a.name, a.aliases.join(", "))
-            }
-        })
-        .collect();
+    let valid: Vec<String> =
+        ATTRIBUTES
+            .iter()
+            .map(|a| {
+                if a.aliases.is_empty() {
+                    a.name.to_string()
+                } else {
+                    format!("{} ({})", a.name, a.aliases.join(", "))
+                }
+            })
+            .collect();
     ParseError::new(
         column,
         format!(
@@ -417,8 +324,8 @@ fn fmt_num(v: f64) -> String {
 
 /// The regex actually sent to SQLite for `key ~ pattern`.
 fn regex_pattern(key: &Key, pattern: &str) -> String {
-    let status = key.entity == Entity::Attribute
-        && lookup_attribute(&key.name).is_some_and(|a| a.kind == AttrKind::Status);
+    let status =
+        key.entity == Entity::Attribute && lookup_attribute(&key.name).is_some_and(|a| a.kind == AttrKind::Status);
     if status {
         format!("(?i){pattern}")
     } else {
@@ -439,9 +346,7 @@ fn check_cmp(key: &Key, op: Op, value: &Literal, col: usize) -> Result<(), Parse
             if let Literal::Str(s) = value {
                 return Err(ParseError::new(
                     col,
-                    format!(
-                        "metric '{key}' is numeric: compare it with a number, not the string {s:?}"
-                    ),
+                    format!("metric '{key}' is numeric: compare it with a number, not the string {s:?}"),
                 ));
             }
         }
@@ -454,14 +359,10 @@ fn check_cmp(key: &Key, op: Op, value: &Literal, col: usize) -> Result<(), Parse
             }
         }
         Entity::Attribute => {
-            let def =
-                lookup_attribute(&key.name).ok_or_else(|| unknown_attribute(col, &key.name))?;
+            let def = lookup_attribute(&key.name).ok_or_else(|| unknown_attribute(col, &key.name))?;
             match (def.kind, value) {
                 (AttrKind::Number, _) if op.is_text_only() => {
-                    return Err(ParseError::new(
-                        col,
-                        format!("{op} does not apply to '{}': it is numeric", def.name),
-                    ));
+                    return Err(ParseError::new(col, format!("{op} does not apply to '{}': it is numeric", def.name)));
                 }
                 (AttrKind::Number, Literal::Str(s)) => {
                     return Err(ParseError::new(
@@ -476,11 +377,7 @@ fn check_cmp(key: &Key, op: Op, value: &Literal, col: usize) -> Result<(), Parse
                 (AttrKind::Text | AttrKind::Status, Literal::Num(v)) => {
                     return Err(ParseError::new(
                         col,
-                        format!(
-                            "attribute '{}' is text: quote the value, e.g. '{}'",
-                            def.name,
-                            fmt_num(*v)
-                        ),
+                        format!("attribute '{}' is text: quote the value, e.g. '{}'", def.name, fmt_num(*v)),
                     ));
                 }
                 _ => {}
@@ -490,10 +387,7 @@ fn check_cmp(key: &Key, op: Op, value: &Literal, col: usize) -> Result<(), Parse
     if let (Op::Regex | Op::NotRegex, Literal::Str(pattern)) = (op, value) {
         if let Err(e) = Regex::new(&regex_pattern(key, pattern)) {
             let msg = e.to_string().replace('\n', " ");
-            return Err(ParseError::new(
-                col,
-                format!("invalid regular expression {pattern:?}: {msg}"),
-            ));
+            return Err(ParseError::new(col, format!("invalid regular expression {pattern:?}: {msg}")));
         }
     }
     Ok(())
@@ -520,10 +414,7 @@ fn balance(mut items: Vec<Expr>, mk: fn(Box<Expr>, Box<Expr>) -> Expr) -> Option
         0 | 1 => items.pop(),
         n => {
             let right = items.split_off(n / 2);
-            Some(mk(
-                Box::new(balance(items, mk)?),
-                Box::new(balance(right, mk)?),
-            ))
+            Some(mk(Box::new(balance(items, mk)?), Box::new(balance(right, mk)?)))
         }
     }
 }
@@ -536,11 +427,7 @@ struct Parser {
 
 impl Parser {
     fn new(input: &str) -> Self {
-        Parser {
-            chars: input.chars().collect(),
-            pos: 0,
-            depth: 0,
-        }
+        Parser { chars: input.chars().collect(), pos: 0, depth: 0 }
     }
 
     fn peek(&self) -> Option<char> {
@@ -574,11 +461,7 @@ impl Parser {
         match self.peek() {
             None => "end of input".to_string(),
             Some(c) if is_key_char(c) => {
-                let word: String = self.chars[self.pos..]
-                    .iter()
-                    .take_while(|c| is_key_char(**c))
-                    .take(40)
-                    .collect();
+                let word: String = self.chars[self.pos..].iter().take_while(|c| is_key_char(**c)).take(40).collect();
                 format!("'{word}'")
             }
             Some('\'') => "\"'\"".to_string(),
@@ -589,10 +472,7 @@ impl Parser {
     /// Consumes the exact symbol `s` if it is next.
     fn eat_symbol(&mut self, s: &str) -> bool {
         let n = s.chars().count();
-        if s.chars()
-            .enumerate()
-            .all(|(i, c)| self.peek_at(i) == Some(c))
-        {
+        if s.chars().enumerate().all(|(i, c)| self.peek_at(i) == Some(c)) {
             self.pos += n;
             true
         } else {
@@ -604,10 +484,7 @@ impl Parser {
     fn eat_keyword(&mut self, kw: &str) -> bool {
         self.skip_ws();
         let n = kw.chars().count();
-        let matches = kw
-            .chars()
-            .enumerate()
-            .all(|(i, k)| self.peek_at(i).is_some_and(|c| c.eq_ignore_ascii_case(&k)))
+        let matches = kw.chars().enumerate().all(|(i, k)| self.peek_at(i).is_some_and(|c| c.eq_ignore_ascii_case(&k)))
             && !self.peek_at(n).is_some_and(is_key_char);
         if matches {
             self.pos += n;
@@ -628,9 +505,7 @@ impl Parser {
         if self.depth > MAX_DEPTH {
             return Err(ParseError::new(
                 col,
-                format!(
-                    "filter is nested too deeply (more than {MAX_DEPTH} levels of parentheses/NOT)"
-                ),
+                format!("filter is nested too deeply (more than {MAX_DEPTH} levels of parentheses/NOT)"),
             ));
         }
         Ok(())
@@ -641,10 +516,7 @@ impl Parser {
         if self.at_end() {
             Ok(())
         } else {
-            Err(self.error_here(format!(
-                "unexpected {} after the {what}",
-                self.describe_here()
-            )))
+            Err(self.error_here(format!("unexpected {} after the {what}", self.describe_here())))
         }
     }
 
@@ -741,10 +613,9 @@ impl Parser {
             if self.eat_keyword("IN") {
                 return self.finish_in(key, true);
             }
-            return Err(self.error_here(format!(
-                "expected LIKE, ILIKE or IN after NOT, found {}",
-                self.describe_here()
-            )));
+            return Err(
+                self.error_here(format!("expected LIKE, ILIKE or IN after NOT, found {}", self.describe_here()))
+            );
         }
         if self.eat_keyword("IS") {
             let negated = self.eat_keyword("NOT");
@@ -752,10 +623,7 @@ impl Parser {
                 return Ok(Expr::IsNull { key, negated });
             }
             let is = if negated { "IS NOT" } else { "IS" };
-            return Err(self.error_here(format!(
-                "expected NULL after {is}, found {}",
-                self.describe_here()
-            )));
+            return Err(self.error_here(format!("expected NULL after {is}, found {}", self.describe_here())));
         }
         Err(ParseError::new(
             op_col,
@@ -770,22 +638,14 @@ impl Parser {
     fn finish_cmp(&mut self, key: Key, op: Op, after: &str) -> Result<Expr, ParseError> {
         let (value, col) = self.parse_literal(after)?;
         check_cmp(&key, op, &value, col)?;
-        Ok(Expr::Cmp {
-            key,
-            op,
-            value,
-            col,
-        })
+        Ok(Expr::Cmp { key, op, value, col })
     }
 
     fn finish_in(&mut self, key: Key, negated: bool) -> Result<Expr, ParseError> {
         let what = if negated { "NOT IN" } else { "IN" };
         self.skip_ws();
         if self.peek() != Some('(') {
-            return Err(self.error_here(format!(
-                "expected '(' after {what}, found {}",
-                self.describe_here()
-            )));
+            return Err(self.error_here(format!("expected '(' after {what}, found {}", self.describe_here())));
         }
         let open = self.col();
         self.pos += 1;
@@ -813,11 +673,7 @@ impl Parser {
                 }
             }
         }
-        Ok(Expr::In {
-            key,
-            values,
-            negated,
-        })
+        Ok(Expr::In { key, values, negated })
     }
 
     /// Parses `entity.name`, `entity.`quoted``, or a bare attribute at the cursor.
@@ -826,9 +682,11 @@ impl Parser {
         let col = self.col();
         match self.peek() {
             Some(c) if is_word_start(c) => {}
-            Some('`' | '"') => return Err(self.error_here(
-                "a quoted key needs an entity prefix, e.g. metrics.`val/loss` or params.\"a b\"",
-            )),
+            Some('`' | '"') => {
+                return Err(
+                    self.error_here("a quoted key needs an entity prefix, e.g. metrics.`val/loss` or params.\"a b\"")
+                )
+            }
             _ => {
                 return Err(self.error_here(format!(
                     "expected a key (metrics.<name>, params.<name>, tags.<name> or an attribute \
@@ -841,14 +699,10 @@ impl Parser {
         // `word` is ASCII (key chars only), so byte offsets are character offsets.
         let Some(dot) = word.find('.') else {
             return match lookup_attribute(&word) {
-                Some(def) => Ok(Key {
-                    entity: Entity::Attribute,
-                    name: def.name.to_string(),
-                }),
-                None if entity_from_prefix(&word).is_some() => Err(ParseError::new(
-                    col,
-                    format!("'{word}' needs a key name, e.g. {word}.<name>"),
-                )),
+                Some(def) => Ok(Key { entity: Entity::Attribute, name: def.name.to_string() }),
+                None if entity_from_prefix(&word).is_some() => {
+                    Err(ParseError::new(col, format!("'{word}' needs a key name, e.g. {word}.<name>")))
+                }
                 None => Err(unknown_attribute(col, &word)),
             };
         };
@@ -856,9 +710,7 @@ impl Parser {
         let Some(entity) = entity_from_prefix(prefix) else {
             return Err(ParseError::new(
                 col,
-                format!(
-                    "unknown key type '{prefix}': expected metrics., params., tags. or attributes."
-                ),
+                format!("unknown key type '{prefix}': expected metrics., params., tags. or attributes."),
             ));
         };
         let name_col = col + dot + 1;
@@ -868,10 +720,8 @@ impl Parser {
             match self.peek() {
                 Some(q @ ('`' | '"')) => self.parse_quoted(q, false)?,
                 _ => {
-                    return Err(self.error_here(format!(
-                        "expected a key name after '{prefix}.', found {}",
-                        self.describe_here()
-                    )))
+                    return Err(self
+                        .error_here(format!("expected a key name after '{prefix}.', found {}", self.describe_here())))
                 }
             }
         };
@@ -880,10 +730,7 @@ impl Parser {
         }
         if entity == Entity::Attribute {
             let def = lookup_attribute(&name).ok_or_else(|| unknown_attribute(name_col, &name))?;
-            return Ok(Key {
-                entity,
-                name: def.name.to_string(),
-            });
+            return Ok(Key { entity, name: def.name.to_string() });
         }
         Ok(Key { entity, name })
     }
@@ -899,10 +746,7 @@ impl Parser {
             match self.peek() {
                 None => {
                     let what = if backslash { "string" } else { "quoted key" };
-                    return Err(ParseError::new(
-                        start,
-                        format!("unterminated {what}: the {q} here is never closed"),
-                    ));
+                    return Err(ParseError::new(start, format!("unterminated {what}: the {q} here is never closed")));
                 }
                 Some(c) if c == q => {
                     if self.peek_at(1) == Some(q) {
@@ -935,9 +779,7 @@ impl Parser {
         self.skip_ws();
         let col = self.col();
         match self.peek() {
-            None => Err(self.error_here(format!(
-                "expected a value after {after}, found end of input"
-            ))),
+            None => Err(self.error_here(format!("expected a value after {after}, found end of input"))),
             Some(q @ ('\'' | '"')) => Ok((Literal::Str(self.parse_quoted(q, true)?), col)),
             Some(c) if c.is_ascii_digit() || matches!(c, '.' | '-' | '+') => {
                 Ok((Literal::Num(self.parse_number()?), col))
@@ -1000,10 +842,7 @@ impl Parser {
         }
         match text.parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(v),
-            Ok(_) => Err(ParseError::new(
-                col,
-                format!("number out of range '{text}'"),
-            )),
+            Ok(_) => Err(ParseError::new(col, format!("number out of range '{text}'"))),
             Err(_) => Err(ParseError::new(col, format!("invalid number '{text}'"))),
         }
     }
@@ -1023,10 +862,7 @@ pub fn parse_filter(input: &str) -> Result<Option<Expr>, ParseError> {
     match p.peek() {
         None => Ok(Some(expr)),
         Some(')') => Err(p.error_here("unmatched ')'")),
-        Some(_) => Err(p.error_here(format!(
-            "expected AND, OR or end of input, found {}",
-            p.describe_here()
-        ))),
+        Some(_) => Err(p.error_here(format!("expected AND, OR or end of input, found {}", p.describe_here()))),
     }
 }
 
@@ -1090,24 +926,12 @@ enum Target {
 
 fn target(key: &Key, col: usize) -> Result<Target, ParseError> {
     Ok(match key.entity {
-        Entity::Metric => Target::Sub {
-            table: "series",
-            alias: "s",
-            value: "s.last",
-        },
-        Entity::Param => Target::Sub {
-            table: "params",
-            alias: "p",
-            value: "p.value",
-        },
-        Entity::Tag => Target::Sub {
-            table: "tags",
-            alias: "t",
-            value: "t.value",
-        },
-        Entity::Attribute => Target::Attr(
-            lookup_attribute(&key.name).ok_or_else(|| unknown_attribute(col, &key.name))?,
-        ),
+        Entity::Metric => Target::Sub { table: "series", alias: "s", value: "s.last" },
+        Entity::Param => Target::Sub { table: "params", alias: "p", value: "p.value" },
+        Entity::Tag => Target::Sub { table: "tags", alias: "t", value: "t.value" },
+        Entity::Attribute => {
+            Target::Attr(lookup_attribute(&key.name).ok_or_else(|| unknown_attribute(col, &key.name))?)
+        }
     })
 }
 
@@ -1147,9 +971,8 @@ fn predicate(op: Op, v: &str) -> String {
 
 impl Sql {
     fn push_exists(&mut self, table: &str, alias: &str, key: &str) {
-        self.where_sql.push_str(&format!(
-            "EXISTS (SELECT 1 FROM {table} {alias} WHERE {alias}.run = r.uid AND {alias}.key = ?"
-        ));
+        self.where_sql
+            .push_str(&format!("EXISTS (SELECT 1 FROM {table} {alias} WHERE {alias}.run = r.uid AND {alias}.key = ?"));
         self.params.push(Value::Text(key.to_string()));
     }
 }
@@ -1158,10 +981,7 @@ impl Sql {
 /// parameters. The fragment uses the SQL functions from [`register_functions`].
 /// Re-checks the type rules, so hand-built expressions get the same errors as parsed ones.
 pub fn compile(expr: &Expr) -> Result<Sql, ParseError> {
-    let mut out = Sql {
-        where_sql: String::new(),
-        params: Vec::new(),
-    };
+    let mut out = Sql { where_sql: String::new(), params: Vec::new() };
     compile_into(expr, &mut out)?;
     Ok(out)
 }
@@ -1169,11 +989,7 @@ pub fn compile(expr: &Expr) -> Result<Sql, ParseError> {
 fn compile_into(expr: &Expr, out: &mut Sql) -> Result<(), ParseError> {
     match expr {
         Expr::And(a, b) | Expr::Or(a, b) => {
-            let joiner = if matches!(expr, Expr::And(..)) {
-                " AND "
-            } else {
-                " OR "
-            };
+            let joiner = if matches!(expr, Expr::And(..)) { " AND " } else { " OR " };
             out.where_sql.push('(');
             compile_into(a, out)?;
             out.where_sql.push_str(joiner);
@@ -1186,20 +1002,11 @@ fn compile_into(expr: &Expr, out: &mut Sql) -> Result<(), ParseError> {
             compile_into(inner, out)?;
             out.where_sql.push_str(", 0)");
         }
-        Expr::Cmp {
-            key,
-            op,
-            value,
-            col,
-        } => {
+        Expr::Cmp { key, op, value, col } => {
             check_cmp(key, *op, value, *col)?;
             compile_cmp(key, *op, value, *col, out)?;
         }
-        Expr::In {
-            key,
-            values,
-            negated,
-        } => {
+        Expr::In { key, values, negated } => {
             for v in values {
                 check_cmp(key, Op::Eq, v, 0)?;
             }
@@ -1222,20 +1029,10 @@ fn compile_into(expr: &Expr, out: &mut Sql) -> Result<(), ParseError> {
     Ok(())
 }
 
-fn compile_cmp(
-    key: &Key,
-    op: Op,
-    value: &Literal,
-    col: usize,
-    out: &mut Sql,
-) -> Result<(), ParseError> {
+fn compile_cmp(key: &Key, op: Op, value: &Literal, col: usize, out: &mut Sql) -> Result<(), ParseError> {
     let (positive, negated) = op.split();
     match target(key, col)? {
-        Target::Sub {
-            table,
-            alias,
-            value: column,
-        } => {
+        Target::Sub { table, alias, value: column } => {
             let v = match (key.entity, value) {
                 (Entity::Param | Entity::Tag, Literal::Num(_)) => format!("num({column})"),
                 _ => column.to_string(),
@@ -1243,8 +1040,7 @@ fn compile_cmp(
             let pred = predicate(positive, &v);
             out.push_exists(table, alias, &key.name);
             if negated {
-                out.where_sql
-                    .push_str(&format!(" AND NOT IFNULL({pred}, 0))"));
+                out.where_sql.push_str(&format!(" AND NOT IFNULL({pred}, 0))"));
             } else {
                 out.where_sql.push_str(&format!(" AND {pred})"));
             }
@@ -1255,11 +1051,7 @@ fn compile_cmp(
         }
         Target::Attr(def) => {
             let status = def.kind == AttrKind::Status;
-            let positive = if status && positive == Op::Like {
-                Op::ILike
-            } else {
-                positive
-            };
+            let positive = if status && positive == Op::Like { Op::ILike } else { positive };
             let pred = predicate(positive, def.sql);
             if negated {
                 out.where_sql.push_str(&format!("NOT ({pred})"));
@@ -1275,55 +1067,27 @@ fn compile_cmp(
     Ok(())
 }
 
-fn compile_in(
-    key: &Key,
-    values: &[Literal],
-    negated: bool,
-    out: &mut Sql,
-) -> Result<(), ParseError> {
+fn compile_in(key: &Key, values: &[Literal], negated: bool, out: &mut Sql) -> Result<(), ParseError> {
     match target(key, 0)? {
-        Target::Sub {
-            table,
-            alias,
-            value: column,
-        } => {
-            let strs: Vec<&Literal> = values
-                .iter()
-                .filter(|v| matches!(v, Literal::Str(_)))
-                .collect();
-            let nums: Vec<&Literal> = values
-                .iter()
-                .filter(|v| matches!(v, Literal::Num(_)))
-                .collect();
+        Target::Sub { table, alias, value: column } => {
+            let strs: Vec<&Literal> = values.iter().filter(|v| matches!(v, Literal::Str(_))).collect();
+            let nums: Vec<&Literal> = values.iter().filter(|v| matches!(v, Literal::Num(_))).collect();
             let mut parts = Vec::new();
             if !strs.is_empty() {
                 parts.push(format!("{column} IN ({})", placeholders(strs.len())));
             }
             if !nums.is_empty() {
-                let v = if key.entity == Entity::Metric {
-                    column.to_string()
-                } else {
-                    format!("num({column})")
-                };
+                let v = if key.entity == Entity::Metric { column.to_string() } else { format!("num({column})") };
                 parts.push(format!("{v} IN ({})", placeholders(nums.len())));
             }
-            let body = if parts.is_empty() {
-                "0".to_string()
-            } else {
-                parts.join(" OR ")
-            };
+            let body = if parts.is_empty() { "0".to_string() } else { parts.join(" OR ") };
             out.push_exists(table, alias, &key.name);
             if negated {
-                out.where_sql
-                    .push_str(&format!(" AND NOT IFNULL(({body}), 0))"));
+                out.where_sql.push_str(&format!(" AND NOT IFNULL(({body}), 0))"));
             } else {
                 out.where_sql.push_str(&format!(" AND ({body}))"));
             }
-            out.params.extend(
-                strs.into_iter()
-                    .chain(nums)
-                    .map(|v| literal_value(v, false)),
-            );
+            out.params.extend(strs.into_iter().chain(nums).map(|v| literal_value(v, false)));
         }
         Target::Attr(def) => {
             let status = def.kind == AttrKind::Status;
@@ -1334,8 +1098,7 @@ fn compile_in(
                 (false, true) => format!("NOT ({} IN ({}))", def.sql, placeholders(values.len())),
             };
             out.where_sql.push_str(&sql);
-            out.params
-                .extend(values.iter().map(|v| literal_value(v, status)));
+            out.params.extend(values.iter().map(|v| literal_value(v, status)));
         }
     }
     Ok(())
@@ -1363,21 +1126,14 @@ pub fn order_by_keys(sorts: &[SortKey]) -> Sql {
         let dir = if sort.descending { "DESC" } else { "ASC" };
         let key = Value::Text(sort.key.name.clone());
         match target(&sort.key, 0) {
-            Ok(Target::Sub {
-                table,
-                alias,
-                value,
-            }) => {
-                let sub = format!(
-                    "(SELECT {value} FROM {table} {alias} WHERE {alias}.run = r.uid AND {alias}.key = ?)"
-                );
+            Ok(Target::Sub { table, alias, value }) => {
+                let sub =
+                    format!("(SELECT {value} FROM {table} {alias} WHERE {alias}.run = r.uid AND {alias}.key = ?)");
                 if sort.key.entity == Entity::Metric {
                     terms.push(format!("{sub} {dir} NULLS LAST"));
                     params.push(key);
                 } else {
-                    terms.push(format!(
-                        "num({sub}) {dir} NULLS LAST, {sub} {dir} NULLS LAST"
-                    ));
+                    terms.push(format!("num({sub}) {dir} NULLS LAST, {sub} {dir} NULLS LAST"));
                     params.extend([key.clone(), key]);
                 }
             }
@@ -1386,10 +1142,7 @@ pub fn order_by_keys(sorts: &[SortKey]) -> Sql {
         }
     }
     terms.push("r.path ASC".to_string());
-    Sql {
-        where_sql: terms.join(", "),
-        params,
-    }
+    Sql { where_sql: terms.join(", "), params }
 }
 
 // ---------------------------------------------------------------------------
@@ -1460,9 +1213,7 @@ fn sql_like(pattern: ValueRef<'_>, text: ValueRef<'_>, fold: bool) -> Option<boo
 /// it); `like_cs(pattern, text)` / `like_ci(pattern, text)` → 0/1 (MLflow LIKE,
 /// case-sensitive / Unicode-lowercase-insensitive). NULL arguments give NULL.
 pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
-    let flags = FunctionFlags::SQLITE_UTF8
-        | FunctionFlags::SQLITE_DETERMINISTIC
-        | FunctionFlags::SQLITE_INNOCUOUS;
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC | FunctionFlags::SQLITE_INNOCUOUS;
     conn.create_scalar_function("num", 1, flags, |ctx| Ok(sql_num(ctx.get_raw(0))))?;
     conn.create_scalar_function("regexp", 2, flags, |ctx| {
         if matches!(ctx.get_raw(0), ValueRef::Null) || matches!(ctx.get_raw(1), ValueRef::Null) {
@@ -1470,21 +1221,13 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         }
         let re = ctx.get_or_create_aux(0, |v| -> Result<Regex, String> {
             let pattern = sql_text(v).unwrap_or_default();
-            Regex::new(&pattern).map_err(|e| {
-                format!(
-                    "invalid regular expression {pattern:?}: {}",
-                    e.to_string().replace('\n', " ")
-                )
-            })
+            Regex::new(&pattern)
+                .map_err(|e| format!("invalid regular expression {pattern:?}: {}", e.to_string().replace('\n', " ")))
         })?;
         Ok(sql_text(ctx.get_raw(1)).map(|text| re.is_match(&text)))
     })?;
-    conn.create_scalar_function("like_cs", 2, flags, |ctx| {
-        Ok(sql_like(ctx.get_raw(0), ctx.get_raw(1), false))
-    })?;
-    conn.create_scalar_function("like_ci", 2, flags, |ctx| {
-        Ok(sql_like(ctx.get_raw(0), ctx.get_raw(1), true))
-    })?;
+    conn.create_scalar_function("like_cs", 2, flags, |ctx| Ok(sql_like(ctx.get_raw(0), ctx.get_raw(1), false)))?;
+    conn.create_scalar_function("like_ci", 2, flags, |ctx| Ok(sql_like(ctx.get_raw(0), ctx.get_raw(1), true)))?;
     Ok(())
 }
 
@@ -1535,12 +1278,7 @@ mod tests {
             end: Some(1_700_000_060_000),
             user: Some("alice"),
             parent: None,
-            params: &[
-                ("lr", "0.01"),
-                ("optimizer", "adam"),
-                ("model", "resnet50"),
-                ("batch", "32"),
-            ],
+            params: &[("lr", "0.01"), ("optimizer", "adam"), ("model", "resnet50"), ("batch", "32")],
             tags: &[("team", "vision"), ("note", "baseline run")],
             metrics: &[("val_acc", 0.95), ("train/loss", 0.2), ("val/loss", 0.0005)],
         },
@@ -1554,12 +1292,7 @@ mod tests {
             end: None,
             user: Some("bob"),
             parent: Some("r1"),
-            params: &[
-                ("lr", "0.1"),
-                ("optimizer", "sgd"),
-                ("model", "ResNet18"),
-                ("batch", "128"),
-            ],
+            params: &[("lr", "0.1"), ("optimizer", "sgd"), ("model", "ResNet18"), ("batch", "128")],
             tags: &[("team", "x")],
             metrics: &[("val_acc", 0.85), ("train/loss", 0.7)],
         },
@@ -1573,18 +1306,9 @@ mod tests {
             end: Some(1_690_000_001_000),
             user: Some("alice"),
             parent: None,
-            params: &[
-                ("lr", "1e-3"),
-                ("optimizer", "Adam"),
-                ("model", "vit"),
-                ("batch", "auto"),
-            ],
+            params: &[("lr", "1e-3"), ("optimizer", "Adam"), ("model", "vit"), ("batch", "auto")],
             tags: &[("team", "nlp"), ("note", "Ünïcode ÄB")],
-            metrics: &[
-                ("val_acc", f64::NAN),
-                ("train/loss", 0.4),
-                ("val/loss", 0.002),
-            ],
+            metrics: &[("val_acc", f64::NAN), ("train/loss", 0.4), ("val/loss", 0.002)],
         },
         Run {
             id: "r4",
@@ -1624,12 +1348,7 @@ mod tests {
             end: Some(1_700_000_401_000),
             user: Some("bob"),
             parent: Some("r1"),
-            params: &[
-                ("lr", "0.001"),
-                ("optimizer", "sgd"),
-                ("batch", "64"),
-                ("model", "résnet"),
-            ],
+            params: &[("lr", "0.001"), ("optimizer", "sgd"), ("batch", "64"), ("model", "résnet")],
             tags: &[("team", "Vision"), ("note", "100% done")],
             metrics: &[("val_acc", 0.99), ("loss", 0.5), ("train/loss", 0.1)],
         },
@@ -1661,18 +1380,11 @@ mod tests {
             )
             .expect("insert run");
             for (k, v) in r.params {
-                conn.execute(
-                    "INSERT INTO params VALUES (?1, ?2, ?3)",
-                    rusqlite::params![uid, k, v],
-                )
-                .expect("insert param");
+                conn.execute("INSERT INTO params VALUES (?1, ?2, ?3)", rusqlite::params![uid, k, v])
+                    .expect("insert param");
             }
             for (k, v) in r.tags {
-                conn.execute(
-                    "INSERT INTO tags VALUES (?1, ?2, ?3)",
-                    rusqlite::params![uid, k, v],
-                )
-                .expect("insert tag");
+                conn.execute("INSERT INTO tags VALUES (?1, ?2, ?3)", rusqlite::params![uid, k, v]).expect("insert tag");
             }
             for (k, v) in r.metrics {
                 let last = if v.is_nan() { None } else { Some(*v) };
@@ -1698,12 +1410,8 @@ mod tests {
             Some(s) => (s.where_sql, s.params),
             None => ("1".to_string(), Vec::new()),
         };
-        ids(
-            conn,
-            &format!("SELECT r.id FROM runs r WHERE {where_sql} ORDER BY r.id"),
-            &params,
-        )
-        .map_err(|e| format!("{e} in {where_sql}"))
+        ids(conn, &format!("SELECT r.id FROM runs r WHERE {where_sql} ORDER BY r.id"), &params)
+            .map_err(|e| format!("{e} in {where_sql}"))
     }
 
     #[test]
@@ -1783,7 +1491,10 @@ mod tests {
             ("status = 'killed' OR status = 'finished' AND params.optimizer = 'sgd'", &["r4", "r6"]),
             ("(status = 'killed' OR status = 'finished') AND params.optimizer = 'sgd'", &["r6"]),
             ("NOT NOT status = 'killed'", &["r4"]),
-            ("params.x = 'a' OR params.x = 'b' OR params.x = 'c' OR status = 'killed' OR user = 'bob'", &["r2", "r4", "r6"]),
+            (
+                "params.x = 'a' OR params.x = 'b' OR params.x = 'c' OR status = 'killed' OR user = 'bob'",
+                &["r2", "r4", "r6"],
+            ),
         ];
         let mut failures = Vec::new();
         for (filter, expected) in cases {
@@ -1844,9 +1555,7 @@ mod tests {
         for (input, column, needle) in cases {
             match parse_filter(input) {
                 Err(e) if e.column == *column && e.to_string().contains(needle) => {}
-                other => failures.push(format!(
-                    "{input:?}: expected column {column} with {needle:?}, got {other:?}"
-                )),
+                other => failures.push(format!("{input:?}: expected column {column} with {needle:?}, got {other:?}")),
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -1878,40 +1587,22 @@ mod tests {
         );
         let input = "params.a = ";
         let e = parse_filter(input).expect_err("end");
-        assert_eq!(
-            e.render(input),
-            format!("{e}\n  params.a = \n             ^")
-        );
+        assert_eq!(e.render(input), format!("{e}\n  params.a = \n             ^"));
         let input = "status = 'x'\n\tAND bogus = 1";
         let e = parse_filter(input).expect_err("bogus");
         assert_eq!(e.column, 19);
-        assert_eq!(
-            e.render(input),
-            format!("{e}\n  \tAND bogus = 1\n  \t    ^")
-        );
-        let e = ParseError {
-            message: "m".into(),
-            column: 0,
-        };
+        assert_eq!(e.render(input), format!("{e}\n  \tAND bogus = 1\n  \t    ^"));
+        let e = ParseError { message: "m".into(), column: 0 };
         assert_eq!(e.to_string(), "m");
         assert_eq!(e.render("a\nb"), "m\n  a");
-        let e = ParseError {
-            message: "m".into(),
-            column: 99,
-        };
+        let e = ParseError { message: "m".into(), column: 99 };
         assert_eq!(e.render("ab"), "column 99: m\n  ab\n    ^");
     }
 
     #[test]
     fn parse_builds_the_expected_ast() {
-        let metric = |n: &str| Key {
-            entity: Entity::Metric,
-            name: n.into(),
-        };
-        let attr = |n: &str| Key {
-            entity: Entity::Attribute,
-            name: n.into(),
-        };
+        let metric = |n: &str| Key { entity: Entity::Metric, name: n.into() };
+        let attr = |n: &str| Key { entity: Entity::Attribute, name: n.into() };
         assert_eq!(parse_filter(""), Ok(None));
         assert_eq!(parse_filter("  \n\t "), Ok(None));
         // string escapes: doubled quote, \' \" \\; any other backslash is kept (regexes)
@@ -1919,49 +1610,24 @@ mod tests {
             Ok(Some(Expr::Cmp { value, .. })) => value,
             other => panic!("{f}: {other:?}"),
         };
-        assert_eq!(
-            value(r#"tags.t = 'a\\b\d\'x''y'"#),
-            Literal::Str(r#"a\b\d'x'y"#.into())
-        );
-        assert_eq!(
-            value(r#"tags.t = "\"q\" ""r""""#),
-            Literal::Str(r#""q" "r""#.into())
-        );
+        assert_eq!(value(r#"tags.t = 'a\\b\d\'x''y'"#), Literal::Str(r#"a\b\d'x'y"#.into()));
+        assert_eq!(value(r#"tags.t = "\"q\" ""r""""#), Literal::Str(r#""q" "r""#.into()));
         assert_eq!(value("metrics.m >= -.5e-1"), Literal::Num(-0.05));
         assert_eq!(value("metrics.m >= 3."), Literal::Num(3.0));
         assert_eq!(
             parse_filter("metrics.`train/loss` < 0.5"),
-            Ok(Some(Expr::Cmp {
-                key: metric("train/loss"),
-                op: Op::Lt,
-                value: Literal::Num(0.5),
-                col: 24
-            }))
+            Ok(Some(Expr::Cmp { key: metric("train/loss"), op: Op::Lt, value: Literal::Num(0.5), col: 24 }))
         );
-        let a = Expr::Cmp {
-            key: attr("status"),
-            op: Op::Eq,
-            value: Literal::Str("a".into()),
-            col: 10,
-        };
-        let b = Expr::IsNull {
-            key: metric("m"),
-            negated: true,
-        };
+        let a = Expr::Cmp { key: attr("status"), op: Op::Eq, value: Literal::Str("a".into()), col: 10 };
+        let b = Expr::IsNull { key: metric("m"), negated: true };
         let c = Expr::In {
-            key: Key {
-                entity: Entity::Param,
-                name: "p".into(),
-            },
+            key: Key { entity: Entity::Param, name: "p".into() },
             values: vec![Literal::Str("x".into()), Literal::Num(-2.0)],
             negated: true,
         };
         assert_eq!(
             parse_filter("status = 'a' OR NOT metrics.m IS NOT NULL AND params.p NOT IN ('x', -2)"),
-            Ok(Some(Expr::Or(
-                Box::new(a),
-                Box::new(Expr::And(Box::new(Expr::Not(Box::new(b))), Box::new(c)))
-            )))
+            Ok(Some(Expr::Or(Box::new(a), Box::new(Expr::And(Box::new(Expr::Not(Box::new(b))), Box::new(c))))))
         );
         let ops = [
             ("=", Op::Eq),
@@ -2007,21 +1673,9 @@ mod tests {
         for (input, entity, name) in cases {
             let key = parse_key(input).unwrap_or_else(|e| panic!("{input}: {e}"));
             assert_eq!((key.entity, key.name.as_str()), (*entity, *name), "{input}");
-            assert_eq!(
-                parse_key(&key.to_string()),
-                Ok(key.clone()),
-                "{input} -> {key}"
-            );
+            assert_eq!(parse_key(&key.to_string()), Ok(key.clone()), "{input} -> {key}");
         }
-        for bad in [
-            "",
-            "metrics.",
-            "metrics.a b",
-            "bogus",
-            "x.y",
-            "params.`a",
-            "1abc",
-        ] {
+        for bad in ["", "metrics.", "metrics.a b", "bogus", "x.y", "params.`a", "1abc"] {
             assert!(parse_key(bad).is_err(), "{bad:?} should fail");
         }
         assert_eq!(parse_key("metrics.a b").map_err(|e| e.column), Err(11));
@@ -2031,10 +1685,7 @@ mod tests {
     fn sort_keys_parse() {
         let s = |input: &str| parse_sort(input).map(|s| (s.key.to_string(), s.descending));
         assert_eq!(s("-metrics.val_acc"), Ok(("metrics.val_acc".into(), true)));
-        assert_eq!(
-            s("metrics.val_acc DESC"),
-            Ok(("metrics.val_acc".into(), true))
-        );
+        assert_eq!(s("metrics.val_acc DESC"), Ok(("metrics.val_acc".into(), true)));
         assert_eq!(s("start_time asc"), Ok(("start_time".into(), false)));
         assert_eq!(s("+params.`a b`"), Ok(("params.`a b`".into(), false)));
         assert_eq!(s(" - run_name desc "), Ok(("name".into(), true)));
@@ -2048,12 +1699,8 @@ mod tests {
     fn sorted(conn: &Connection, sort: &str) -> Vec<String> {
         let key = parse_sort(sort).unwrap_or_else(|e| panic!("{sort}: {e}"));
         let order = order_by(&key);
-        ids(
-            conn,
-            &format!("SELECT r.id FROM runs r ORDER BY {}", order.where_sql),
-            &order.params,
-        )
-        .unwrap_or_else(|e| panic!("{sort}: {e} in {}", order.where_sql))
+        ids(conn, &format!("SELECT r.id FROM runs r ORDER BY {}", order.where_sql), &order.params)
+            .unwrap_or_else(|e| panic!("{sort}: {e} in {}", order.where_sql))
     }
 
     #[test]
@@ -2067,10 +1714,7 @@ mod tests {
             ("params.lr", &["r6", "r3", "r1", "r2", "r4", "r5"]),
             // val_acc: r3 is NaN (NULL), r5 has none
             ("metrics.val_acc", &["r2", "r4", "r1", "r6", "r3", "r5"]),
-            (
-                "metrics.val_acc desc",
-                &["r6", "r1", "r4", "r2", "r3", "r5"],
-            ),
+            ("metrics.val_acc desc", &["r6", "r1", "r4", "r2", "r3", "r5"]),
             ("start_time", &["r3", "r1", "r2", "r4", "r6", "r5"]),
             ("-start_time", &["r6", "r4", "r2", "r1", "r3", "r5"]),
             ("-duration", &["r4", "r1", "r3", "r6", "r2", "r5"]),
@@ -2086,25 +1730,14 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
-        let unknown = SortKey {
-            key: Key {
-                entity: Entity::Attribute,
-                name: "nope".into(),
-            },
-            descending: true,
-        };
+        let unknown = SortKey { key: Key { entity: Entity::Attribute, name: "nope".into() }, descending: true };
         assert_eq!(order_by(&unknown).where_sql, "r.path ASC");
         // several keys: the second one breaks ties of the first
         let keys = [parse_sort("experiment"), parse_sort("-metrics.val_acc")];
         let keys: Vec<SortKey> = keys.into_iter().map(|k| k.expect("sort key")).collect();
         let order = order_by_keys(&keys);
         let q = format!("SELECT r.id FROM runs r ORDER BY {}", order.where_sql);
-        assert_eq!(
-            ids(&conn, &q, &order.params),
-            Ok(["r6", "r1", "r2", "r4", "r3", "r5"]
-                .map(String::from)
-                .to_vec())
-        );
+        assert_eq!(ids(&conn, &q, &order.params), Ok(["r6", "r1", "r2", "r4", "r3", "r5"].map(String::from).to_vec()));
         assert_eq!(order_by_keys(&[]).where_sql, "r.path ASC");
     }
 
@@ -2153,46 +1786,29 @@ mod tests {
     #[test]
     fn user_text_is_always_bound_never_inlined() {
         let evil = "x'); DROP TABLE runs; --";
-        let filter = format!(
-            "params.`{evil}` = \"{evil}\" OR tags.t LIKE \"{evil}\" OR name IN (\"{evil}\")"
-        );
+        let filter = format!("params.`{evil}` = \"{evil}\" OR tags.t LIKE \"{evil}\" OR name IN (\"{evil}\")");
         let sql = compile_filter(&filter).expect("parses").expect("non-empty");
         assert!(!sql.where_sql.contains("DROP"), "{}", sql.where_sql);
         assert_eq!(sql.where_sql.matches('?').count(), sql.params.len());
         assert!(sql.params.contains(&Value::Text(evil.to_string())));
         let conn = db();
         assert_eq!(matching(&conn, &filter), Ok(vec![]));
-        assert_eq!(
-            matching(&conn, "status = 'finished'").map(|v| v.len()),
-            Ok(2)
-        );
+        assert_eq!(matching(&conn, "status = 'finished'").map(|v| v.len()), Ok(2));
     }
 
     #[test]
     fn compile_checks_hand_built_expressions() {
         let bad = Expr::Cmp {
-            key: Key {
-                entity: Entity::Metric,
-                name: "m".into(),
-            },
+            key: Key { entity: Entity::Metric, name: "m".into() },
             op: Op::Gt,
             value: Literal::Str("x".into()),
             col: 7,
         };
         assert_eq!(compile(&bad).map_err(|e| e.column), Err(7));
-        let bad_attr = Expr::IsNull {
-            key: Key {
-                entity: Entity::Attribute,
-                name: "nope".into(),
-            },
-            negated: false,
-        };
+        let bad_attr = Expr::IsNull { key: Key { entity: Entity::Attribute, name: "nope".into() }, negated: false };
         assert!(compile(&bad_attr).is_err());
         let bad_in = Expr::In {
-            key: Key {
-                entity: Entity::Attribute,
-                name: "start_time".into(),
-            },
+            key: Key { entity: Entity::Attribute, name: "start_time".into() },
             values: vec![Literal::Str("x".into())],
             negated: false,
         };
@@ -2201,41 +1817,14 @@ mod tests {
         let conn = db();
         for (negated, entity, name, expected) in [
             (false, Entity::Param, "lr", vec![]),
-            (
-                true,
-                Entity::Param,
-                "lr",
-                vec!["r1", "r2", "r3", "r4", "r6"],
-            ),
-            (
-                true,
-                Entity::Attribute,
-                "name",
-                vec!["r1", "r2", "r3", "r4", "r6"],
-            ),
+            (true, Entity::Param, "lr", vec!["r1", "r2", "r3", "r4", "r6"]),
+            (true, Entity::Attribute, "name", vec!["r1", "r2", "r3", "r4", "r6"]),
         ] {
-            let e = Expr::In {
-                key: Key {
-                    entity,
-                    name: name.into(),
-                },
-                values: vec![],
-                negated,
-            };
+            let e = Expr::In { key: Key { entity, name: name.into() }, values: vec![], negated };
             let sql = compile(&e).expect("compiles");
-            let got = ids(
-                &conn,
-                &format!(
-                    "SELECT r.id FROM runs r WHERE {} ORDER BY r.id",
-                    sql.where_sql
-                ),
-                &sql.params,
-            );
-            assert_eq!(
-                got,
-                Ok(expected.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
-                "{e:?}"
-            );
+            let got =
+                ids(&conn, &format!("SELECT r.id FROM runs r WHERE {} ORDER BY r.id", sql.where_sql), &sql.params);
+            assert_eq!(got, Ok(expected.iter().map(|s| s.to_string()).collect::<Vec<_>>()), "{e:?}");
         }
     }
 
@@ -2367,31 +1956,9 @@ mod tests {
             "duration",
             "tags.note",
         ];
-        const OPS: &[&str] = &[
-            "=",
-            "!=",
-            "<",
-            ">=",
-            "LIKE",
-            "ILIKE",
-            "NOT LIKE",
-            "~",
-            "!~",
-            "IN",
-            "NOT IN",
-            "IS NULL",
-            "IS NOT NULL",
-        ];
-        const VALUES: &[&str] = &[
-            "1",
-            "-2.5e3",
-            "0.9",
-            "'x'",
-            "\"%a_\"",
-            "'^t.*'",
-            "'FINISHED'",
-            "''",
-        ];
+        const OPS: &[&str] =
+            &["=", "!=", "<", ">=", "LIKE", "ILIKE", "NOT LIKE", "~", "!~", "IN", "NOT IN", "IS NULL", "IS NOT NULL"];
+        const VALUES: &[&str] = &["1", "-2.5e3", "0.9", "'x'", "\"%a_\"", "'^t.*'", "'FINISHED'", "''"];
         let pick = |list: &[&'static str], r: u64| list[(r % list.len() as u64) as usize];
         for _ in 0..300 {
             // a random, mostly well-formed filter ...
@@ -2409,22 +1976,14 @@ mod tests {
                     _ => pick(VALUES, next()).to_string(),
                 };
                 let cond = format!("{key} {op} {value}");
-                filter.push_str(&if next() % 3 == 0 {
-                    format!("({cond})")
-                } else {
-                    cond
-                });
+                filter.push_str(&if next() % 3 == 0 { format!("({cond})") } else { cond });
             }
             // ... and a mangled copy: cut short, or with a random fragment spliced in
             let chars: Vec<char> = filter.chars().collect();
             let at = (next() % (chars.len() as u64 + 1)) as usize;
             let head: String = chars[..at].iter().collect();
             let tail: String = chars[at..].iter().collect();
-            let mangled = if next() % 2 == 0 {
-                head
-            } else {
-                format!("{head}{}{tail}", pick(FRAGMENTS, next()))
-            };
+            let mangled = if next() % 2 == 0 { head } else { format!("{head}{}{tail}", pick(FRAGMENTS, next())) };
             inputs.push(filter);
             inputs.push(mangled);
             // ... and a token soup
@@ -2439,13 +1998,8 @@ mod tests {
                 Ok(None) => assert!(input.trim().is_empty(), "{input:?}"),
                 Ok(Some(expr)) => {
                     parsed += 1;
-                    let sql =
-                        compile(&expr).unwrap_or_else(|e| panic!("{input:?} parsed but: {e}"));
-                    assert_eq!(
-                        sql.where_sql.matches('?').count(),
-                        sql.params.len(),
-                        "{input:?}"
-                    );
+                    let sql = compile(&expr).unwrap_or_else(|e| panic!("{input:?} parsed but: {e}"));
+                    assert_eq!(sql.where_sql.matches('?').count(), sql.params.len(), "{input:?}");
                     let q = format!("SELECT r.id FROM runs r WHERE {}", sql.where_sql);
                     if let Err(e) = ids(&conn, &q, &sql.params) {
                         panic!("{input:?} -> {q}: {e}");
@@ -2463,20 +2017,12 @@ mod tests {
             }
             let _ = parse_key(input);
         }
-        assert!(
-            parsed >= 80,
-            "only {parsed} inputs parsed; the generator is too weak"
-        );
+        assert!(parsed >= 80, "only {parsed} inputs parsed; the generator is too weak");
     }
 
     #[test]
     fn like_matcher() {
-        let m = |p: &str, t: &str| {
-            like_match(
-                &p.chars().collect::<Vec<_>>(),
-                &t.chars().collect::<Vec<_>>(),
-            )
-        };
+        let m = |p: &str, t: &str| like_match(&p.chars().collect::<Vec<_>>(), &t.chars().collect::<Vec<_>>());
         assert!(m("res%", "resnet"));
         assert!(!m("res%", "Resnet"));
         assert!(m("%net", "resnet"));

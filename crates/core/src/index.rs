@@ -30,32 +30,20 @@ pub fn index_path(data_dir: &Path, root: &Path) -> PathBuf {
         .map(|n| {
             n.to_string_lossy()
                 .chars()
-                .map(|c| {
-                    if c.is_alphanumeric() || c == '-' || c == '_' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
+                .map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
                 .take(40)
                 .collect()
         })
         .unwrap_or_else(|| "root".into());
-    data_dir
-        .join("projects")
-        .join(format!("{name}-{h:016x}.sqlite"))
+    data_dir.join("projects").join(format!("{name}-{h:016x}.sqlite"))
 }
 
 impl Index {
     /// Opens (creating or migrating) the index of `project` under `data_dir`.
     pub fn open(data_dir: &Path, project: &Path) -> Result<Index, Error> {
-        let root = std::fs::canonicalize(project)
-            .map_err(|e| Error::Project(format!("{}: {e}", project.display())))?;
+        let root = std::fs::canonicalize(project).map_err(|e| Error::Project(format!("{}: {e}", project.display())))?;
         if !root.is_dir() {
-            return Err(Error::Project(format!(
-                "{}: not a folder",
-                project.display()
-            )));
+            return Err(Error::Project(format!("{}: not a folder", project.display())));
         }
         let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
         if data_dir.starts_with(&root) {
@@ -66,31 +54,20 @@ impl Index {
         }
         let db_path = index_path(&data_dir, &root);
         if let Some(parent) = db_path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Error::Io(format!("{}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent).map_err(|e| Error::Io(format!("{}: {e}", parent.display())))?;
         }
         let mut conn = Connection::open_with_flags(
             &db_path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        schema::migrate(&mut conn, &db_path.display().to_string())
-            .map_err(|e| Error::Index(e.to_string()))?;
+        schema::migrate(&mut conn, &db_path.display().to_string()).map_err(|e| Error::Index(e.to_string()))?;
         crate::filter::register_functions(&conn)?;
-        conn.execute(
-            "INSERT OR REPLACE INTO meta(key, value) VALUES ('root', ?1)",
-            [root.to_string_lossy()],
-        )?;
-        Ok(Index {
-            conn,
-            root,
-            db_path,
-        })
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('root', ?1)", [root.to_string_lossy()])?;
+        Ok(Index { conn, root, db_path })
     }
 
     pub fn root(&self) -> &Path {
@@ -114,14 +91,8 @@ pub(crate) fn apply(tx: &Connection, out: UnitOut) -> rusqlite::Result<()> {
     let listed: Vec<&str> = out.states.iter().map(|(p, _)| p.as_str()).collect();
     for (path, st) in &out.states {
         if let Some(st) = st {
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO files(path, unit, state) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![
-                path,
-                unit,
-                serde_json::to_string(st).unwrap_or_default()
-            ])?;
+            tx.prepare_cached("INSERT OR REPLACE INTO files(path, unit, state) VALUES (?1, ?2, ?3)")?
+                .execute(params![path, unit, serde_json::to_string(st).unwrap_or_default()])?;
         }
     }
     if !out.untouched {
@@ -132,27 +103,17 @@ pub(crate) fn apply(tx: &Connection, out: UnitOut) -> rusqlite::Result<()> {
             .filter(|p| !listed.contains(&p.as_str()))
             .collect();
         for p in gone {
-            tx.prepare_cached("DELETE FROM files WHERE path = ?1")?
-                .execute([&p])?;
-            tx.prepare_cached("DELETE FROM diagnostics WHERE file = ?1 OR file = ?2")?
-                .execute(params![p, p])?;
+            tx.prepare_cached("DELETE FROM files WHERE path = ?1")?.execute([&p])?;
+            tx.prepare_cached("DELETE FROM diagnostics WHERE file = ?1 OR file = ?2")?.execute(params![p, p])?;
         }
     }
     for d in &out.diags {
         if d.replace {
-            tx.prepare_cached("DELETE FROM diagnostics WHERE file = ?1")?
-                .execute([&d.file])?;
+            tx.prepare_cached("DELETE FROM diagnostics WHERE file = ?1")?.execute([&d.file])?;
         }
         for item in &d.items {
-            tx.prepare_cached(
-                "INSERT INTO diagnostics(unit, file, line, message) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![
-                unit,
-                item.file,
-                item.line.map(|l| l as i64),
-                item.message
-            ])?;
+            tx.prepare_cached("INSERT INTO diagnostics(unit, file, line, message) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![unit, item.file, item.line.map(|l| l as i64), item.message])?;
         }
     }
     if out.untouched {
@@ -160,10 +121,8 @@ pub(crate) fn apply(tx: &Connection, out: UnitOut) -> rusqlite::Result<()> {
     }
     let mut kept: Vec<i64> = Vec::new();
     for run in out.runs {
-        let existing: Option<i64> = tx
-            .prepare_cached("SELECT uid FROM runs WHERE path = ?1")?
-            .query_row([&run.path], |r| r.get(0))
-            .ok();
+        let existing: Option<i64> =
+            tx.prepare_cached("SELECT uid FROM runs WHERE path = ?1")?.query_row([&run.path], |r| r.get(0)).ok();
         let uid = match (existing, &run.meta) {
             (Some(uid), None) => uid,
             (_, Some(m)) => write_meta(tx, existing, unit, &run.path, run.source.as_str(), m)?,
@@ -172,8 +131,7 @@ pub(crate) fn apply(tx: &Connection, out: UnitOut) -> rusqlite::Result<()> {
         kept.push(uid);
         for f in run.files {
             if f.replace {
-                tx.prepare_cached("DELETE FROM series WHERE run = ?1 AND file = ?2")?
-                    .execute(params![uid, f.file])?;
+                tx.prepare_cached("DELETE FROM series WHERE run = ?1 AND file = ?2")?.execute(params![uid, f.file])?;
             }
             for (key, points) in f.series {
                 series::append(tx, uid, &key, &f.file, points)?;
@@ -185,8 +143,7 @@ pub(crate) fn apply(tx: &Connection, out: UnitOut) -> rusqlite::Result<()> {
             .filter_map(Result::ok)
             .collect();
         for o in owners.iter().filter(|o| !run.series_files.contains(o)) {
-            tx.prepare_cached("DELETE FROM series WHERE run = ?1 AND file = ?2")?
-                .execute(params![uid, o])?;
+            tx.prepare_cached("DELETE FROM series WHERE run = ?1 AND file = ?2")?.execute(params![uid, o])?;
         }
     }
     let stale: Vec<i64> = tx
@@ -196,8 +153,7 @@ pub(crate) fn apply(tx: &Connection, out: UnitOut) -> rusqlite::Result<()> {
         .filter(|u| !kept.contains(u))
         .collect();
     for uid in stale {
-        tx.prepare_cached("DELETE FROM runs WHERE uid = ?1")?
-            .execute([uid])?;
+        tx.prepare_cached("DELETE FROM runs WHERE uid = ?1")?.execute([uid])?;
     }
     Ok(())
 }
@@ -235,8 +191,7 @@ fn write_meta(
             )?
             .execute(rusqlite::params_from_iter(values.iter().copied().chain(std::iter::once(&uid as &dyn rusqlite::ToSql))))?;
             for t in ["params", "tags", "artifacts", "inputs", "models"] {
-                tx.prepare_cached(&format!("DELETE FROM {t} WHERE run = ?1"))?
-                    .execute([uid])?;
+                tx.prepare_cached(&format!("DELETE FROM {t} WHERE run = ?1"))?.execute([uid])?;
             }
             uid
         }
@@ -250,12 +205,10 @@ fn write_meta(
         }
     };
     for (k, v) in &m.params {
-        tx.prepare_cached("INSERT INTO params(run, key, value) VALUES (?1, ?2, ?3)")?
-            .execute(params![uid, k, v])?;
+        tx.prepare_cached("INSERT INTO params(run, key, value) VALUES (?1, ?2, ?3)")?.execute(params![uid, k, v])?;
     }
     for (k, v) in &m.tags {
-        tx.prepare_cached("INSERT INTO tags(run, key, value) VALUES (?1, ?2, ?3)")?
-            .execute(params![uid, k, v])?;
+        tx.prepare_cached("INSERT INTO tags(run, key, value) VALUES (?1, ?2, ?3)")?.execute(params![uid, k, v])?;
     }
     for a in &m.artifacts {
         tx.prepare_cached("INSERT OR REPLACE INTO artifacts(run, path, size) VALUES (?1, ?2, ?3)")?

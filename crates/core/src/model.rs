@@ -71,14 +71,7 @@ pub struct Point {
 impl Point {
     /// The order key of a series: (step, timestamp); file order breaks ties (stable sorts).
     pub fn order_key(&self) -> (i64, f64) {
-        (
-            self.step,
-            if self.ts.is_nan() {
-                f64::NEG_INFINITY
-            } else {
-                self.ts
-            },
-        )
+        (self.step, if self.ts.is_nan() { f64::NEG_INFINITY } else { self.ts })
     }
     pub fn cmp_order(&self, other: &Point) -> std::cmp::Ordering {
         let (a, b) = (self.order_key(), other.order_key());

@@ -49,17 +49,11 @@ fn local_components(location: &str) -> Option<(bool, Vec<String>)> {
     } else if let Some(colon) = loc.find(':') {
         let scheme = &loc[..colon];
         let is_drive = colon == 1 && scheme.chars().all(|c| c.is_ascii_alphabetic());
-        if !is_drive
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-        {
+        if !is_drive && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) {
             return None; // another scheme, or an empty one
         }
     }
-    let decoded = percent_encoding::percent_decode_str(rest)
-        .decode_utf8()
-        .ok()?;
+    let decoded = percent_encoding::percent_decode_str(rest).decode_utf8().ok()?;
     if has_percent_escape(&decoded) {
         return None; // double encoding
     }
@@ -79,18 +73,13 @@ fn local_components(location: &str) -> Option<(bool, Vec<String>)> {
 
 fn has_percent_escape(s: &str) -> bool {
     let b = s.as_bytes();
-    b.windows(3)
-        .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
+    b.windows(3).any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
 }
 
 /// True when `location` is an acceptable local location whose last components are `tail`.
 pub fn ends_with(location: &str, tail: &[&str]) -> bool {
     local_components(location).is_some_and(|(_, parts)| {
-        parts.len() >= tail.len()
-            && parts[parts.len() - tail.len()..]
-                .iter()
-                .zip(tail)
-                .all(|(a, b)| a == b)
+        parts.len() >= tail.len() && parts[parts.len() - tail.len()..].iter().zip(tail).all(|(a, b)| a == b)
     })
 }
 
@@ -118,11 +107,7 @@ pub fn resolve_in_project(root: &Path, base: &Path, location: &str) -> Option<Pa
     let (absolute, parts) = local_components(location)?;
     if !absolute {
         let base_rel = rel(root, base)?;
-        let mut all: Vec<String> = base_rel
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-            .collect();
+        let mut all: Vec<String> = base_rel.split('/').filter(|s| !s.is_empty()).map(String::from).collect();
         all.extend(parts.iter().cloned());
         if let Some(p) = walk_no_symlink(root, &all) {
             return Some(p);
@@ -192,18 +177,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("proj");
         std::fs::create_dir_all(root.join("mlruns/1/r/artifacts")).unwrap();
-        let got = resolve_in_project(
-            &root,
-            &root,
-            "file:///cluster/home/u/old/mlruns/1/r/artifacts",
-        )
-        .unwrap();
+        let got = resolve_in_project(&root, &root, "file:///cluster/home/u/old/mlruns/1/r/artifacts").unwrap();
         assert_eq!(got, root.join("mlruns/1/r/artifacts"));
         let own = format!("file://{}/mlruns/1/r/artifacts", root.display());
-        assert_eq!(
-            resolve_in_project(&root, &root, &own).unwrap(),
-            root.join("mlruns/1/r/artifacts")
-        );
+        assert_eq!(resolve_in_project(&root, &root, &own).unwrap(), root.join("mlruns/1/r/artifacts"));
         let rel = resolve_in_project(&root, &root.join("mlruns/1/r"), "artifacts").unwrap();
         assert_eq!(rel, root.join("mlruns/1/r/artifacts"));
     }
@@ -215,13 +192,7 @@ mod tests {
         let root = dir.path().join("proj");
         std::fs::create_dir_all(root.join("mlruns/1/r")).unwrap();
         std::os::unix::fs::symlink("/", root.join("mlruns/1/r/artifacts")).unwrap();
-        assert_eq!(
-            resolve_in_project(&root, &root, "mlruns/1/r/artifacts/etc"),
-            None
-        );
-        assert_eq!(
-            resolve_in_project(&root, &root, "mlruns/1/r/artifacts"),
-            None
-        );
+        assert_eq!(resolve_in_project(&root, &root, "mlruns/1/r/artifacts/etc"), None);
+        assert_eq!(resolve_in_project(&root, &root, "mlruns/1/r/artifacts"), None);
     }
 }

@@ -108,11 +108,8 @@ impl Index {
         if !q.include_deleted {
             sql.push_str(" AND r.deleted = 0");
         }
-        if let Some(expr) =
-            filter::parse_filter(&q.filter).map_err(|e| Error::Filter(e.render(&q.filter)))?
-        {
-            let compiled =
-                filter::compile(&expr).map_err(|e| Error::Filter(e.render(&q.filter)))?;
+        if let Some(expr) = filter::parse_filter(&q.filter).map_err(|e| Error::Filter(e.render(&q.filter)))? {
+            let compiled = filter::compile(&expr).map_err(|e| Error::Filter(e.render(&q.filter)))?;
             sql.push_str(&format!(" AND ({})", compiled.where_sql));
             args.extend(compiled.params);
         }
@@ -138,13 +135,9 @@ impl Index {
         if std::env::var_os("RUNLENS_DEBUG_SQL").is_some() {
             eprintln!("{sql}");
         }
-        let mut st = self
-            .conn
-            .prepare(&sql)
-            .map_err(|e| Error::Filter(e.to_string()))?;
-        let mut rows: Vec<RunRow> = st
-            .query_map(rusqlite::params_from_iter(args), run_row)?
-            .collect::<Result<_, _>>()?;
+        let mut st = self.conn.prepare(&sql).map_err(|e| Error::Filter(e.to_string()))?;
+        let mut rows: Vec<RunRow> =
+            st.query_map(rusqlite::params_from_iter(args), run_row)?.collect::<Result<_, _>>()?;
         for row in &mut rows {
             self.fill(row)?;
         }
@@ -152,19 +145,13 @@ impl Index {
     }
 
     fn fill(&self, row: &mut RunRow) -> Result<(), Error> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT key, value FROM params WHERE run = ?1")?;
-        row.params = st
-            .query_map([row.uid], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT key, value FROM tags WHERE run = ?1")?;
-        row.tags = st
-            .query_map([row.uid], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        let mut st = self.conn.prepare_cached("SELECT key, count, last_bits, last_step, first_step, min, max FROM series WHERE run = ?1")?;
+        let mut st = self.conn.prepare_cached("SELECT key, value FROM params WHERE run = ?1")?;
+        row.params = st.query_map([row.uid], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        let mut st = self.conn.prepare_cached("SELECT key, value FROM tags WHERE run = ?1")?;
+        row.tags = st.query_map([row.uid], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        let mut st = self.conn.prepare_cached(
+            "SELECT key, count, last_bits, last_step, first_step, min, max FROM series WHERE run = ?1",
+        )?;
         row.metrics = st
             .query_map([row.uid], |r| {
                 Ok((
@@ -186,31 +173,22 @@ impl Index {
     /// Finds a run by id or by path. An id shared by several runs (a copied folder) is an error
     /// that lists their paths.
     pub fn find_run(&self, id_or_path: &str) -> Result<RunRow, Error> {
-        let mut st = self.conn.prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.path = ?1 OR r.id = ?1 ORDER BY r.path = ?1 DESC, r.path"))?;
-        let mut rows: Vec<RunRow> = st
-            .query_map([id_or_path], run_row)?
-            .collect::<Result<_, _>>()?;
-        if rows.is_empty()
-            && id_or_path.len() >= 4
-            && id_or_path
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs r WHERE r.path = ?1 OR r.id = ?1 ORDER BY r.path = ?1 DESC, r.path"
+        ))?;
+        let mut rows: Vec<RunRow> = st.query_map([id_or_path], run_row)?.collect::<Result<_, _>>()?;
+        if rows.is_empty() && id_or_path.len() >= 4 && id_or_path.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         {
             // A unique prefix of an id, as the run table shows them.
-            let mut st = self.conn.prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE substr(r.id, 1, ?2) = ?1 ORDER BY r.path LIMIT 20"))?;
+            let mut st = self.conn.prepare_cached(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs r WHERE substr(r.id, 1, ?2) = ?1 ORDER BY r.path LIMIT 20"
+            ))?;
             rows = st
-                .query_map(
-                    rusqlite::params![id_or_path, id_or_path.chars().count() as i64],
-                    run_row,
-                )?
+                .query_map(rusqlite::params![id_or_path, id_or_path.chars().count() as i64], run_row)?
                 .collect::<Result<_, _>>()?;
         }
         let mut row = match rows.len() {
-            0 => {
-                return Err(Error::NotFound(format!(
-                    "no run with id or path {id_or_path:?}"
-                )))
-            }
+            0 => return Err(Error::NotFound(format!("no run with id or path {id_or_path:?}"))),
             1 => rows.into_iter().next().expect("one row"),
             _ if rows[0].path == id_or_path => rows.into_iter().next().expect("one row"),
             _ => {
@@ -229,24 +207,18 @@ impl Index {
     /// A run with everything the index knows about it.
     pub fn run_detail(&self, id_or_path: &str) -> Result<RunDetail, Error> {
         let run = self.find_run(id_or_path)?;
-        let (artifact_uri, artifact_dir, unit): (Option<String>, Option<String>, String) =
-            self.conn.query_row(
-                "SELECT artifact_uri, artifact_dir, unit FROM runs WHERE uid = ?1",
-                [run.uid],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?;
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT path, size FROM artifacts WHERE run = ?1 ORDER BY path")?;
+        let (artifact_uri, artifact_dir, unit): (Option<String>, Option<String>, String) = self.conn.query_row(
+            "SELECT artifact_uri, artifact_dir, unit FROM runs WHERE uid = ?1",
+            [run.uid],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let mut st = self.conn.prepare_cached("SELECT path, size FROM artifacts WHERE run = ?1 ORDER BY path")?;
         let artifacts = st
-            .query_map([run.uid], |r| {
-                Ok(Artifact {
-                    path: r.get(0)?,
-                    size: r.get::<_, i64>(1)? as u64,
-                })
-            })?
+            .query_map([run.uid], |r| Ok(Artifact { path: r.get(0)?, size: r.get::<_, i64>(1)? as u64 }))?
             .collect::<Result<_, _>>()?;
-        let mut st = self.conn.prepare_cached("SELECT name, digest, source_type, source, context, tags FROM inputs WHERE run = ?1 ORDER BY seq")?;
+        let mut st = self.conn.prepare_cached(
+            "SELECT name, digest, source_type, source, context, tags FROM inputs WHERE run = ?1 ORDER BY seq",
+        )?;
         let inputs = st
             .query_map([run.uid], |r| {
                 Ok(DatasetInput {
@@ -255,8 +227,7 @@ impl Index {
                     source_type: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
                     source: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
                     context: r.get(4)?,
-                    tags: serde_json::from_str(&r.get::<_, Option<String>>(5)?.unwrap_or_default())
-                        .unwrap_or_default(),
+                    tags: serde_json::from_str(&r.get::<_, Option<String>>(5)?.unwrap_or_default()).unwrap_or_default(),
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -266,27 +237,23 @@ impl Index {
         let models = st
             .query_map([run.uid], |r| {
                 let files: Vec<(String, u64)> =
-                    serde_json::from_str(&r.get::<_, Option<String>>(7)?.unwrap_or_default())
-                        .unwrap_or_default();
+                    serde_json::from_str(&r.get::<_, Option<String>>(7)?.unwrap_or_default()).unwrap_or_default();
                 Ok(LoggedModel {
                     model_id: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
                     name: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
                     step: r.get(2)?,
                     dir: r.get(3)?,
-                    flavors: serde_json::from_str(
-                        &r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                    )
-                    .unwrap_or_default(),
+                    flavors: serde_json::from_str(&r.get::<_, Option<String>>(4)?.unwrap_or_default())
+                        .unwrap_or_default(),
                     signature_inputs: r.get(5)?,
                     signature_outputs: r.get(6)?,
-                    files: files
-                        .into_iter()
-                        .map(|(path, size)| Artifact { path, size })
-                        .collect(),
+                    files: files.into_iter().map(|(path, size)| Artifact { path, size }).collect(),
                 })
             })?
             .collect::<Result<_, _>>()?;
-        let mut st = self.conn.prepare_cached("SELECT file, line, message FROM diagnostics WHERE unit = ?1 ORDER BY file, line, rowid")?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT file, line, message FROM diagnostics WHERE unit = ?1 ORDER BY file, line, rowid")?;
         let diagnostics = st
             .query_map([&unit], |r| {
                 Ok(Diagnostic {
@@ -296,15 +263,7 @@ impl Index {
                 })
             })?
             .collect::<Result<_, _>>()?;
-        Ok(RunDetail {
-            run,
-            artifact_uri,
-            artifact_dir,
-            artifacts,
-            inputs,
-            models,
-            diagnostics,
-        })
+        Ok(RunDetail { run, artifact_uri, artifact_dir, artifacts, inputs, models, diagnostics })
     }
 
     fn series_id(&self, run_uid: i64, key: &str) -> Result<i64, Error> {
@@ -336,11 +295,8 @@ impl Index {
             ChartX::Step => Ok(series::m4(&self.conn, sid, width, XAxis::Step, range)?),
             ChartX::Time => Ok(series::m4(&self.conn, sid, width, XAxis::Time, range)?),
             ChartX::Relative => {
-                let t0: Option<f64> = self.conn.query_row(
-                    "SELECT min(ts_min) FROM chunks WHERE sid = ?1",
-                    [sid],
-                    |r| r.get(0),
-                )?;
+                let t0: Option<f64> =
+                    self.conn.query_row("SELECT min(ts_min) FROM chunks WHERE sid = ?1", [sid], |r| r.get(0))?;
                 let Some(t0) = t0 else { return Ok(Vec::new()) };
                 let range = range.map(|(a, b)| (a + t0, b + t0));
                 let mut pts = series::m4(&self.conn, sid, width, XAxis::Time, range)?;

@@ -57,20 +57,14 @@ impl Unit {
         match self {
             Unit::MlflowRun(exp, dir) => mlflow_files::read_run(ctx, exp, dir),
             Unit::MlflowDb(p) => mlflow_db::read(ctx, p),
-            Unit::Lightning(dir) => {
-                csv_log::read(ctx, &dir.join("metrics.csv"), Some(dir), Source::Lightning)
-            }
+            Unit::Lightning(dir) => csv_log::read(ctx, &dir.join("metrics.csv"), Some(dir), Source::Lightning),
             Unit::Log(p, source) => csv_log::read(ctx, p, None, *source),
             Unit::Jsonl(p) => jsonl::read(ctx, p),
         }
     }
     fn path(&self) -> &Path {
         match self {
-            Unit::MlflowRun(_, p)
-            | Unit::MlflowDb(p)
-            | Unit::Lightning(p)
-            | Unit::Log(p, _)
-            | Unit::Jsonl(p) => p,
+            Unit::MlflowRun(_, p) | Unit::MlflowDb(p) | Unit::Lightning(p) | Unit::Log(p, _) | Unit::Jsonl(p) => p,
         }
     }
 }
@@ -93,11 +87,7 @@ pub enum Progress {
     /// The walk found this many units (run folders, log files, databases) to look at.
     Discovered { units: usize },
     /// `done` of `total` units read; `points` new points so far.
-    Read {
-        done: usize,
-        total: usize,
-        points: u64,
-    },
+    Read { done: usize, total: usize, points: u64 },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -135,13 +125,7 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
         let rd = match std::fs::read_dir(&dir) {
             Ok(rd) => rd,
             Err(e) => {
-                diags.push(
-                    None,
-                    format!(
-                        "{}: cannot list: {e}",
-                        if rel.is_empty() { "." } else { &rel }
-                    ),
-                );
+                diags.push(None, format!("{}: cannot list: {e}", if rel.is_empty() { "." } else { &rel }));
                 continue;
             }
         };
@@ -149,10 +133,7 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
         for ent in rd.flatten() {
             match ent.file_name().into_string() {
                 Ok(name) => entries.push((name, ent)),
-                Err(name) => diags.push(
-                    None,
-                    format!("{rel}: skipped a name that is not valid UTF-8: {name:?}"),
-                ),
+                Err(name) => diags.push(None, format!("{rel}: skipped a name that is not valid UTF-8: {name:?}")),
             }
         }
         entries.sort_by(|a, b| a.0.cmp(&b.0));
@@ -162,11 +143,7 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
         }
         if is_store(&dir, &names) {
             let mut d = Diags::new(rel.clone());
-            units.extend(
-                mlflow_files::list_store(&dir, &mut d)
-                    .into_iter()
-                    .map(|(e, r)| Unit::MlflowRun(e, r)),
-            );
+            units.extend(mlflow_files::list_store(&dir, &mut d).into_iter().map(|(e, r)| Unit::MlflowRun(e, r)));
             for item in d.finish(false).items {
                 diags.push(None, item.message);
             }
@@ -174,9 +151,7 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
         }
         if names.contains("metrics.csv")
             && (names.contains("hparams.yaml")
-                || dir
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("version_")))
+                || dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with("version_")))
         {
             units.push(Unit::Lightning(dir.clone()));
             continue;
@@ -188,10 +163,7 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
                 if path.is_dir() && !SKIP_DIRS.contains(&name.as_str()) {
                     diags.push(
                         None,
-                        format!(
-                            "{}: symlink not followed",
-                            crate::paths::rel(root, &path).unwrap_or_default()
-                        ),
+                        format!("{}: symlink not followed", crate::paths::rel(root, &path).unwrap_or_default()),
                     );
                 }
                 continue;
@@ -213,10 +185,7 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
                 stack.push((path, depth + 1));
                 continue;
             }
-            let ext = path
-                .extension()
-                .map(|e| e.to_string_lossy().to_ascii_lowercase())
-                .unwrap_or_default();
+            let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
             match ext.as_str() {
                 "csv" | "tsv" => {
                     if let Some(source) = csv_log::sniff(&path) {
@@ -239,10 +208,7 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
 fn load_states(conn: &rusqlite::Connection) -> rusqlite::Result<HashMap<String, FileState>> {
     let mut st = conn.prepare("SELECT path, state FROM files")?;
     let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    Ok(rows
-        .filter_map(Result::ok)
-        .filter_map(|(p, s)| serde_json::from_str(&s).ok().map(|s| (p, s)))
-        .collect())
+    Ok(rows.filter_map(Result::ok).filter_map(|(p, s)| serde_json::from_str(&s).ok().map(|s| (p, s))).collect())
 }
 
 /// Commit at least this often, so a crash or a cancel loses little and readers see progress.
@@ -262,30 +228,19 @@ impl Index {
         let started = Instant::now();
         let root = self.root.clone();
         if std::fs::read_dir(&root).is_err() {
-            return Err(Error::Project(format!(
-                "{}: cannot read the folder",
-                root.display()
-            )));
+            return Err(Error::Project(format!("{}: cannot read the folder", root.display())));
         }
         let mut walk_diags = Diags::new("");
         let units = discover(&root, &mut walk_diags);
         progress(&Progress::Discovered { units: units.len() });
         let prev = load_states(&self.conn)?;
         let total = units.len();
-        let threads = if opts.threads == 0 {
-            std::thread::available_parallelism().map_or(2, |n| n.get())
-        } else {
-            opts.threads
-        };
+        let threads =
+            if opts.threads == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { opts.threads };
         let next = AtomicUsize::new(0);
-        let mut report = ScanReport {
-            units_total: total,
-            ..Default::default()
-        };
-        let unit_keys: HashSet<String> = units
-            .iter()
-            .map(|u| crate::paths::rel(&root, u.path()).unwrap_or_default())
-            .collect();
+        let mut report = ScanReport { units_total: total, ..Default::default() };
+        let unit_keys: HashSet<String> =
+            units.iter().map(|u| crate::paths::rel(&root, u.path()).unwrap_or_default()).collect();
 
         let conn = &mut self.conn;
         let result: Result<(), Error> = std::thread::scope(|s| {
@@ -325,11 +280,7 @@ impl Index {
                     apply(conn, out)?;
                     if batch_points >= BATCH_POINTS || batch_start.elapsed() >= BATCH_TIME {
                         conn.execute_batch("COMMIT")?;
-                        progress(&Progress::Read {
-                            done,
-                            total,
-                            points: report.points,
-                        });
+                        progress(&Progress::Read { done, total, points: report.points });
                         conn.execute_batch("BEGIN IMMEDIATE")?;
                         if cancel.load(Ordering::Relaxed) {
                             return Ok(false);
@@ -347,17 +298,17 @@ impl Index {
                     .query_map([], |r| r.get::<_, String>(0))?
                     .filter_map(Result::ok)
                     .collect();
-                for u in known
-                    .iter()
-                    .filter(|u| !u.is_empty() && !unit_keys.contains(*u))
-                {
+                for u in known.iter().filter(|u| !u.is_empty() && !unit_keys.contains(*u)) {
                     conn.execute("DELETE FROM runs WHERE unit = ?1", [u])?;
                     conn.execute("DELETE FROM files WHERE unit = ?1", [u])?;
                     conn.execute("DELETE FROM diagnostics WHERE unit = ?1", [u])?;
                 }
                 conn.execute("DELETE FROM diagnostics WHERE unit = ''", [])?;
                 for d in walk_diags.finish(true).items {
-                    conn.execute("INSERT INTO diagnostics(unit, file, line, message) VALUES ('', '', NULL, ?1)", [&d.message])?;
+                    conn.execute(
+                        "INSERT INTO diagnostics(unit, file, line, message) VALUES ('', '', NULL, ?1)",
+                        [&d.message],
+                    )?;
                 }
                 Ok(true)
             })();
@@ -371,17 +322,11 @@ impl Index {
                     return Err(e);
                 }
             }
-            progress(&Progress::Read {
-                done,
-                total,
-                points: report.points,
-            });
+            progress(&Progress::Read { done, total, points: report.points });
             Ok(())
         });
         result?;
-        let mut st = self
-            .conn
-            .prepare("SELECT source, count(*) FROM runs GROUP BY source ORDER BY source")?;
+        let mut st = self.conn.prepare("SELECT source, count(*) FROM runs GROUP BY source ORDER BY source")?;
         for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
             let (s, n) = row?;
             report.runs += n as usize;
@@ -395,15 +340,9 @@ impl Index {
 
     /// Every diagnostic the index holds, by file and line.
     pub fn diagnostics(&self) -> Result<Vec<Diagnostic>, Error> {
-        let mut st = self
-            .conn
-            .prepare("SELECT file, line, message FROM diagnostics ORDER BY file, line, rowid")?;
+        let mut st = self.conn.prepare("SELECT file, line, message FROM diagnostics ORDER BY file, line, rowid")?;
         let rows = st.query_map([], |r| {
-            Ok(Diagnostic {
-                file: r.get(0)?,
-                line: r.get::<_, Option<i64>>(1)?.map(|l| l as u64),
-                message: r.get(2)?,
-            })
+            Ok(Diagnostic { file: r.get(0)?, line: r.get::<_, Option<i64>>(1)?.map(|l| l as u64), message: r.get(2)? })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

@@ -58,7 +58,9 @@ pub const VERSION: i64 = MIGRATIONS.len() as i64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
-    #[error("the index was written by a newer Runlens (schema {found}, this one knows {VERSION}); remove {path} or upgrade")]
+    #[error(
+        "the index was written by a newer Runlens (schema {found}, this one knows {VERSION}); remove {path} or upgrade"
+    )]
     Newer { found: i64, path: String },
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
@@ -68,10 +70,7 @@ pub enum MigrationError {
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), MigrationError> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > VERSION {
-        return Err(MigrationError::Newer {
-            found,
-            path: path.to_string(),
-        });
+        return Err(MigrationError::Newer { found, path: path.to_string() });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -92,23 +91,12 @@ mod tests {
         let p = dir.path().join("i.sqlite");
         let mut c = Connection::open(&p).unwrap();
         migrate(&mut c, "i").unwrap();
-        let v: i64 = c
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
+        let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(v, VERSION);
         migrate(&mut c, "i").unwrap();
-        let n: i64 = c
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE name = 'series'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let n: i64 = c.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'series'", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 1);
         c.pragma_update(None, "user_version", VERSION + 1).unwrap();
-        assert!(matches!(
-            migrate(&mut c, "i"),
-            Err(MigrationError::Newer { .. })
-        ));
+        assert!(matches!(migrate(&mut c, "i"), Err(MigrationError::Newer { .. })));
     }
 }

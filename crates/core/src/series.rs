@@ -19,12 +19,7 @@ struct Existing {
     max: Option<f64>,
 }
 
-fn write_chunks(
-    tx: &Connection,
-    sid: i64,
-    first_seq: i64,
-    points: &[Point],
-) -> rusqlite::Result<()> {
+fn write_chunks(tx: &Connection, sid: i64, first_seq: i64, points: &[Point]) -> rusqlite::Result<()> {
     let mut st = tx.prepare_cached(
         "INSERT INTO chunks(sid, seq, n, first_step, last_step, first_bits, last_bits, first_ts, last_ts, ts_min, ts_max,
                             vmin, vmin_step, vmax, vmax_step, data)
@@ -55,37 +50,35 @@ fn write_chunks(
 }
 
 fn decode_chunks(tx: &Connection, sid: i64, from_seq: i64) -> rusqlite::Result<Vec<Point>> {
-    let mut st =
-        tx.prepare_cached("SELECT data FROM chunks WHERE sid = ?1 AND seq >= ?2 ORDER BY seq")?;
+    let mut st = tx.prepare_cached("SELECT data FROM chunks WHERE sid = ?1 AND seq >= ?2 ORDER BY seq")?;
     let mut out = Vec::new();
     let mut rows = st.query(params![sid, from_seq])?;
     while let Some(r) = rows.next()? {
         let data: Vec<u8> = r.get(0)?;
-        codec::decode_into(&data, &mut out)
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        codec::decode_into(&data, &mut out).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     }
     Ok(out)
 }
 
 /// Adds `points` (in file order) to the series `key` of run `run`, owned by `file`.
-pub fn append(
-    tx: &Connection,
-    run: i64,
-    key: &str,
-    file: &str,
-    mut points: Vec<Point>,
-) -> rusqlite::Result<()> {
+pub fn append(tx: &Connection, run: i64, key: &str, file: &str, mut points: Vec<Point>) -> rusqlite::Result<()> {
     if points.is_empty() {
         return Ok(());
     }
     points.sort_by(Point::cmp_order); // stable: file order breaks ties
     let existing = tx
-        .prepare_cached("SELECT sid, count, last_bits, last_step, last_ts, min, max FROM series WHERE run = ?1 AND key = ?2")?
+        .prepare_cached(
+            "SELECT sid, count, last_bits, last_step, last_ts, min, max FROM series WHERE run = ?1 AND key = ?2",
+        )?
         .query_row(params![run, key], |r| {
             Ok(Existing {
                 sid: r.get(0)?,
                 count: r.get(1)?,
-                last: Point { value: f64::from_bits(r.get::<_, i64>(2)? as u64), step: r.get(3)?, ts: r.get::<_, Option<f64>>(4)?.unwrap_or(f64::NAN) },
+                last: Point {
+                    value: f64::from_bits(r.get::<_, i64>(2)? as u64),
+                    step: r.get(3)?,
+                    ts: r.get::<_, Option<f64>>(4)?.unwrap_or(f64::NAN),
+                },
                 min: r.get(5)?,
                 max: r.get(6)?,
             })
@@ -119,9 +112,7 @@ pub fn append(
             if in_order {
                 // Only the last chunk, if it has room, is rewritten.
                 let (seq, n): (i64, i64) = tx
-                    .prepare_cached(
-                        "SELECT seq, n FROM chunks WHERE sid = ?1 ORDER BY seq DESC LIMIT 1",
-                    )?
+                    .prepare_cached("SELECT seq, n FROM chunks WHERE sid = ?1 ORDER BY seq DESC LIMIT 1")?
                     .query_row([e.sid], |r| Ok((r.get(0)?, r.get(1)?)))?;
                 if (n as usize) < CHUNK_POINTS {
                     let mut tail = decode_chunks(tx, e.sid, seq)?;
@@ -136,8 +127,7 @@ pub fn append(
                 let mut all = decode_chunks(tx, e.sid, 0)?;
                 all.extend(points);
                 all.sort_by(Point::cmp_order);
-                tx.prepare_cached("DELETE FROM chunks WHERE sid = ?1")?
-                    .execute([e.sid])?;
+                tx.prepare_cached("DELETE FROM chunks WHERE sid = ?1")?.execute([e.sid])?;
                 (e.sid, 0, 0, all, None, None)
             }
         }
@@ -155,8 +145,7 @@ pub fn append(
     let first_step: i64 = if tail_from_seq == 0 {
         s.first.step
     } else {
-        tx.prepare_cached("SELECT first_step FROM chunks WHERE sid = ?1 AND seq = 0")?
-            .query_row([sid], |r| r.get(0))?
+        tx.prepare_cached("SELECT first_step FROM chunks WHERE sid = ?1 AND seq = 0")?.query_row([sid], |r| r.get(0))?
     };
     tx.prepare_cached(
         "UPDATE series SET count = ?2, last = ?3, last_bits = ?4, last_step = ?5, last_ts = ?6, first_step = ?7, min = ?8, max = ?9, file = ?10 WHERE sid = ?1",
@@ -190,8 +179,7 @@ pub fn read_all(conn: &rusqlite::Connection, sid: i64) -> rusqlite::Result<Vec<P
     let mut rows = st.query([sid])?;
     while let Some(r) = rows.next()? {
         let data = r.get_ref(0)?.as_blob()?;
-        codec::decode_into(data, &mut out)
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        codec::decode_into(data, &mut out).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     }
     Ok(out)
 }
@@ -247,12 +235,8 @@ pub fn m4(
                     },
                     ts_min: r.get::<_, Option<f64>>(8)?.unwrap_or(f64::NAN),
                     ts_max: r.get::<_, Option<f64>>(9)?.unwrap_or(f64::NAN),
-                    min: r
-                        .get::<_, Option<f64>>(10)?
-                        .zip(r.get::<_, Option<i64>>(11)?),
-                    max: r
-                        .get::<_, Option<f64>>(12)?
-                        .zip(r.get::<_, Option<i64>>(13)?),
+                    min: r.get::<_, Option<f64>>(10)?.zip(r.get::<_, Option<i64>>(11)?),
+                    max: r.get::<_, Option<f64>>(12)?.zip(r.get::<_, Option<i64>>(13)?),
                 },
             })
         })?
@@ -262,19 +246,10 @@ pub fn m4(
     }
     let (lo, hi) = match (range, axis) {
         (Some(r), _) => r,
-        (None, XAxis::Step) => (
-            chunks[0].summary.first.step as f64,
-            chunks[chunks.len() - 1].summary.last.step as f64,
-        ),
+        (None, XAxis::Step) => (chunks[0].summary.first.step as f64, chunks[chunks.len() - 1].summary.last.step as f64),
         (None, XAxis::Time) => {
-            let lo = chunks
-                .iter()
-                .map(|c| c.summary.ts_min)
-                .fold(f64::NAN, f64::min);
-            let hi = chunks
-                .iter()
-                .map(|c| c.summary.ts_max)
-                .fold(f64::NAN, f64::max);
+            let lo = chunks.iter().map(|c| c.summary.ts_min).fold(f64::NAN, f64::min);
+            let hi = chunks.iter().map(|c| c.summary.ts_max).fold(f64::NAN, f64::max);
             if lo.is_nan() {
                 return Ok(Vec::new());
             }
@@ -291,8 +266,7 @@ pub fn m4(
     };
     let mut acc = M4Acc::default();
     let mut out = Vec::new();
-    let mut data_stmt =
-        conn.prepare_cached("SELECT data FROM chunks WHERE sid = ?1 AND seq = ?2")?;
+    let mut data_stmt = conn.prepare_cached("SELECT data FROM chunks WHERE sid = ?1 AND seq = ?2")?;
     let mut buf = Vec::new();
     for c in &chunks {
         let s = &c.summary;
@@ -302,10 +276,7 @@ pub fn m4(
             if (s.last.step as f64) < lo || (s.first.step as f64) > hi {
                 continue;
             }
-            let (b0, b1) = (
-                bucket_of(s.first.step as f64),
-                bucket_of(s.last.step as f64),
-            );
+            let (b0, b1) = (bucket_of(s.first.step as f64), bucket_of(s.last.step as f64));
             if b0 == b1 && s.first.step as f64 >= lo && s.last.step as f64 <= hi {
                 acc.merge_summary(b0, s, &mut out);
                 continue;
@@ -315,8 +286,7 @@ pub fn m4(
         }
         buf.clear();
         let data: Vec<u8> = data_stmt.query_row(params![sid, c.seq], |r| r.get(0))?;
-        codec::decode_into(&data, &mut buf)
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        codec::decode_into(&data, &mut buf).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         for p in &buf {
             let x = x_of(p, axis);
             if x.is_nan() || x < lo || x > hi {
@@ -387,33 +357,17 @@ impl M4Acc {
         self.add(base, s.first);
         let (min_step, max_step) = (s.min.map(|m| m.1), s.max.map(|m| m.1));
         if let Some((v, step)) = s.min {
-            self.add(
-                at(step, max_step),
-                Point {
-                    step,
-                    value: v,
-                    ts: f64::NAN,
-                },
-            );
+            self.add(at(step, max_step), Point { step, value: v, ts: f64::NAN });
         }
         if let Some((v, step)) = s.max {
-            self.add(
-                at(step, min_step),
-                Point {
-                    step,
-                    value: v,
-                    ts: f64::NAN,
-                },
-            );
+            self.add(at(step, min_step), Point { step, value: v, ts: f64::NAN });
         }
         self.add(base + n - 1, s.last);
     }
     fn flush(&mut self, out: &mut Vec<Point>) {
         if self.bucket.is_some() {
-            let mut picks: Vec<(u64, Point)> = [self.first, self.min, self.max, self.last]
-                .into_iter()
-                .flatten()
-                .collect();
+            let mut picks: Vec<(u64, Point)> =
+                [self.first, self.min, self.max, self.last].into_iter().flatten().collect();
             picks.sort_by_key(|(i, _)| *i);
             let start = out.len();
             for (_, p) in picks {
@@ -423,10 +377,7 @@ impl M4Acc {
             }
         }
         let next = self.next;
-        *self = M4Acc {
-            next,
-            ..Default::default()
-        };
+        *self = M4Acc { next, ..Default::default() };
     }
 }
 

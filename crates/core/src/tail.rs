@@ -90,10 +90,7 @@ pub fn read_new(path: &Path, prev: Option<&FileState>, md: &Metadata) -> std::io
             f.take(size.saturating_sub(start)).read_to_end(&mut bytes)?;
             if bytes.len() as u64 >= guard_len && hex(&bytes[..guard_len as usize]) == prev.guard {
                 bytes.drain(..guard_len as usize);
-                return Ok(Chunk::Append {
-                    bytes,
-                    first_line: prev.lines + 1,
-                });
+                return Ok(Chunk::Append { bytes, first_line: prev.lines + 1 });
             }
         }
     }
@@ -115,11 +112,7 @@ pub fn next_state(
     pending: bool,
     extra: String,
 ) -> FileState {
-    let base = if append {
-        prev.map_or(0, |p| p.offset)
-    } else {
-        0
-    };
+    let base = if append { prev.map_or(0, |p| p.offset) } else { 0 };
     let offset = base + consumed as u64;
     let guard = if consumed >= GUARD {
         hex(&bytes[consumed - GUARD..consumed])
@@ -134,16 +127,7 @@ pub fn next_state(
     } else {
         hex(&bytes[..consumed])
     };
-    FileState {
-        size: md.len(),
-        mtime_ns: mtime_ns(md),
-        file_id: file_id(md),
-        offset,
-        lines,
-        guard,
-        pending,
-        extra,
-    }
+    FileState { size: md.len(), mtime_ns: mtime_ns(md), file_id: file_id(md), offset, lines, guard, pending, extra }
 }
 
 /// The length of the prefix of `bytes` that ends with a complete line ('\n'), honouring double
@@ -171,8 +155,5 @@ pub fn complete_prefix(bytes: &[u8], quoted: bool) -> usize {
 pub const SETTLE_SECS: u64 = 2;
 
 pub fn settled(md: &Metadata) -> bool {
-    md.modified()
-        .ok()
-        .and_then(|t| t.elapsed().ok())
-        .is_some_and(|age| age.as_secs() >= SETTLE_SECS)
+    md.modified().ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age.as_secs() >= SETTLE_SECS)
 }

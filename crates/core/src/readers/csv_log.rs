@@ -46,23 +46,14 @@ fn header_line(bytes: &[u8]) -> Option<&[u8]> {
 }
 
 fn guess_delimiter(path: &Path, header: &[u8]) -> u8 {
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("tsv"))
-    {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) {
         return b'\t';
     }
-    [b',', b'\t', b';']
-        .into_iter()
-        .max_by_key(|d| header.iter().filter(|c| *c == d).count())
-        .unwrap_or(b',')
+    [b',', b'\t', b';'].into_iter().max_by_key(|d| header.iter().filter(|c| *c == d).count()).unwrap_or(b',')
 }
 
 fn split_header(header: &[u8], delimiter: u8) -> Vec<String> {
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .delimiter(delimiter)
-        .from_reader(header);
+    let mut r = csv::ReaderBuilder::new().has_headers(false).delimiter(delimiter).from_reader(header);
     match r.records().next() {
         Some(Ok(rec)) => rec.iter().map(|s| s.trim().to_string()).collect(),
         _ => Vec::new(),
@@ -90,11 +81,7 @@ pub fn sniff(path: &Path) -> Option<Source> {
 fn layout(path: &Path, header: &[u8], source: Source) -> Option<Layout> {
     let delimiter = guess_delimiter(path, header);
     let columns = split_header(header, delimiter);
-    let find = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| columns.iter().position(|c| c.eq_ignore_ascii_case(n)))
-    };
+    let find = |names: &[&str]| names.iter().find_map(|n| columns.iter().position(|c| c.eq_ignore_ascii_case(n)));
     let step = find(STEP_COLUMNS)?;
     let time = find(TIME_COLUMNS);
     let epoch = columns.iter().position(|c| c == "epoch");
@@ -102,10 +89,7 @@ fn layout(path: &Path, header: &[u8], source: Source) -> Option<Layout> {
         .iter()
         .enumerate()
         .filter(|(i, c)| {
-            *i != step
-                && Some(*i) != time
-                && !c.is_empty()
-                && !(source == Source::Lightning && Some(*i) == epoch)
+            *i != step && Some(*i) != time && !c.is_empty() && !(source == Source::Lightning && Some(*i) == epoch)
         })
         .map(|(i, c)| (i, c.clone()))
         .collect();
@@ -142,10 +126,7 @@ pub fn time_ms(v: f64) -> f64 {
 pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: Source) -> UnitOut {
     let run_path = ctx.rel(lightning_dir.unwrap_or(csv_path));
     let file = ctx.rel(csv_path);
-    let mut out = UnitOut {
-        unit: run_path.clone(),
-        ..Default::default()
-    };
+    let mut out = UnitOut { unit: run_path.clone(), ..Default::default() };
     let mut diags = Diags::new(file.clone());
 
     // hparams.yaml (Lightning): params.
@@ -164,10 +145,7 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
             };
             hp_changed = ctx.prev.get(&key) != Some(&st);
             let mut hd = Diags::new(key.clone());
-            match read_small(&hp)
-                .map_err(|e| e.to_string())
-                .and_then(|t| yaml(&t))
-            {
+            match read_small(&hp).map_err(|e| e.to_string()).and_then(|t| yaml(&t)) {
                 Ok(serde_json::Value::Null) => {}
                 Ok(v) => flatten_into("", &v, &mut params),
                 Err(e) => hd.push(None, e),
@@ -205,24 +183,15 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
         }
     }
     let unchanged = matches!(chunk, Chunk::Unchanged);
-    let mut run = RunOut {
-        path: run_path.clone(),
-        source,
-        meta: None,
-        files: Vec::new(),
-        series_files: vec![file.clone()],
-    };
+    let mut run =
+        RunOut { path: run_path.clone(), source, meta: None, files: Vec::new(), series_files: vec![file.clone()] };
     if unchanged && !hp_changed {
         out.states.push((file, None));
         out.untouched = true;
         out.runs.push(run);
         return out;
     }
-    run.meta = Some(meta_for(
-        &run_path,
-        lightning_dir.unwrap_or(csv_path),
-        params,
-    ));
+    run.meta = Some(meta_for(&run_path, lightning_dir.unwrap_or(csv_path), params));
     if unchanged {
         out.states.push((file, None));
         out.runs.push(run);
@@ -257,11 +226,7 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
                 let st = tail::next_state(&md, prev, false, &bytes, 0, 0, false, String::new());
                 out.states.push((file.clone(), Some(st)));
                 out.diags.push(diags.finish(true));
-                run.files.push(FileUpdate {
-                    file,
-                    replace: true,
-                    series: Vec::new(),
-                });
+                run.files.push(FileUpdate { file, replace: true, series: Vec::new() });
                 out.runs.push(run);
                 return out;
             }
@@ -270,9 +235,8 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
 
     let body = &bytes[body_start..];
     let complete = tail::complete_prefix(body, true);
-    let take_pending = tail::settled(&md)
-        && complete < body.len()
-        && !body[complete..].iter().all(|b| b.is_ascii_whitespace());
+    let take_pending =
+        tail::settled(&md) && complete < body.len() && !body[complete..].iter().all(|b| b.is_ascii_whitespace());
     let end = if take_pending { body.len() } else { complete };
     let mut series: Vec<Vec<Point>> = vec![Vec::new(); layout.metrics.len()];
     let mut reader = csv::ReaderBuilder::new()
@@ -285,10 +249,7 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
     let (mut counted_to, mut line_at) = (0usize, line_no);
     let mut line_of = |byte: usize| -> u64 {
         let byte = byte.min(end);
-        line_at += body[counted_to..byte]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64;
+        line_at += body[counted_to..byte].iter().filter(|&&b| b == b'\n').count() as u64;
         counted_to = byte;
         line_at
     };
@@ -298,10 +259,7 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                diags.push(
-                    Some(line_of(start_byte.min(end))),
-                    format!("unreadable row: {e}"),
-                );
+                diags.push(Some(line_of(start_byte.min(end))), format!("unreadable row: {e}"));
                 continue;
             }
         }
@@ -311,28 +269,18 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
             first += 1;
         }
         let line = line_of(first);
-        if rec.len() == 1
-            && rec
-                .get(0)
-                .is_some_and(|c| c.iter().all(|b| b.is_ascii_whitespace()))
-        {
+        if rec.len() == 1 && rec.get(0).is_some_and(|c| c.iter().all(|b| b.is_ascii_whitespace())) {
             continue; // blank line
         }
         if rec.len() > layout.columns.len() {
             diags.push(
                 Some(line),
-                format!(
-                    "{} fields, the header has {}: row skipped",
-                    rec.len(),
-                    layout.columns.len()
-                ),
+                format!("{} fields, the header has {}: row skipped", rec.len(), layout.columns.len()),
             );
             continue;
         }
         let cell = |i: usize| -> Result<&str, ()> {
-            std::str::from_utf8(rec.get(i).unwrap_or(b""))
-                .map(str::trim)
-                .map_err(|_| ())
+            std::str::from_utf8(rec.get(i).unwrap_or(b"")).map(str::trim).map_err(|_| ())
         };
         let Ok(step_text) = cell(layout.step) else {
             diags.push(Some(line), "not valid UTF-8: row skipped");
@@ -366,10 +314,7 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
                     None => {
                         diags.push(
                             Some(line),
-                            format!(
-                                "column {key:?} holds text ({:?}): not read as a metric",
-                                truncate(c)
-                            ),
+                            format!("column {key:?} holds text ({:?}): not read as a metric", truncate(c)),
                         );
                         layout.text.push(*i);
                     }
@@ -380,51 +325,20 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
     }
     let body_lines = body[..complete].iter().filter(|&&b| b == b'\n').count() as u64;
     let header_lines = if append { 0 } else { 1 };
-    let total_lines = if append {
-        prev.map_or(0, |p| p.lines) + body_lines
-    } else {
-        header_lines + body_lines
-    };
+    let total_lines = if append { prev.map_or(0, |p| p.lines) + body_lines } else { header_lines + body_lines };
     let extra = serde_json::to_string(&layout).unwrap_or_default();
     let consumed = body_start + complete;
-    let st = tail::next_state(
-        &md,
-        prev,
-        append,
-        &bytes,
-        consumed,
-        total_lines,
-        take_pending,
-        extra,
-    );
+    let st = tail::next_state(&md, prev, append, &bytes, consumed, total_lines, take_pending, extra);
     out.states.push((file.clone(), Some(st)));
     out.diags.push(diags.finish(!append));
-    let series = layout
-        .metrics
-        .iter()
-        .zip(series)
-        .map(|((_, k), pts)| (k.clone(), pts))
-        .collect();
-    run.files.push(FileUpdate {
-        file,
-        replace: !append,
-        series,
-    });
+    let series = layout.metrics.iter().zip(series).map(|((_, k), pts)| (k.clone(), pts)).collect();
+    run.files.push(FileUpdate { file, replace: !append, series });
     out.runs.push(run);
     out
 }
 
 fn meta_for(run_path: &str, p: &Path, params: BTreeMap<String, String>) -> RunMeta {
     let name = p.file_stem().map(|s| s.to_string_lossy().into_owned());
-    let experiment = p
-        .parent()
-        .and_then(|d| d.file_name())
-        .map(|s| s.to_string_lossy().into_owned());
-    RunMeta {
-        id: run_path.to_string(),
-        name,
-        experiment,
-        params,
-        ..Default::default()
-    }
+    let experiment = p.parent().and_then(|d| d.file_name()).map(|s| s.to_string_lossy().into_owned());
+    RunMeta { id: run_path.to_string(), name, experiment, params, ..Default::default() }
 }

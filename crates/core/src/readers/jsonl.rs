@@ -92,11 +92,7 @@ fn collect_numbers(prefix: &str, v: &Value, out: &mut Vec<(String, f64)>) {
     match v {
         Value::Object(m) => {
             for (k, v) in m {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}/{k}")
-                };
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}/{k}") };
                 collect_numbers(&key, v, out);
             }
         }
@@ -110,10 +106,7 @@ fn collect_numbers(prefix: &str, v: &Value, out: &mut Vec<(String, f64)>) {
 
 pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
     let file = ctx.rel(path);
-    let mut out = UnitOut {
-        unit: file.clone(),
-        ..Default::default()
-    };
+    let mut out = UnitOut { unit: file.clone(), ..Default::default() };
     let Ok(md) = std::fs::metadata(path) else {
         return out;
     };
@@ -145,21 +138,15 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
         Chunk::Full { bytes } => (bytes, 1, false),
     };
     let mut state: State = if append {
-        prev.and_then(|p| serde_json::from_str(&p.extra).ok())
-            .unwrap_or_default()
+        prev.and_then(|p| serde_json::from_str(&p.extra).ok()).unwrap_or_default()
     } else {
         State::default()
     };
-    let body = if append {
-        &bytes[..]
-    } else {
-        bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes)
-    };
+    let body = if append { &bytes[..] } else { bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes) };
     let bom = bytes.len() - body.len();
     let complete = tail::complete_prefix(body, false);
-    let take_pending = tail::settled(&md)
-        && complete < body.len()
-        && !body[complete..].iter().all(|b| b.is_ascii_whitespace());
+    let take_pending =
+        tail::settled(&md) && complete < body.len() && !body[complete..].iter().all(|b| b.is_ascii_whitespace());
     let end = if take_pending { body.len() } else { complete };
 
     let mut keys: Vec<String> = Vec::new();
@@ -191,10 +178,7 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
                 continue;
             }
             Err(e) => {
-                diags.push(
-                    Some(this_line),
-                    format!("invalid JSON ({e}): {:?}", truncate(text)),
-                );
+                diags.push(Some(this_line), format!("invalid JSON ({e}): {:?}", truncate(text)));
                 continue;
             }
         };
@@ -216,18 +200,12 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
         }
         let step_key = STEP_KEYS.iter().find(|k| obj.contains_key(**k));
         let step = match step_key.map(|k| &obj[*k]) {
-            Some(v) => match v
-                .as_i64()
-                .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
-            {
+            Some(v) => match v.as_i64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)) {
                 Some(s) => s,
                 None => {
                     diags.push(
                         Some(this_line),
-                        format!(
-                            "{} is not an integer: line skipped",
-                            step_key.unwrap_or(&"step")
-                        ),
+                        format!("{} is not an integer: line skipped", step_key.unwrap_or(&"step")),
                     );
                     continue;
                 }
@@ -236,9 +214,7 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
         };
         state.next_step = step + 1;
         let time_key = TIME_KEYS.iter().find(|k| obj.contains_key(**k));
-        let ts = time_key
-            .and_then(|k| number(&obj[*k]))
-            .map_or(f64::NAN, time_ms);
+        let ts = time_key.and_then(|k| number(&obj[*k])).map_or(f64::NAN, time_ms);
         nums.clear();
         for (k, v) in &obj {
             if Some(&k.as_str()) == step_key || Some(&k.as_str()) == time_key {
@@ -259,19 +235,9 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
         }
     }
     let new_lines = body[..complete].iter().filter(|&&b| b == b'\n').count() as u64;
-    let lines = if append {
-        prev.map_or(0, |p| p.lines)
-    } else {
-        0
-    } + new_lines;
-    let name = state
-        .name
-        .clone()
-        .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()));
-    let experiment = path
-        .parent()
-        .and_then(|d| d.file_name())
-        .map(|s| s.to_string_lossy().into_owned());
+    let lines = if append { prev.map_or(0, |p| p.lines) } else { 0 } + new_lines;
+    let name = state.name.clone().or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()));
+    let experiment = path.parent().and_then(|d| d.file_name()).map(|s| s.to_string_lossy().into_owned());
     run.meta = Some(RunMeta {
         id: file.clone(),
         name,
@@ -283,23 +249,10 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
     let extra = serde_json::to_string(&state).unwrap_or_default();
     // The pending last line is re-read with the rest of the file on the next change, so its step
     // bookkeeping need not be exact here.
-    let st = tail::next_state(
-        &md,
-        prev,
-        append,
-        &bytes,
-        bom + complete,
-        lines,
-        take_pending,
-        extra,
-    );
+    let st = tail::next_state(&md, prev, append, &bytes, bom + complete, lines, take_pending, extra);
     out.states.push((file.clone(), Some(st)));
     out.diags.push(diags.finish(!append));
-    run.files.push(FileUpdate {
-        file,
-        replace: !append,
-        series: keys.into_iter().zip(series).collect(),
-    });
+    run.files.push(FileUpdate { file, replace: !append, series: keys.into_iter().zip(series).collect() });
     out.runs.push(run);
     out
 }

@@ -86,23 +86,22 @@ const KNOWN_REVISIONS: &[&str] = &[
 pub fn is_mlflow_db(path: &Path) -> bool {
     use std::io::Read;
     let mut head = [0u8; 16];
-    let ok = std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok();
+    let ok = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok();
     if !ok || &head != b"SQLite format 3\0" {
         return false;
     }
     open(path).is_ok_and(|c| {
-        c.query_row("SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('runs','experiments','metrics')", [], |r| r.get::<_, i64>(0))
-            .is_ok_and(|n| n == 3)
+        c.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('runs','experiments','metrics')",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .is_ok_and(|n| n == 3)
     })
 }
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
-    let c = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     c.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(c)
 }
@@ -110,12 +109,8 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
 /// The state of the database file and its journal: any change re-reads the whole store.
 fn db_state(path: &Path) -> Option<FileState> {
     let md = std::fs::metadata(path).ok()?;
-    let mut st = FileState {
-        size: md.len(),
-        mtime_ns: tail::mtime_ns(&md),
-        file_id: tail::file_id(&md),
-        ..Default::default()
-    };
+    let mut st =
+        FileState { size: md.len(), mtime_ns: tail::mtime_ns(&md), file_id: tail::file_id(&md), ..Default::default() };
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
     if let Ok(w) = std::fs::metadata(&wal) {
@@ -128,9 +123,7 @@ fn columns(c: &Connection, table: &str) -> Vec<String> {
     let Ok(mut st) = c.prepare(&format!("PRAGMA table_info({table})")) else {
         return Vec::new();
     };
-    st.query_map([], |r| r.get::<_, String>(1))
-        .map(|it| it.flatten().collect())
-        .unwrap_or_default()
+    st.query_map([], |r| r.get::<_, String>(1)).map(|it| it.flatten().collect()).unwrap_or_default()
 }
 
 /// SQL for "column or NULL", so a missing column in another schema revision reads as NULL.
@@ -156,10 +149,7 @@ fn value_of(v: f64, is_nan: bool) -> f64 {
 
 pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
     let file = ctx.rel(path);
-    let mut out = UnitOut {
-        unit: file.clone(),
-        ..Default::default()
-    };
+    let mut out = UnitOut { unit: file.clone(), ..Default::default() };
     let Some(state) = db_state(path) else {
         return out;
     };
@@ -178,26 +168,13 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
     out
 }
 
-fn read_all(
-    ctx: &Ctx,
-    path: &Path,
-    file: &str,
-    diags: &mut Diags,
-) -> rusqlite::Result<Vec<RunOut>> {
+fn read_all(ctx: &Ctx, path: &Path, file: &str, diags: &mut Diags) -> rusqlite::Result<Vec<RunOut>> {
     let c = open(path)?;
-    let rev: Option<String> = c
-        .query_row("SELECT version_num FROM alembic_version", [], |r| r.get(0))
-        .ok();
+    let rev: Option<String> = c.query_row("SELECT version_num FROM alembic_version", [], |r| r.get(0)).ok();
     match &rev {
         Some(r) if KNOWN_REVISIONS.contains(&r.as_str()) => {}
-        Some(r) => diags.push(
-            None,
-            format!("unknown MLflow schema revision {r}: reading the columns Runlens knows"),
-        ),
-        None => diags.push(
-            None,
-            "no MLflow schema revision found: reading the columns Runlens knows",
-        ),
+        Some(r) => diags.push(None, format!("unknown MLflow schema revision {r}: reading the columns Runlens knows")),
+        None => diags.push(None, "no MLflow schema revision found: reading the columns Runlens knows"),
     }
     let root = ctx.root;
     let base = path.parent().unwrap_or(root);
@@ -206,17 +183,10 @@ fn read_all(
     {
         let mut st = c.prepare("SELECT experiment_id, name, lifecycle_stage FROM experiments")?;
         let rows = st.query_map([], |r| {
-            Ok((
-                r.get::<_, rusqlite::types::Value>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-            ))
+            Ok((r.get::<_, rusqlite::types::Value>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
         })?;
         for row in rows.flatten() {
-            experiments.insert(
-                sql_text(&row.0),
-                (row.1, row.2.as_deref() == Some("deleted")),
-            );
+            experiments.insert(sql_text(&row.0), (row.1, row.2.as_deref() == Some("deleted")));
         }
     }
 
@@ -240,9 +210,7 @@ fn read_all(
                 id: r.get(0)?,
                 name: r.get(1)?,
                 user: r.get(2)?,
-                status: r
-                    .get::<_, Option<String>>(3)?
-                    .and_then(|s| Status::from_mlflow(&s)),
+                status: r.get::<_, Option<String>>(3)?.and_then(|s| Status::from_mlflow(&s)),
                 start_time: r.get(4)?,
                 end_time: r.get(5)?,
                 deleted: r.get::<_, Option<String>>(6)?.as_deref() == Some("deleted"),
@@ -253,8 +221,7 @@ fn read_all(
         })?;
         for m in rows {
             let mut m = m?;
-            if let Some((name, deleted)) = m.experiment_id.as_ref().and_then(|e| experiments.get(e))
-            {
+            if let Some((name, deleted)) = m.experiment_id.as_ref().and_then(|e| experiments.get(e)) {
                 m.experiment = name.clone();
                 m.deleted |= *deleted;
             }
@@ -264,13 +231,8 @@ fn read_all(
     }
     for (table, is_tags) in [("params", false), ("tags", true)] {
         let mut st = c.prepare(&format!("SELECT run_uuid, key, value FROM {table}"))?;
-        let rows = st.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-            ))
-        })?;
+        let rows =
+            st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)))?;
         for (run, k, v) in rows.flatten() {
             if let Some(&i) = index.get(&run) {
                 let m = &mut runs[i];
@@ -286,10 +248,7 @@ fn read_all(
         if m.user.as_deref().is_none_or(str::is_empty) {
             m.user = m.tags.get("mlflow.user").cloned();
         }
-        let art = m
-            .artifact_uri
-            .as_deref()
-            .and_then(|u| crate::paths::resolve_in_project(root, base, u));
+        let art = m.artifact_uri.as_deref().and_then(|u| crate::paths::resolve_in_project(root, base, u));
         if let Some(dir) = art {
             let rel = ctx.rel(&dir);
             m.artifacts = list_files(&dir, diags, &rel);
@@ -315,11 +274,7 @@ fn read_all(
             let ts: Option<i64> = r.get(3)?;
             let step: i64 = r.get::<_, Option<i64>>(4)?.unwrap_or(0);
             let is_nan = r.get::<_, Option<i64>>(5)?.unwrap_or(0) != 0;
-            let p = Point {
-                step,
-                value: value_of(value, is_nan),
-                ts: ts.map_or(f64::NAN, |t| t as f64),
-            };
+            let p = Point { step, value: value_of(value, is_nan), ts: ts.map_or(f64::NAN, |t| t as f64) };
             if cur.as_ref() != Some(&(i, key.clone())) {
                 points[i].push((key.clone(), Vec::new()));
                 cur = Some((i, key));
@@ -338,11 +293,7 @@ fn read_all(
                 path,
                 source: Source::MlflowDb,
                 meta: Some(meta),
-                files: vec![FileUpdate {
-                    file: file.to_string(),
-                    replace: true,
-                    series,
-                }],
+                files: vec![FileUpdate { file: file.to_string(), replace: true, series }],
                 series_files: vec![file.to_string()],
             }
         })
@@ -380,14 +331,10 @@ fn read_inputs(c: &Connection, runs: &mut [RunMeta], index: &HashMap<String, usi
     }) else {
         return;
     };
-    let mut tag_st = c
-        .prepare("SELECT name, value FROM input_tags WHERE input_uuid = ?")
-        .ok();
+    let mut tag_st = c.prepare("SELECT name, value FROM input_tags WHERE input_uuid = ?").ok();
     for (run, uuid, mut input) in rows.flatten() {
         if let Some(st) = tag_st.as_mut() {
-            if let Ok(tags) = st.query_map([&uuid], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            }) {
+            if let Ok(tags) = st.query_map([&uuid], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))) {
                 for (k, v) in tags.flatten() {
                     if k == "mlflow.data.context" {
                         input.context = Some(v.clone());
@@ -427,16 +374,8 @@ fn read_models(
     };
     for (run, model_id, step, name, loc) in rows.flatten() {
         let Some(&i) = index.get(&run) else { continue };
-        let mut lm = LoggedModel {
-            model_id,
-            step,
-            name: name.unwrap_or_default(),
-            ..Default::default()
-        };
-        if let Some(dir) = loc
-            .as_deref()
-            .and_then(|l| crate::paths::resolve_in_project(ctx.root, base, l))
-        {
+        let mut lm = LoggedModel { model_id, step, name: name.unwrap_or_default(), ..Default::default() };
+        if let Some(dir) = loc.as_deref().and_then(|l| crate::paths::resolve_in_project(ctx.root, base, l)) {
             let rel = ctx.rel(&dir);
             lm.files = list_files(&dir, diags, &rel);
             super::mlflow_files::read_mlmodel(&dir, &mut lm, diags);

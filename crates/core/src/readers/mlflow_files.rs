@@ -6,10 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{
-    list_files, list_tree, read_small, yaml, Ctx, DiagUpdate, Diags, FileUpdate, Listing, RunOut,
-    UnitOut,
-};
+use super::{list_files, list_tree, read_small, yaml, Ctx, DiagUpdate, Diags, FileUpdate, Listing, RunOut, UnitOut};
 use crate::model::{DatasetInput, LoggedModel, Point, RunMeta, Source, Status};
 use crate::tail::{self, Chunk, FileState};
 
@@ -45,10 +42,7 @@ pub fn list_store(store: &Path, diags: &mut Diags) -> Vec<(std::sync::Arc<Experi
     exp_dirs.sort();
     for dir in exp_dirs {
         let meta_path = dir.join("meta.yaml");
-        let fallback_id = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let fallback_id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let exp = match read_small(&meta_path) {
             Ok(text) => match yaml(&text) {
                 Ok(v) => Experiment {
@@ -60,13 +54,7 @@ pub fn list_store(store: &Path, diags: &mut Diags) -> Vec<(std::sync::Arc<Experi
                 },
                 Err(e) => {
                     diags.push(None, format!("{}: {e}", meta_path.display()));
-                    Experiment {
-                        id: fallback_id,
-                        name: None,
-                        deleted: false,
-                        dir: dir.clone(),
-                        meta_sig: (0, 0),
-                    }
+                    Experiment { id: fallback_id, name: None, deleted: false, dir: dir.clone(), meta_sig: (0, 0) }
                 }
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue, // not an experiment
@@ -121,12 +109,7 @@ pub(crate) fn fnv(h: &mut u64, bytes: &[u8]) {
 }
 
 /// Key/value files under `dir` (params/, tags/): the key is the path below `dir`, '/'-separated.
-fn read_kv(
-    dir: &Path,
-    names: &[String],
-    diags: &mut Diags,
-    what: &str,
-) -> BTreeMap<String, String> {
+fn read_kv(dir: &Path, names: &[String], diags: &mut Diags, what: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for name in names {
         match std::fs::read(dir.join(name)) {
@@ -134,7 +117,10 @@ fn read_kv(
                 let value = match String::from_utf8(bytes) {
                     Ok(s) => s,
                     Err(e) => {
-                        diags.push(None, format!("{what}/{name}: value is not valid UTF-8, shown with replacement characters"));
+                        diags.push(
+                            None,
+                            format!("{what}/{name}: value is not valid UTF-8, shown with replacement characters"),
+                        );
                         String::from_utf8_lossy(e.as_bytes()).into_owned()
                     }
                 };
@@ -165,13 +151,8 @@ struct Layout {
 
 /// Folders whose files count in the signature (params are written once: their names suffice,
 /// and names live in the folder's mtime).
-const META_DIRS: &[(&str, bool)] = &[
-    ("params", false),
-    ("tags", true),
-    ("inputs", true),
-    ("outputs", true),
-    ("artifacts", true),
-];
+const META_DIRS: &[(&str, bool)] =
+    &[("params", false), ("tags", true), ("inputs", true), ("outputs", true), ("artifacts", true)];
 
 /// One full look at a run folder.
 struct Walk {
@@ -194,28 +175,18 @@ fn walk_layout(run_dir: &Path, exp: &Experiment, diags: &mut Diags, rel: &str) -
         tags: Vec::new(),
         artifacts: Vec::new(),
     };
-    let mut add = |listing: Listing,
-                   prefix: &str,
-                   track_files: bool,
-                   layout: &mut Layout|
-     -> Vec<(String, std::fs::Metadata)> {
-        for (d, mt) in listing.dirs {
-            layout.dirs.push((
-                if d.is_empty() {
-                    prefix.to_string()
-                } else {
-                    format!("{prefix}/{d}")
-                },
-                mt,
-            ));
-        }
-        if track_files {
-            for (f, md) in &listing.files {
-                files.push((format!("{prefix}/{f}"), (md.len(), tail::mtime_ns(md))));
+    let mut add =
+        |listing: Listing, prefix: &str, track_files: bool, layout: &mut Layout| -> Vec<(String, std::fs::Metadata)> {
+            for (d, mt) in listing.dirs {
+                layout.dirs.push((if d.is_empty() { prefix.to_string() } else { format!("{prefix}/{d}") }, mt));
             }
-        }
-        listing.files
-    };
+            if track_files {
+                for (f, md) in &listing.files {
+                    files.push((format!("{prefix}/{f}"), (md.len(), tail::mtime_ns(md))));
+                }
+            }
+            listing.files
+        };
     for (sub, track) in META_DIRS {
         let listing = list_tree(&run_dir.join(sub), diags, &format!("{rel}/{sub}"));
         let entries = add(listing, sub, *track, &mut layout);
@@ -223,13 +194,8 @@ fn walk_layout(run_dir: &Path, exp: &Experiment, diags: &mut Diags, rel: &str) -
             "params" => walk.params = entries.into_iter().map(|(n, _)| n).collect(),
             "tags" => walk.tags = entries.into_iter().map(|(n, _)| n).collect(),
             "artifacts" => {
-                walk.artifacts = entries
-                    .into_iter()
-                    .map(|(path, md)| crate::model::Artifact {
-                        path,
-                        size: md.len(),
-                    })
-                    .collect()
+                walk.artifacts =
+                    entries.into_iter().map(|(path, md)| crate::model::Artifact { path, size: md.len() }).collect()
             }
             _ => {}
         }
@@ -250,14 +216,8 @@ fn walk_layout(run_dir: &Path, exp: &Experiment, diags: &mut Diags, rel: &str) -
     layout.files = files.into_iter().map(|(f, _)| f).collect();
     // A folder changed in the last seconds may change again within its mtime's resolution: do not
     // trust it to reveal the next change.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64);
-    if layout
-        .dirs
-        .iter()
-        .any(|(_, mt)| now - mt < (tail::SETTLE_SECS as i64) * 1_000_000_000)
-    {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
+    if layout.dirs.iter().any(|(_, mt)| now - mt < (tail::SETTLE_SECS as i64) * 1_000_000_000) {
         layout.dirs.clear();
     }
     walk.layout = layout;
@@ -295,11 +255,7 @@ fn quick_check(run_dir: &Path, exp: &Experiment, prev: &Layout) -> Option<()> {
         return None;
     }
     for (d, mt) in &prev.dirs {
-        let path = if let Some(m) = d.strip_prefix("../") {
-            exp.dir.join(m)
-        } else {
-            run_dir.join(d)
-        };
+        let path = if let Some(m) = d.strip_prefix("../") { exp.dir.join(m) } else { run_dir.join(d) };
         if path.metadata().ok().map(|m| tail::mtime_ns(&m)) != Some(*mt) {
             return None;
         }
@@ -312,11 +268,7 @@ fn quick_check(run_dir: &Path, exp: &Experiment, prev: &Layout) -> Option<()> {
     }
     let mut sizes = Vec::with_capacity(prev.files.len());
     for f in &prev.files {
-        let path = if let Some(m) = f.strip_prefix("../") {
-            exp.dir.join(m)
-        } else {
-            run_dir.join(f)
-        };
+        let path = if let Some(m) = f.strip_prefix("../") { exp.dir.join(m) } else { run_dir.join(f) };
         let md = path.metadata().ok()?;
         sizes.push((md.len(), tail::mtime_ns(&md)));
     }
@@ -326,59 +278,40 @@ fn quick_check(run_dir: &Path, exp: &Experiment, prev: &Layout) -> Option<()> {
 /// Reads one run folder, incrementally against what the index remembers.
 pub fn read_run(ctx: &Ctx, exp: &Experiment, run_dir: &Path) -> UnitOut {
     let path = ctx.rel(run_dir);
-    let mut out = UnitOut {
-        unit: path.clone(),
-        ..Default::default()
-    };
+    let mut out = UnitOut { unit: path.clone(), ..Default::default() };
     let meta_key = format!("{path}/");
-    let prev_layout: Option<Layout> = ctx
-        .prev
-        .get(&meta_key)
-        .and_then(|s| serde_json::from_str(&s.extra).ok());
+    let prev_layout: Option<Layout> = ctx.prev.get(&meta_key).and_then(|s| serde_json::from_str(&s.extra).ok());
     // Metric files with their metadata when known; None for "stat them by name".
     let mut meta = None;
     let mut meta_changed = false;
-    let metric_files: Vec<(String, Option<std::fs::Metadata>)> = match prev_layout
-        .as_ref()
-        .and_then(|p| quick_check(run_dir, exp, p).map(|()| p))
-    {
-        Some(p) => {
-            out.states.push((meta_key.clone(), None));
-            p.metrics.iter().map(|m| (m.clone(), None)).collect()
-        }
-        None => {
-            let mut diags = Diags::new(meta_key.clone());
-            let walk = walk_layout(run_dir, exp, &mut diags, &path);
-            meta_changed = prev_layout
-                .as_ref()
-                .is_none_or(|p| p.sig != walk.layout.sig || p.metrics != walk.layout.metrics);
-            let state = FileState {
-                extra: serde_json::to_string(&walk.layout).unwrap_or_default(),
-                ..Default::default()
-            };
-            out.states.push((meta_key.clone(), Some(state)));
-            if meta_changed {
-                meta = read_meta(ctx, exp, run_dir, &walk, &mut diags);
-                out.diags.push(diags.finish(true));
-                if meta.is_none() {
-                    // Unreadable meta.yaml (or the run vanished mid-scan): the run is not listed.
-                    return out;
-                }
+    let metric_files: Vec<(String, Option<std::fs::Metadata>)> =
+        match prev_layout.as_ref().and_then(|p| quick_check(run_dir, exp, p).map(|()| p)) {
+            Some(p) => {
+                out.states.push((meta_key.clone(), None));
+                p.metrics.iter().map(|m| (m.clone(), None)).collect()
             }
-            walk.metrics
-                .into_iter()
-                .map(|(n, m)| (n, Some(m)))
-                .collect()
-        }
-    };
+            None => {
+                let mut diags = Diags::new(meta_key.clone());
+                let walk = walk_layout(run_dir, exp, &mut diags, &path);
+                meta_changed =
+                    prev_layout.as_ref().is_none_or(|p| p.sig != walk.layout.sig || p.metrics != walk.layout.metrics);
+                let state =
+                    FileState { extra: serde_json::to_string(&walk.layout).unwrap_or_default(), ..Default::default() };
+                out.states.push((meta_key.clone(), Some(state)));
+                if meta_changed {
+                    meta = read_meta(ctx, exp, run_dir, &walk, &mut diags);
+                    out.diags.push(diags.finish(true));
+                    if meta.is_none() {
+                        // Unreadable meta.yaml (or the run vanished mid-scan): the run is not listed.
+                        return out;
+                    }
+                }
+                walk.metrics.into_iter().map(|(n, m)| (n, Some(m))).collect()
+            }
+        };
 
-    let mut run = RunOut {
-        path: path.clone(),
-        source: Source::Mlflow,
-        meta,
-        files: Vec::new(),
-        series_files: Vec::new(),
-    };
+    let mut run =
+        RunOut { path: path.clone(), source: Source::Mlflow, meta, files: Vec::new(), series_files: Vec::new() };
     let metrics_dir = run_dir.join("metrics");
     let mut all_unchanged = !meta_changed;
     for (name, md) in metric_files {
@@ -412,30 +345,12 @@ pub fn read_run(ctx: &Ctx, exp: &Experiment, run_dir: &Path) -> UnitOut {
         };
         all_unchanged = false;
         let mut diags = Diags::new(file.clone());
-        let (points, consumed, lines, pending) =
-            parse_metric_file(&bytes, first_line, tail::settled(&md), &mut diags);
-        let prev_lines = if append {
-            prev.map_or(0, |p| p.lines)
-        } else {
-            0
-        };
-        let state = tail::next_state(
-            &md,
-            prev,
-            append,
-            &bytes,
-            consumed,
-            prev_lines + lines,
-            pending,
-            String::new(),
-        );
+        let (points, consumed, lines, pending) = parse_metric_file(&bytes, first_line, tail::settled(&md), &mut diags);
+        let prev_lines = if append { prev.map_or(0, |p| p.lines) } else { 0 };
+        let state = tail::next_state(&md, prev, append, &bytes, consumed, prev_lines + lines, pending, String::new());
         out.states.push((file.clone(), Some(state)));
         out.diags.push(diags.finish(!append));
-        run.files.push(FileUpdate {
-            file,
-            replace: !append,
-            series: vec![(name, points)],
-        });
+        run.files.push(FileUpdate { file, replace: !append, series: vec![(name, points)] });
     }
     out.untouched = all_unchanged;
     out.runs.push(run);
@@ -464,11 +379,7 @@ pub fn parse_metric_file(
         line_no += 1;
         lines += 1;
     }
-    let lines_complete = if take_pending {
-        lines.saturating_sub(1)
-    } else {
-        lines
-    };
+    let lines_complete = if take_pending { lines.saturating_sub(1) } else { lines };
     (points, complete, lines_complete, take_pending)
 }
 
@@ -529,22 +440,14 @@ fn parse_metric_line(line: &[u8]) -> Result<Point, String> {
             text()
         ));
     }
-    let ts =
-        parse_int(fields[0]).ok_or_else(|| format!("timestamp is not an integer: {:?}", text()))?;
+    let ts = parse_int(fields[0]).ok_or_else(|| format!("timestamp is not an integer: {:?}", text()))?;
     let value = std::str::from_utf8(fields[1])
         .ok()
         .and_then(parse_f64)
         .ok_or_else(|| format!("value is not a number: {:?}", text()))?;
-    let step = if n == 3 {
-        parse_int(fields[2]).ok_or_else(|| format!("step is not an integer: {:?}", text()))?
-    } else {
-        0
-    };
-    Ok(Point {
-        step,
-        value,
-        ts: ts as f64,
-    })
+    let step =
+        if n == 3 { parse_int(fields[2]).ok_or_else(|| format!("step is not an integer: {:?}", text()))? } else { 0 };
+    Ok(Point { step, value, ts: ts as f64 })
 }
 
 pub(crate) fn truncate(s: &str) -> String {
@@ -574,13 +477,7 @@ pub fn parse_f64(s: &str) -> Option<f64> {
     }
 }
 
-fn read_meta(
-    ctx: &Ctx,
-    exp: &Experiment,
-    run_dir: &Path,
-    walk: &Walk,
-    diags: &mut Diags,
-) -> Option<RunMeta> {
+fn read_meta(ctx: &Ctx, exp: &Experiment, run_dir: &Path, walk: &Walk, diags: &mut Diags) -> Option<RunMeta> {
     let meta_path = run_dir.join("meta.yaml");
     let text = match read_small(&meta_path) {
         Ok(t) => t,
@@ -597,14 +494,9 @@ fn read_meta(
             return None;
         }
     };
-    let dir_name = run_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let dir_name = run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut m = RunMeta {
-        id: str_field(&v, "run_id")
-            .or_else(|| str_field(&v, "run_uuid"))
-            .unwrap_or(dir_name),
+        id: str_field(&v, "run_id").or_else(|| str_field(&v, "run_uuid")).unwrap_or(dir_name),
         experiment: exp.name.clone(),
         experiment_id: str_field(&v, "experiment_id").or_else(|| Some(exp.id.clone())),
         start_time: int_field(&v, "start_time"),
@@ -621,81 +513,41 @@ fn read_meta(
         }
     }
     let rel = ctx.rel(run_dir);
-    m.params = read_kv(
-        &run_dir.join("params"),
-        &walk.params,
-        diags,
-        &format!("{rel}/params"),
-    );
-    m.tags = read_kv(
-        &run_dir.join("tags"),
-        &walk.tags,
-        diags,
-        &format!("{rel}/tags"),
-    );
-    m.name = str_field(&v, "run_name")
-        .filter(|s| !s.is_empty())
-        .or_else(|| m.tags.get("mlflow.runName").cloned());
+    m.params = read_kv(&run_dir.join("params"), &walk.params, diags, &format!("{rel}/params"));
+    m.tags = read_kv(&run_dir.join("tags"), &walk.tags, diags, &format!("{rel}/tags"));
+    m.name = str_field(&v, "run_name").filter(|s| !s.is_empty()).or_else(|| m.tags.get("mlflow.runName").cloned());
     m.parent_id = m.tags.get("mlflow.parentRunId").cloned();
     if m.user.is_none() {
         m.user = m.tags.get("mlflow.user").cloned();
     }
     // Artifacts: where artifact_uri points if that is inside the project, else the default folder.
-    let art = m
-        .artifact_uri
-        .as_deref()
-        .filter(|u| !u.trim().is_empty())
-        .map_or_else(
-            || Some(run_dir.join("artifacts")).filter(|d| d.is_dir()),
-            |u| crate::paths::resolve_in_project(ctx.root, run_dir, u),
-        );
+    let art = m.artifact_uri.as_deref().filter(|u| !u.trim().is_empty()).map_or_else(
+        || Some(run_dir.join("artifacts")).filter(|d| d.is_dir()),
+        |u| crate::paths::resolve_in_project(ctx.root, run_dir, u),
+    );
     if let Some(u) = &m.artifact_uri {
         // The default location (<run>/artifacts) of a run that never logged an artifact may be
         // missing (git does not keep empty folders): that is no problem worth a warning.
-        let run_name = run_dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        let default_missing = crate::paths::ends_with(u, &[run_name, "artifacts"])
-            && !run_dir.join("artifacts").exists();
+        let run_name = run_dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let default_missing =
+            crate::paths::ends_with(u, &[run_name, "artifacts"]) && !run_dir.join("artifacts").exists();
         if art.is_none() && !u.is_empty() && !default_missing {
-            diags.push(
-                None,
-                format!(
-                    "artifact location {:?} is outside the project or missing: not read",
-                    truncate(u)
-                ),
-            );
+            diags
+                .push(None, format!("artifact location {:?} is outside the project or missing: not read", truncate(u)));
         }
     }
     if let Some(dir) = art {
         let rel_art = ctx.rel(&dir);
         // The run's own artifacts folder was listed by the walk.
-        m.artifacts = if dir == run_dir.join("artifacts") {
-            walk.artifacts.clone()
-        } else {
-            list_files(&dir, diags, &rel_art)
-        };
+        m.artifacts =
+            if dir == run_dir.join("artifacts") { walk.artifacts.clone() } else { list_files(&dir, diags, &rel_art) };
         for a in &m.artifacts {
             if a.path == "MLmodel" || a.path.ends_with("/MLmodel") {
                 let model_dir = dir.join(a.path.trim_end_matches("MLmodel"));
-                let name = a
-                    .path
-                    .trim_end_matches("MLmodel")
-                    .trim_end_matches('/')
-                    .to_string();
-                let mut lm = LoggedModel {
-                    name,
-                    dir: Some(ctx.rel(&model_dir)),
-                    ..Default::default()
-                };
+                let name = a.path.trim_end_matches("MLmodel").trim_end_matches('/').to_string();
+                let mut lm = LoggedModel { name, dir: Some(ctx.rel(&model_dir)), ..Default::default() };
                 read_mlmodel(&model_dir, &mut lm, diags);
-                lm.files = m
-                    .artifacts
-                    .iter()
-                    .filter(|f| f.path.starts_with(&lm.name))
-                    .cloned()
-                    .collect();
+                lm.files = m.artifacts.iter().filter(|f| f.path.starts_with(&lm.name)).cloned().collect();
                 m.models.push(lm);
             }
         }
@@ -730,10 +582,7 @@ fn read_inputs(exp: &Experiment, run_dir: &Path, diags: &mut Diags) -> Vec<Datas
         let mut input = DatasetInput::default();
         if let Some(Value::Object(tags)) = v.get("tags") {
             for (k, t) in tags {
-                let t = t
-                    .as_str()
-                    .map(String::from)
-                    .unwrap_or_else(|| t.to_string());
+                let t = t.as_str().map(String::from).unwrap_or_else(|| t.to_string());
                 if k == "mlflow.data.context" {
                     input.context = Some(t.clone());
                 }
@@ -742,10 +591,7 @@ fn read_inputs(exp: &Experiment, run_dir: &Path, diags: &mut Diags) -> Vec<Datas
         }
         if let Some(id) = str_field(&v, "source_id") {
             let ds = exp.dir.join("datasets").join(&id).join("meta.yaml");
-            match read_small(&ds)
-                .map_err(|e| e.to_string())
-                .and_then(|t| yaml(&t))
-            {
+            match read_small(&ds).map_err(|e| e.to_string()).and_then(|t| yaml(&t)) {
                 Ok(dv) => {
                     input.name = str_field(&dv, "name").unwrap_or_default();
                     input.digest = str_field(&dv, "digest").unwrap_or_default();
@@ -760,12 +606,7 @@ fn read_inputs(exp: &Experiment, run_dir: &Path, diags: &mut Diags) -> Vec<Datas
     out
 }
 
-fn read_outputs(
-    ctx: &Ctx,
-    exp: &Experiment,
-    run_dir: &Path,
-    diags: &mut Diags,
-) -> Vec<LoggedModel> {
+fn read_outputs(ctx: &Ctx, exp: &Experiment, run_dir: &Path, diags: &mut Diags) -> Vec<LoggedModel> {
     let mut out = Vec::new();
     let Ok(rd) = std::fs::read_dir(run_dir.join("outputs")) else {
         return out;
@@ -777,21 +618,13 @@ fn read_outputs(
             continue;
         };
         let Ok(v) = yaml(&text) else {
-            diags.push(
-                None,
-                format!("{}: invalid YAML", d.join("meta.yaml").display()),
-            );
+            diags.push(None, format!("{}: invalid YAML", d.join("meta.yaml").display()));
             continue;
         };
-        let Some(model_id) = str_field(&v, "source_id").or_else(|| str_field(&v, "destination_id"))
-        else {
+        let Some(model_id) = str_field(&v, "source_id").or_else(|| str_field(&v, "destination_id")) else {
             continue;
         };
-        let mut lm = LoggedModel {
-            model_id: model_id.clone(),
-            step: int_field(&v, "step"),
-            ..Default::default()
-        };
+        let mut lm = LoggedModel { model_id: model_id.clone(), step: int_field(&v, "step"), ..Default::default() };
         let model_dir = exp.dir.join("models").join(&model_id);
         if let Ok(t) = read_small(&model_dir.join("meta.yaml")) {
             if let Ok(mv) = yaml(&t) {
@@ -825,9 +658,7 @@ pub(crate) fn read_mlmodel(model_dir: &Path, lm: &mut LoggedModel, diags: &mut D
                 lm.signature_outputs = str_field(sig, "outputs");
             }
             if lm.model_id.is_empty() {
-                lm.model_id = str_field(&v, "model_id")
-                    .or_else(|| str_field(&v, "model_uuid"))
-                    .unwrap_or_default();
+                lm.model_id = str_field(&v, "model_id").or_else(|| str_field(&v, "model_uuid")).unwrap_or_default();
             }
         }
         Err(e) => diags.push(None, format!("MLmodel: {e}")),

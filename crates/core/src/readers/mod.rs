@@ -68,12 +68,7 @@ pub struct UnitOut {
 
 impl UnitOut {
     pub fn points(&self) -> usize {
-        self.runs
-            .iter()
-            .flat_map(|r| &r.files)
-            .flat_map(|f| &f.series)
-            .map(|(_, p)| p.len())
-            .sum()
+        self.runs.iter().flat_map(|r| &r.files).flat_map(|f| &f.series).map(|(_, p)| p.len()).sum()
     }
 }
 
@@ -88,19 +83,11 @@ pub const MAX_DIAGS_PER_FILE: usize = 20;
 
 impl Diags {
     pub fn new(file: impl Into<String>) -> Diags {
-        Diags {
-            file: file.into(),
-            items: Vec::new(),
-            dropped: 0,
-        }
+        Diags { file: file.into(), items: Vec::new(), dropped: 0 }
     }
     pub fn push(&mut self, line: Option<u64>, message: impl Into<String>) {
         if self.items.len() < MAX_DIAGS_PER_FILE {
-            self.items.push(Diagnostic {
-                file: self.file.clone(),
-                line,
-                message: message.into(),
-            });
+            self.items.push(Diagnostic { file: self.file.clone(), line, message: message.into() });
         } else {
             self.dropped += 1;
         }
@@ -113,11 +100,7 @@ impl Diags {
                 message: format!("{} more problems in this file not shown", self.dropped),
             });
         }
-        DiagUpdate {
-            file: self.file,
-            replace,
-            items: self.items,
-        }
+        DiagUpdate { file: self.file, replace, items: self.items }
     }
 }
 
@@ -127,11 +110,7 @@ pub fn flatten_into(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<Stri
     match v {
         serde_json::Value::Object(m) if !m.is_empty() => {
             for (k, v) in m {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
                 flatten_into(&key, v, out);
             }
         }
@@ -165,8 +144,7 @@ pub fn read_small(path: &Path) -> std::io::Result<String> {
         )));
     }
     let bytes = std::fs::read(path)?;
-    String::from_utf8(bytes)
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not valid UTF-8"))
+    String::from_utf8(bytes).map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not valid UTF-8"))
 }
 
 /// Lists the files under `dir` (not following symlinks) with sizes, '/'-separated relative to `dir`.
@@ -174,19 +152,12 @@ pub fn read_small(path: &Path) -> std::io::Result<String> {
 pub fn list_files(dir: &Path, diags: &mut Diags, rel_dir: &str) -> Vec<crate::model::Artifact> {
     list_entries(dir, diags, rel_dir)
         .into_iter()
-        .map(|(path, md)| crate::model::Artifact {
-            path,
-            size: md.len(),
-        })
+        .map(|(path, md)| crate::model::Artifact { path, size: md.len() })
         .collect()
 }
 
 /// Like `list_files`, with each file's metadata (taken relative to its folder: no path walk).
-pub fn list_entries(
-    dir: &Path,
-    diags: &mut Diags,
-    rel_dir: &str,
-) -> Vec<(String, std::fs::Metadata)> {
+pub fn list_entries(dir: &Path, diags: &mut Diags, rel_dir: &str) -> Vec<(String, std::fs::Metadata)> {
     list_tree(dir, diags, rel_dir).files
 }
 
@@ -220,32 +191,17 @@ pub fn list_tree(dir: &Path, diags: &mut Diags, rel_dir: &str) -> Listing {
             let name = match ent.file_name().into_string() {
                 Ok(n) => n,
                 Err(n) => {
-                    diags.push(
-                        None,
-                        format!(
-                            "skipped a name that is not valid UTF-8 in {rel_dir}/{prefix}: {:?}",
-                            n
-                        ),
-                    );
+                    diags.push(None, format!("skipped a name that is not valid UTF-8 in {rel_dir}/{prefix}: {:?}", n));
                     continue;
                 }
             };
-            let rel = if prefix.is_empty() {
-                name.clone()
-            } else {
-                format!("{prefix}/{name}")
-            };
+            let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
             let Ok(ft) = ent.file_type() else { continue };
             if ft.is_symlink() {
                 diags.push(None, format!("symlink not followed: {rel_dir}/{rel}"));
             } else if ft.is_dir() {
                 if depth + 1 >= MAX_DEPTH {
-                    diags.push(
-                        None,
-                        format!(
-                            "nesting deeper than {MAX_DEPTH} levels not listed: {rel_dir}/{rel}"
-                        ),
-                    );
+                    diags.push(None, format!("nesting deeper than {MAX_DEPTH} levels not listed: {rel_dir}/{rel}"));
                 } else {
                     stack.push((ent.path(), rel, depth + 1));
                 }
