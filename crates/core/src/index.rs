@@ -95,7 +95,10 @@ pub(crate) fn apply(tx: &Connection, out: UnitOut) -> rusqlite::Result<()> {
                 .execute(params![path, unit, serde_json::to_string(st).unwrap_or_default()])?;
         }
     }
-    if !out.untouched {
+    // A unit the index has never seen has nothing to clean up: its runs, series and diagnostics
+    // are all new, so the lookups below are skipped (they are most of a cold scan's writes).
+    let fresh = out.fresh;
+    if !out.untouched && !fresh {
         let gone: Vec<String> = tx
             .prepare_cached("SELECT path FROM files WHERE unit = ?1")?
             .query_map([unit], |r| r.get::<_, String>(0))?
@@ -108,7 +111,7 @@ pub(crate) fn apply(tx: &Connection, out: UnitOut) -> rusqlite::Result<()> {
         }
     }
     for d in &out.diags {
-        if d.replace {
+        if d.replace && !fresh {
             tx.prepare_cached("DELETE FROM diagnostics WHERE file = ?1")?.execute([&d.file])?;
         }
         for item in &d.items {
@@ -121,8 +124,11 @@ pub(crate) fn apply(tx: &Connection, out: UnitOut) -> rusqlite::Result<()> {
     }
     let mut kept: Vec<i64> = Vec::new();
     for run in out.runs {
-        let existing: Option<i64> =
-            tx.prepare_cached("SELECT uid FROM runs WHERE path = ?1")?.query_row([&run.path], |r| r.get(0)).ok();
+        let existing: Option<i64> = if fresh {
+            None
+        } else {
+            tx.prepare_cached("SELECT uid FROM runs WHERE path = ?1")?.query_row([&run.path], |r| r.get(0)).ok()
+        };
         let uid = match (existing, &run.meta) {
             (Some(uid), None) => uid,
             (_, Some(m)) => write_meta(tx, existing, unit, &run.path, run.source.as_str(), m)?,
@@ -130,12 +136,15 @@ pub(crate) fn apply(tx: &Connection, out: UnitOut) -> rusqlite::Result<()> {
         };
         kept.push(uid);
         for f in run.files {
-            if f.replace {
+            if f.replace && !fresh {
                 tx.prepare_cached("DELETE FROM series WHERE run = ?1 AND file = ?2")?.execute(params![uid, f.file])?;
             }
             for (key, points) in f.series {
-                series::append(tx, uid, &key, &f.file, points)?;
+                series::append(tx, uid, &key, &f.file, points, fresh)?;
             }
+        }
+        if fresh {
+            continue;
         }
         let owners: Vec<String> = tx
             .prepare_cached("SELECT DISTINCT file FROM series WHERE run = ?1")?
@@ -145,6 +154,9 @@ pub(crate) fn apply(tx: &Connection, out: UnitOut) -> rusqlite::Result<()> {
         for o in owners.iter().filter(|o| !run.series_files.contains(o)) {
             tx.prepare_cached("DELETE FROM series WHERE run = ?1 AND file = ?2")?.execute(params![uid, o])?;
         }
+    }
+    if fresh {
+        return Ok(());
     }
     let stale: Vec<i64> = tx
         .prepare_cached("SELECT uid FROM runs WHERE unit = ?1")?

@@ -234,6 +234,11 @@ impl Index {
         let units = discover(&root, &mut walk_diags);
         progress(&Progress::Discovered { units: units.len() });
         let prev = load_states(&self.conn)?;
+        let known_units: HashSet<String> = {
+            let mut st = self.conn.prepare("SELECT unit FROM files UNION SELECT unit FROM runs")?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+            rows.filter_map(Result::ok).collect()
+        };
         let total = units.len();
         let threads =
             if opts.threads == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { opts.threads };
@@ -247,7 +252,7 @@ impl Index {
             let (tx_out, rx_out) = std::sync::mpsc::sync_channel::<UnitOut>(64);
             for _ in 0..threads {
                 let tx_out = tx_out.clone();
-                let (units, next, prev, root) = (&units, &next, &prev, &root);
+                let (units, next, prev, root, known_units) = (&units, &next, &prev, &root, &known_units);
                 s.spawn(move || {
                     let ctx = Ctx { root, prev };
                     loop {
@@ -256,7 +261,9 @@ impl Index {
                         }
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(u) = units.get(i) else { break };
-                        if tx_out.send(u.read(&ctx)).is_err() {
+                        let mut out = u.read(&ctx);
+                        out.fresh = !known_units.contains(&out.unit);
+                        if tx_out.send(out).is_err() {
                             break;
                         }
                     }

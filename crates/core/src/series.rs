@@ -61,13 +61,23 @@ fn decode_chunks(tx: &Connection, sid: i64, from_seq: i64) -> rusqlite::Result<V
 }
 
 /// Adds `points` (in file order) to the series `key` of run `run`, owned by `file`.
-pub fn append(tx: &Connection, run: i64, key: &str, file: &str, mut points: Vec<Point>) -> rusqlite::Result<()> {
+/// `new_series` promises that the run has no series `key` yet (its unit is new to the index).
+pub fn append(
+    tx: &Connection,
+    run: i64,
+    key: &str,
+    file: &str,
+    mut points: Vec<Point>,
+    new_series: bool,
+) -> rusqlite::Result<()> {
     if points.is_empty() {
         return Ok(());
     }
     points.sort_by(Point::cmp_order); // stable: file order breaks ties
-    let existing = tx
-        .prepare_cached(
+    let existing = if new_series {
+        None
+    } else {
+        tx.prepare_cached(
             "SELECT sid, count, last_bits, last_step, last_ts, min, max FROM series WHERE run = ?1 AND key = ?2",
         )?
         .query_row(params![run, key], |r| {
@@ -83,7 +93,8 @@ pub fn append(tx: &Connection, run: i64, key: &str, file: &str, mut points: Vec<
                 max: r.get(6)?,
             })
         })
-        .optional()?;
+        .optional()?
+    };
     let (sid, all_count, tail_from_seq, tail, min, max) = match existing {
         None => {
             // A new series: one insert with its summary, then its chunks.

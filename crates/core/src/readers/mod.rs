@@ -64,6 +64,8 @@ pub struct UnitOut {
     pub diags: Vec<DiagUpdate>,
     /// The runs were not re-listed (nothing changed): keep the unit's runs as they are.
     pub untouched: bool,
+    /// The index holds nothing of this unit yet (set by the scan, not the reader).
+    pub fresh: bool,
 }
 
 impl UnitOut {
