@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 /// How many bytes before the offset are remembered to detect an in-place rewrite.
-const GUARD: usize = 64;
+const GUARD: usize = 16;
 
 /// What the index remembers of a file between scans.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
