@@ -716,3 +716,57 @@ pub fn store_diags(d: Diags) -> Option<DiagUpdate> {
     let u = d.finish(true);
     (!u.items.is_empty()).then_some(u)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-pass parser agrees with the careful one wherever it answers, and leaves everything
+    /// unusual to it.
+    #[test]
+    fn fast_and_careful_line_parsers_agree() {
+        let lines = [
+            "1700000000000 0.5 3",
+            "1700000000000 -0.5 0",
+            "1 nan 2",
+            "1 inf 2",
+            "1 -inf 2",
+            "1 1e-300 2",
+            "1 5 -3",
+            "1 0.1 50.0",
+            "1 0.1",
+            "1 0.1 2 3",
+            "x 0.1 2",
+            "1 abc 2",
+            "1  0.1 2",
+            "1 0.1 2\r",
+            "",
+            "1 0.1 99999999999999999999",
+            "1 1.7976931348623157e308 2",
+            "12345678901234567 2.5 1",
+        ];
+        for l in lines {
+            let with_nl = format!("{l}\n");
+            let careful = parse_metric_line(l.trim_end_matches('\r').as_bytes());
+            match fast_line(with_nl.as_bytes()) {
+                Some((p, used)) => {
+                    assert_eq!(used, with_nl.len(), "{l:?}");
+                    let c = careful.unwrap_or_else(|e| panic!("{l:?}: fast said ok, careful said {e}"));
+                    assert_eq!(
+                        (p.step, p.value.to_bits(), p.ts.to_bits()),
+                        (c.step, c.value.to_bits(), c.ts.to_bits()),
+                        "{l:?}"
+                    );
+                }
+                None => assert!(
+                    careful.is_err() || l.ends_with('\r') || l.split(' ').nth(2).is_none() || l.contains("99999"),
+                    "{l:?} should be fast"
+                ),
+            }
+        }
+        let mut d = Diags::new("m");
+        let (pts, used, lines, _) = parse_metric_file(b"1 0.5 0\n2 0.25 1\r\nbad\n3 nan 2\n4 0.1", 1, false, &mut d);
+        assert_eq!((pts.len(), used, lines), (3, 30, 4));
+        assert_eq!(d.finish(true).items.iter().map(|x| x.line).collect::<Vec<_>>(), vec![Some(3)]);
+    }
+}
