@@ -134,7 +134,7 @@ fn metric_prints_every_point_or_m4() {
     )))
     .unwrap();
     let n = small["step"].as_array().unwrap().len();
-    assert!(n <= 40 && n >= 10, "{n}");
+    assert!((10..=40).contains(&n), "{n}");
     let max = t["value"].as_array().unwrap().iter().filter_map(|v| v.as_f64()).fold(f64::MIN, f64::max);
     assert!(small["value"].as_array().unwrap().iter().any(|v| v.as_f64() == Some(max)), "the max survives");
 }

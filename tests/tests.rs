@@ -1,5 +1,7 @@
 //! The one integration-test binary (one link step). Each module is a topic.
 
+#![allow(clippy::type_complexity)]
+
 mod common;
 
 mod charts;

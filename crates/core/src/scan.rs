@@ -69,16 +69,10 @@ impl Unit {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ScanOptions {
     /// Reader threads; 0 = one per core.
     pub threads: usize,
-}
-
-impl Default for ScanOptions {
-    fn default() -> Self {
-        ScanOptions { threads: 0 }
-    }
 }
 
 /// Progress of a scan, for a progress bar.
@@ -193,10 +187,8 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
                     }
                 }
                 "jsonl" | "ndjson" => units.push(Unit::Jsonl(path)),
-                "db" | "sqlite" | "sqlite3" => {
-                    if mlflow_db::is_mlflow_db(&path) {
-                        units.push(Unit::MlflowDb(path));
-                    }
+                "db" | "sqlite" | "sqlite3" if mlflow_db::is_mlflow_db(&path) => {
+                    units.push(Unit::MlflowDb(path));
                 }
                 _ => {}
             }

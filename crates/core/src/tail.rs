@@ -99,19 +99,20 @@ pub fn read_new(path: &Path, prev: Option<&FileState>, md: &Metadata) -> std::io
     Ok(Chunk::Full { bytes })
 }
 
-/// The state to remember after consuming `consumed` bytes of `bytes`, which started at `base_offset`.
-/// `lines` counts the complete lines before the new offset. `whole_prefix` gives the guard bytes when
-/// the consumed part is shorter than GUARD.
-pub fn next_state(
-    md: &Metadata,
-    prev: Option<&FileState>,
-    append: bool,
-    bytes: &[u8],
-    consumed: usize,
-    lines: u64,
-    pending: bool,
-    extra: String,
-) -> FileState {
+/// What a reader took from a read: `consumed` bytes of `bytes` (read from the start, or after the
+/// previous offset when `append`), `lines` complete lines in the file before the new offset, and
+/// whether an unterminated last line was taken (`pending`).
+pub struct Consumed<'a> {
+    pub bytes: &'a [u8],
+    pub append: bool,
+    pub consumed: usize,
+    pub lines: u64,
+    pub pending: bool,
+}
+
+/// The state to remember after a read.
+pub fn next_state(md: &Metadata, prev: Option<&FileState>, c: Consumed, extra: String) -> FileState {
+    let Consumed { bytes, append, consumed, lines, pending } = c;
     let base = if append { prev.map_or(0, |p| p.offset) } else { 0 };
     let offset = base + consumed as u64;
     let guard = if consumed >= GUARD {

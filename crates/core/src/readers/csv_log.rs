@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::mlflow_files::{parse_f64, truncate};
 use super::{flatten_into, read_small, yaml, Ctx, Diags, FileUpdate, RunOut, UnitOut};
 use crate::model::{Point, RunMeta, Source};
-use crate::tail::{self, Chunk, FileState};
+use crate::tail::{self, Chunk, Consumed, FileState};
 
 /// Column names that give the step, in order of preference.
 const STEP_COLUMNS: &[&str] = &["step", "global_step", "_step", "iteration", "iter", "epoch"];
@@ -223,7 +223,12 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
             },
             None => {
                 // Not even a complete header yet.
-                let st = tail::next_state(&md, prev, false, &bytes, 0, 0, false, String::new());
+                let st = tail::next_state(
+                    &md,
+                    prev,
+                    Consumed { bytes: &bytes, append: false, consumed: 0, lines: 0, pending: false },
+                    String::new(),
+                );
                 out.states.push((file.clone(), Some(st)));
                 out.diags.push(diags.finish(true));
                 run.files.push(FileUpdate { file, replace: true, series: Vec::new() });
@@ -328,7 +333,12 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
     let total_lines = if append { prev.map_or(0, |p| p.lines) + body_lines } else { header_lines + body_lines };
     let extra = serde_json::to_string(&layout).unwrap_or_default();
     let consumed = body_start + complete;
-    let st = tail::next_state(&md, prev, append, &bytes, consumed, total_lines, take_pending, extra);
+    let st = tail::next_state(
+        &md,
+        prev,
+        Consumed { bytes: &bytes, append, consumed, lines: total_lines, pending: take_pending },
+        extra,
+    );
     out.states.push((file.clone(), Some(st)));
     out.diags.push(diags.finish(!append));
     let series = layout.metrics.iter().zip(series).map(|((_, k), pts)| (k.clone(), pts)).collect();

@@ -20,7 +20,7 @@ use super::csv_log::time_ms;
 use super::mlflow_files::{text_lines, truncate};
 use super::{flatten_into, Ctx, Diags, FileUpdate, RunOut, UnitOut};
 use crate::model::{Point, RunMeta, Source};
-use crate::tail::{self, Chunk};
+use crate::tail::{self, Chunk, Consumed};
 
 const STEP_KEYS: &[&str] = &["step", "global_step", "_step", "iteration", "epoch"];
 const TIME_KEYS: &[&str] = &["timestamp", "_timestamp", "time", "wall_time"];
@@ -151,11 +151,8 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
 
     let mut keys: Vec<String> = Vec::new();
     let mut series: Vec<Vec<Point>> = Vec::new();
-    let mut line_no = first_line;
     let mut nums = Vec::new();
-    for line in text_lines(&body[..end]) {
-        let this_line = line_no;
-        line_no += 1;
+    for (this_line, line) in (first_line..).zip(text_lines(&body[..end])) {
         let Ok(text) = std::str::from_utf8(line) else {
             diags.push(Some(this_line), "not valid UTF-8: line skipped");
             continue;
@@ -249,7 +246,12 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
     let extra = serde_json::to_string(&state).unwrap_or_default();
     // The pending last line is re-read with the rest of the file on the next change, so its step
     // bookkeeping need not be exact here.
-    let st = tail::next_state(&md, prev, append, &bytes, bom + complete, lines, take_pending, extra);
+    let st = tail::next_state(
+        &md,
+        prev,
+        Consumed { bytes: &bytes, append, consumed: bom + complete, lines, pending: take_pending },
+        extra,
+    );
     out.states.push((file.clone(), Some(st)));
     out.diags.push(diags.finish(!append));
     run.files.push(FileUpdate { file, replace: !append, series: keys.into_iter().zip(series).collect() });

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{list_files, list_tree, read_small, yaml, Ctx, DiagUpdate, Diags, FileUpdate, Listing, RunOut, UnitOut};
 use crate::model::{DatasetInput, LoggedModel, Point, RunMeta, Source, Status};
-use crate::tail::{self, Chunk, FileState};
+use crate::tail::{self, Chunk, Consumed, FileState};
 
 /// An experiment folder of a store.
 #[derive(Debug, Clone)]
@@ -347,7 +347,12 @@ pub fn read_run(ctx: &Ctx, exp: &Experiment, run_dir: &Path) -> UnitOut {
         let mut diags = Diags::new(file.clone());
         let (points, consumed, lines, pending) = parse_metric_file(&bytes, first_line, tail::settled(&md), &mut diags);
         let prev_lines = if append { prev.map_or(0, |p| p.lines) } else { 0 };
-        let state = tail::next_state(&md, prev, append, &bytes, consumed, prev_lines + lines, pending, String::new());
+        let state = tail::next_state(
+            &md,
+            prev,
+            Consumed { bytes: &bytes, append, consumed, lines: prev_lines + lines, pending },
+            String::new(),
+        );
         out.states.push((file.clone(), Some(state)));
         out.diags.push(diags.finish(!append));
         run.files.push(FileUpdate { file, replace: !append, series: vec![(name, points)] });
