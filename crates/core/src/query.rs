@@ -267,11 +267,21 @@ impl Index {
     }
 
     fn series_id(&self, run_uid: i64, key: &str) -> Result<i64, Error> {
-        self.conn
+        let sid = self
+            .conn
             .prepare_cached("SELECT sid FROM series WHERE run = ?1 AND key = ?2")?
             .query_row(params![run_uid, key], |r| r.get(0))
-            .optional()?
-            .ok_or_else(|| Error::NotFound(format!("the run has no metric {key:?}")))
+            .optional()?;
+        if let Some(sid) = sid {
+            return Ok(sid);
+        }
+        let mut st = self.conn.prepare_cached("SELECT key FROM series WHERE run = ?1 ORDER BY key")?;
+        let keys: Vec<String> = st.query_map([run_uid], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Err(Error::NotFound(if keys.is_empty() {
+            format!("the run has no metric {key:?}; it has no metrics at all")
+        } else {
+            format!("the run has no metric {key:?}; it has: {}", keys.join(", "))
+        }))
     }
 
     /// Every point of a metric, ordered by (step, timestamp, file order).
