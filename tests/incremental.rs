@@ -266,3 +266,23 @@ fn quick_rescans_of_aged_mlflow_runs_see_every_change() {
     assert_eq!(row.tags.get("stage").map(String::as_str), Some("prd"));
     assert_eq!(row.status.as_deref(), Some("finished"));
 }
+
+#[test]
+fn jsonl_declarations_and_points_may_share_a_line() {
+    let s = Scratch::new();
+    let project = s.project();
+    std::fs::write(
+        project.join("run.jsonl"),
+        "{\"name\": \"warmup\", \"params\": {\"lr\": 0.1}}\n{\"loss\": 3.0}\n{\"step\": 10, \"loss\": 2.0, \"tags\": {\"phase\": \"a\"}}\n{\"loss\": 1.0, \"note\": \"text is ignored\", \"ok\": true}\n",
+    )
+    .unwrap();
+    let (index, report) = open_and_scan(&s.data(), &project);
+    assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+    let run = index.find_run("run.jsonl").unwrap();
+    assert_eq!(run.name.as_deref(), Some("warmup"));
+    assert_eq!(run.params.get("lr").map(String::as_str), Some("0.1"));
+    assert_eq!(run.tags.get("phase").map(String::as_str), Some("a"));
+    let pts: Vec<(i64, f64)> = index.series(run.uid, "loss").unwrap().iter().map(|p| (p.step, p.value)).collect();
+    assert_eq!(pts, vec![(0, 3.0), (10, 2.0), (11, 1.0)], "a declaration line does not take a step");
+    assert_eq!(run.metrics.keys().collect::<Vec<_>>(), vec!["loss"]);
+}

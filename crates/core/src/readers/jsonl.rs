@@ -4,9 +4,9 @@
 //! {"params": {"model": "bert-base", "lr": 3e-5}, "tags": {"team": "nlp"}}
 //! {"step": 0, "timestamp": 1700000000.5, "loss": 2.31, "val": {"acc": 0.41}}
 //! ```
-//! A line holding `params`, `tags` or `name` declares them for the run. Any other line is a set of
-//! points: numbers (nested objects give "a/b" keys) at `step` (or `global_step`, `_step`, `iteration`,
-//! `epoch`; without one, the previous step + 1). `timestamp` (or `_timestamp`, `time`, `wall_time`)
+//! `params`, `tags` and `name` declare those for the run (a line of only these holds no points).
+//! Everything else on a line is a set of points: numbers (nested objects give "a/b" keys) at
+//! `step` (or `global_step`, `_step`, `iteration`, `epoch`; without one, the previous step + 1). `timestamp` (or `_timestamp`, `time`, `wall_time`)
 //! is seconds or milliseconds since the epoch. NaN and ±Infinity may be bare (as Python's json writes
 //! them) or strings.
 
@@ -24,6 +24,8 @@ use crate::tail::{self, Chunk, Consumed};
 
 const STEP_KEYS: &[&str] = &["step", "global_step", "_step", "iteration", "epoch"];
 const TIME_KEYS: &[&str] = &["timestamp", "_timestamp", "time", "wall_time"];
+/// Keys that declare things about the run rather than log points.
+const DECLARATIONS: &[&str] = &["params", "tags", "name"];
 
 /// Carried between scans so an append continues where the file left off.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -179,20 +181,17 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
                 continue;
             }
         };
-        let mut declared = false;
         if let Some(p) = obj.get("params") {
             flatten_into("", p, &mut state.params);
-            declared = true;
         }
         if let Some(t) = obj.get("tags") {
             flatten_into("", t, &mut state.tags);
-            declared = true;
         }
         if let Some(Value::String(n)) = obj.get("name") {
             state.name = Some(n.clone());
-            declared = true;
         }
-        if declared {
+        // A line of declarations only holds no points and does not advance the step.
+        if obj.keys().all(|k| DECLARATIONS.contains(&k.as_str())) {
             continue;
         }
         let step_key = STEP_KEYS.iter().find(|k| obj.contains_key(**k));
@@ -214,7 +213,7 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
         let ts = time_key.and_then(|k| number(&obj[*k])).map_or(f64::NAN, time_ms);
         nums.clear();
         for (k, v) in &obj {
-            if Some(&k.as_str()) == step_key || Some(&k.as_str()) == time_key {
+            if Some(&k.as_str()) == step_key || Some(&k.as_str()) == time_key || DECLARATIONS.contains(&k.as_str()) {
                 continue;
             }
             collect_numbers(k, v, &mut nums);
