@@ -191,3 +191,32 @@ fn sort_and_pages_compose() {
     sorted.sort();
     assert_eq!(keys, sorted);
 }
+
+#[test]
+fn runs_as_csv_hold_every_param_tag_and_metric() {
+    let s = Scratch::new();
+    let p = fixture("p3");
+    let out = stdout(&runlens(&s.data(), &["runs", p.to_str().unwrap(), "--format", "csv"]));
+    let mut r = csv::Reader::from_reader(out.as_bytes());
+    let headers: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(&headers[..3], ["id", "source", "path"]);
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 17);
+    let json: Value =
+        serde_json::from_str(&stdout(&runlens(&s.data(), &["runs", p.to_str().unwrap(), "--format", "json"]))).unwrap();
+    for (row, run) in rows.iter().zip(json.as_array().unwrap()) {
+        assert_eq!(&row[0], run["id"].as_str().unwrap());
+        for (k, v) in run["params"].as_object().unwrap() {
+            let col = headers.iter().position(|h| *h == format!("params.{k}")).unwrap();
+            assert_eq!(&row[col], v.as_str().unwrap(), "params.{k}");
+        }
+        for (k, m) in run["metrics"].as_object().unwrap() {
+            let col = headers.iter().position(|h| *h == format!("metrics.{k}")).unwrap();
+            let want = match &m["last"] {
+                Value::String(s) => s.clone(),
+                v => v.to_string(),
+            };
+            assert_eq!(row[col], want, "metrics.{k}");
+        }
+    }
+}
