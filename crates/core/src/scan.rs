@@ -223,14 +223,20 @@ impl Index {
             return Err(Error::Project(format!("{}: cannot read the folder", root.display())));
         }
         let mut walk_diags = Diags::new("");
-        let units = discover(&root, &mut walk_diags);
+        // The walk and loading what the index remembers are independent: do both at once.
+        let (units, remembered) = std::thread::scope(|s| {
+            let walk = s.spawn(|| discover(&root, &mut walk_diags));
+            let remembered = load_states(&self.conn).and_then(|prev| {
+                let mut st = self.conn.prepare("SELECT unit FROM files UNION SELECT unit FROM runs")?;
+                let known: HashSet<String> =
+                    st.query_map([], |r| r.get::<_, String>(0))?.filter_map(Result::ok).collect();
+                Ok((prev, known))
+            });
+            let units = walk.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (units, remembered)
+        });
+        let (prev, known_units) = remembered?;
         progress(&Progress::Discovered { units: units.len() });
-        let prev = load_states(&self.conn)?;
-        let known_units: HashSet<String> = {
-            let mut st = self.conn.prepare("SELECT unit FROM files UNION SELECT unit FROM runs")?;
-            let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-            rows.filter_map(Result::ok).collect()
-        };
         let total = units.len();
         let threads =
             if opts.threads == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { opts.threads };

@@ -76,8 +76,8 @@ pub fn list_store(store: &Path, diags: &mut Diags) -> Vec<(std::sync::Arc<Experi
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .filter(|e| !NOT_RUNS.iter().any(|n| e.file_name() == *n))
             .map(|e| e.path())
-            .filter(|p| p.join("meta.yaml").exists())
-            .collect();
+            .collect(); // a folder without meta.yaml reads as no run
+
         runs.sort();
         out.extend(runs.into_iter().map(|r| (exp.clone(), r)));
     }
