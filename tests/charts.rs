@@ -2,7 +2,7 @@
 //! every zoom.
 
 use proptest::prelude::*;
-use runlens_core::series::m4_points;
+use runlens_core::series::{m4_points, m4_points_along, XAxis};
 use runlens_core::ChartX;
 
 use crate::common::*;
@@ -26,7 +26,13 @@ fn series_text(n: usize, seed: u64) -> (String, Vec<(i64, f64)>) {
         }
         pts.push((step, v));
         let vs = if v.is_nan() { "NaN".to_string() } else { format!("{v:?}") };
-        text.push_str(&format!("{{\"step\": {step}, \"loss\": {vs}}}\n"));
+        // Wall-clock time mostly follows the steps, with a clock jump back and a few rows without one.
+        let t = 1_700_000_000_000i64 + step * 1000 - if i > n / 2 { 5_000 } else { 0 };
+        if i % 4001 == 5 {
+            text.push_str(&format!("{{\"step\": {step}, \"loss\": {vs}}}\n"));
+        } else {
+            text.push_str(&format!("{{\"step\": {step}, \"timestamp\": {t}, \"loss\": {vs}}}\n"));
+        }
     }
     (text, pts)
 }
@@ -39,7 +45,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(16), .. ProptestConfig::default() })]
 
     #[test]
-    fn m4_from_chunks_equals_m4_over_points(n in 1usize..6000, width in 1usize..400, zoom in proptest::option::of((0.0f64..1.0, 0.0f64..1.0)), seed in 0u64..1000) {
+    fn m4_from_chunks_equals_m4_over_points(n in 1usize..6000, width in prop_oneof![1usize..6, 1usize..400], zoom in proptest::option::of((0.0f64..1.0, 0.0f64..1.0)), seed in 0u64..1000) {
         let s = Scratch::new();
         let project = s.project();
         let (text, _) = series_text(n, seed);
@@ -65,6 +71,35 @@ proptest! {
         ) {
             prop_assert!(got.iter().any(|q| q.value == top.value), "max {} lost", top.value);
             prop_assert!(got.iter().any(|q| q.value == bottom.value), "min {} lost", bottom.value);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(16), .. ProptestConfig::default() })]
+
+    /// Along wall-clock time too: chunk summaries give what every point gives, points without a
+    /// time are left out, and relative time is the same chart shifted to start at 0.
+    #[test]
+    fn m4_along_time_equals_m4_over_points(n in 1usize..6000, width in prop_oneof![1usize..6, 1usize..300], seed in 0u64..1000) {
+        let s = Scratch::new();
+        let project = s.project();
+        let (text, _) = series_text(n, seed);
+        std::fs::write(project.join("log.jsonl"), text).unwrap();
+        let (index, _) = open_and_scan(&s.data(), &project);
+        let run = index.find_run("log.jsonl").unwrap();
+        let all = index.series(run.uid, "loss").unwrap();
+        let times: Vec<f64> = all.iter().map(|p| p.ts).filter(|t| !t.is_nan()).collect();
+        prop_assume!(!times.is_empty());
+        let (lo, hi) = (times.iter().cloned().fold(f64::INFINITY, f64::min), times.iter().cloned().fold(f64::NEG_INFINITY, f64::max));
+        let got = index.chart(run.uid, "loss", width, ChartX::Time, None).unwrap();
+        let want = m4_points_along(&all, width, lo, hi, XAxis::Time);
+        let triple = |p: &[runlens_core::Point]| p.iter().map(|p| (p.step, p.value.to_bits(), p.ts.to_bits())).collect::<Vec<_>>();
+        prop_assert_eq!(triple(&got), triple(&want));
+        let rel = index.chart(run.uid, "loss", width, ChartX::Relative, None).unwrap();
+        prop_assert_eq!(rel.len(), got.len());
+        for (r, g) in rel.iter().zip(&got) {
+            prop_assert_eq!(r.ts, g.ts - lo);
         }
     }
 }

@@ -21,27 +21,48 @@ pub struct ChunkSummary {
     pub max: Option<(f64, i64)>,
     pub ts_min: f64,
     pub ts_max: f64,
+    /// Timestamps of the min and max points (NaN when missing).
+    pub min_ts: f64,
+    pub max_ts: f64,
+    /// Points that have a timestamp.
+    pub n_ts: usize,
 }
 
 pub fn summarize(points: &[Point]) -> ChunkSummary {
     let mut min: Option<(f64, i64)> = None;
     let mut max: Option<(f64, i64)> = None;
     let (mut ts_min, mut ts_max) = (f64::NAN, f64::NAN);
+    let (mut min_ts, mut max_ts) = (f64::NAN, f64::NAN);
+    let mut n_ts = 0;
     for p in points {
         if p.value.is_finite() {
             if min.is_none_or(|(m, _)| p.value < m) {
                 min = Some((p.value, p.step));
+                min_ts = p.ts;
             }
             if max.is_none_or(|(m, _)| p.value > m) {
                 max = Some((p.value, p.step));
+                max_ts = p.ts;
             }
         }
         if !p.ts.is_nan() {
+            n_ts += 1;
             ts_min = if ts_min.is_nan() { p.ts } else { ts_min.min(p.ts) };
             ts_max = if ts_max.is_nan() { p.ts } else { ts_max.max(p.ts) };
         }
     }
-    ChunkSummary { n: points.len(), first: points[0], last: points[points.len() - 1], min, max, ts_min, ts_max }
+    ChunkSummary {
+        n: points.len(),
+        first: points[0],
+        last: points[points.len() - 1],
+        min,
+        max,
+        ts_min,
+        ts_max,
+        min_ts,
+        max_ts,
+        n_ts,
+    }
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {

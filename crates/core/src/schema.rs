@@ -52,6 +52,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX diagnostics_file ON diagnostics(file);
     CREATE INDEX diagnostics_unit ON diagnostics(unit);
     ",
+    // 2: chunk summaries say how many points have a time and when the min and max happened, so
+    // charts along wall-clock time can skip decoding too. Chunks written before read as
+    // "unknown" (n_ts 0) and are decoded.
+    "
+    ALTER TABLE chunks ADD COLUMN n_ts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE chunks ADD COLUMN vmin_ts REAL;
+    ALTER TABLE chunks ADD COLUMN vmax_ts REAL;
+    ",
 ];
 
 pub const VERSION: i64 = MIGRATIONS.len() as i64;

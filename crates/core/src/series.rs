@@ -22,8 +22,8 @@ struct Existing {
 fn write_chunks(tx: &Connection, sid: i64, first_seq: i64, points: &[Point]) -> rusqlite::Result<()> {
     let mut st = tx.prepare_cached(
         "INSERT INTO chunks(sid, seq, n, first_step, last_step, first_bits, last_bits, first_ts, last_ts, ts_min, ts_max,
-                            vmin, vmin_step, vmax, vmax_step, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                            vmin, vmin_step, vmax, vmax_step, data, n_ts, vmin_ts, vmax_ts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     )?;
     for (i, chunk) in points.chunks(CHUNK_POINTS).enumerate() {
         let s = summarize(chunk);
@@ -44,6 +44,9 @@ fn write_chunks(tx: &Connection, sid: i64, first_seq: i64, points: &[Point]) -> 
             s.max.map(|m| m.0),
             s.max.map(|m| m.1),
             codec::encode(chunk),
+            s.n_ts as i64,
+            real(s.min_ts),
+            real(s.max_ts),
         ])?;
     }
     Ok(())
@@ -223,7 +226,8 @@ pub fn m4(
 ) -> rusqlite::Result<Vec<Point>> {
     let buckets = buckets.max(1);
     let mut st = conn.prepare_cached(
-        "SELECT seq, n, first_step, last_step, first_bits, last_bits, first_ts, last_ts, ts_min, ts_max, vmin, vmin_step, vmax, vmax_step
+        "SELECT seq, n, first_step, last_step, first_bits, last_bits, first_ts, last_ts, ts_min, ts_max, vmin, vmin_step, vmax, vmax_step,
+                n_ts, vmin_ts, vmax_ts
          FROM chunks WHERE sid = ?1 ORDER BY seq",
     )?;
     let chunks: Vec<StoredChunk> = st
@@ -248,6 +252,9 @@ pub fn m4(
                     ts_max: r.get::<_, Option<f64>>(9)?.unwrap_or(f64::NAN),
                     min: r.get::<_, Option<f64>>(10)?.zip(r.get::<_, Option<i64>>(11)?),
                     max: r.get::<_, Option<f64>>(12)?.zip(r.get::<_, Option<i64>>(13)?),
+                    n_ts: r.get::<_, i64>(14)? as usize,
+                    min_ts: r.get::<_, Option<f64>>(15)?.unwrap_or(f64::NAN),
+                    max_ts: r.get::<_, Option<f64>>(16)?.unwrap_or(f64::NAN),
                 },
             })
         })?
@@ -292,8 +299,16 @@ pub fn m4(
                 acc.merge_summary(b0, s, &mut out);
                 continue;
             }
-        } else if s.ts_max.is_nan() || s.ts_max < lo || s.ts_min > hi {
-            continue;
+        } else {
+            if s.ts_max.is_nan() || s.ts_max < lo || s.ts_min > hi {
+                continue;
+            }
+            // Every point has a time, all inside the range and one bucket: the summary will do.
+            let (b0, b1) = (bucket_of(s.ts_min), bucket_of(s.ts_max));
+            if b0 == b1 && s.n_ts == s.n && s.ts_min >= lo && s.ts_max <= hi {
+                acc.merge_summary(b0, s, &mut out);
+                continue;
+            }
         }
         buf.clear();
         let data: Vec<u8> = data_stmt.query_row(params![sid, c.seq], |r| r.get(0))?;
@@ -368,10 +383,10 @@ impl M4Acc {
         self.add(base, s.first);
         let (min_step, max_step) = (s.min.map(|m| m.1), s.max.map(|m| m.1));
         if let Some((v, step)) = s.min {
-            self.add(at(step, max_step), Point { step, value: v, ts: f64::NAN });
+            self.add(at(step, max_step), Point { step, value: v, ts: s.min_ts });
         }
         if let Some((v, step)) = s.max {
-            self.add(at(step, min_step), Point { step, value: v, ts: f64::NAN });
+            self.add(at(step, min_step), Point { step, value: v, ts: s.max_ts });
         }
         self.add(base + n - 1, s.last);
     }
@@ -400,13 +415,18 @@ fn same(a: &Point, b: &Point) -> bool {
 /// M4 over points in memory: the reference the chunked version is tested against, and the way the
 /// CLI downsamples a series it already holds.
 pub fn m4_points(points: &[Point], buckets: usize, lo: f64, hi: f64) -> Vec<Point> {
+    m4_points_along(points, buckets, lo, hi, XAxis::Step)
+}
+
+/// `m4_points` along either axis; points without a coordinate are left out.
+pub fn m4_points_along(points: &[Point], buckets: usize, lo: f64, hi: f64, axis: XAxis) -> Vec<Point> {
     let buckets = buckets.max(1);
     let width = (hi - lo) / buckets as f64;
     let mut acc = M4Acc::default();
     let mut out = Vec::new();
     for p in points {
-        let x = p.step as f64;
-        if x < lo || x > hi {
+        let x = x_of(p, axis);
+        if x.is_nan() || x < lo || x > hi {
             continue;
         }
         let b = if width <= 0.0 || !width.is_finite() {
