@@ -107,4 +107,23 @@ mod tests {
         c.pragma_update(None, "user_version", VERSION + 1).unwrap();
         assert!(matches!(migrate(&mut c, "i"), Err(MigrationError::Newer { .. })));
     }
+
+    #[test]
+    fn a_version_1_index_with_data_moves_to_version_2() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.execute_batch(MIGRATIONS[0]).unwrap();
+        c.pragma_update(None, "user_version", 1).unwrap();
+        c.execute_batch(
+            "INSERT INTO runs(uid, id, source, path, unit) VALUES (1, 'r', 'jsonl', 'r', 'r');
+             INSERT INTO series(sid, run, key, file, count, last_bits, last_step, first_step) VALUES (1, 1, 'loss', 'r', 1, 0, 0, 0);
+             INSERT INTO chunks(sid, seq, n, first_step, last_step, first_bits, last_bits, data) VALUES (1, 0, 1, 0, 0, 0, 0, x'00');",
+        )
+        .unwrap();
+        migrate(&mut c, "i").unwrap();
+        let (n_ts, vmin_ts): (i64, Option<f64>) =
+            c.query_row("SELECT n_ts, vmin_ts FROM chunks", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!((n_ts, vmin_ts), (0, None), "old chunks read as 'times unknown', so charts decode them");
+        let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, 2);
+    }
 }
