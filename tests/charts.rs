@@ -37,6 +37,22 @@ fn series_text(n: usize, seed: u64) -> (String, Vec<(i64, f64)>) {
     (text, pts)
 }
 
+/// The series of `series_text(n, seed)`, indexed: the scratch folder (keep it alive), the index,
+/// the run and every point.
+fn indexed_series(
+    n: usize,
+    seed: u64,
+) -> (Scratch, runlens_core::Index, runlens_core::RunRow, Vec<runlens_core::Point>) {
+    let s = Scratch::new();
+    let project = s.project();
+    let (text, _) = series_text(n, seed);
+    std::fs::write(project.join("log.jsonl"), text).unwrap();
+    let (index, _) = open_and_scan(&s.data(), &project);
+    let run = index.find_run("log.jsonl").unwrap();
+    let all = index.series(run.uid, "loss").unwrap();
+    (s, index, run, all)
+}
+
 fn pairs(p: &[runlens_core::Point]) -> Vec<(i64, u64)> {
     p.iter().map(|p| (p.step, p.value.to_bits())).collect()
 }
@@ -46,13 +62,7 @@ proptest! {
 
     #[test]
     fn m4_from_chunks_equals_m4_over_points(n in 1usize..6000, width in prop_oneof![1usize..6, 1usize..400], zoom in proptest::option::of((0.0f64..1.0, 0.0f64..1.0)), seed in 0u64..1000) {
-        let s = Scratch::new();
-        let project = s.project();
-        let (text, _) = series_text(n, seed);
-        std::fs::write(project.join("log.jsonl"), text).unwrap();
-        let (index, _) = open_and_scan(&s.data(), &project);
-        let run = index.find_run("log.jsonl").unwrap();
-        let all = index.series(run.uid, "loss").unwrap();
+        let (_s, index, run, all) = indexed_series(n, seed);
         let (first, last) = (all[0].step as f64, all[all.len() - 1].step as f64);
         let range = zoom.map(|(a, b)| {
             let (a, b) = (a.min(b), a.max(b));
@@ -82,13 +92,7 @@ proptest! {
     /// time are left out, and relative time is the same chart shifted to start at 0.
     #[test]
     fn m4_along_time_equals_m4_over_points(n in 1usize..6000, width in prop_oneof![1usize..6, 1usize..300], seed in 0u64..1000) {
-        let s = Scratch::new();
-        let project = s.project();
-        let (text, _) = series_text(n, seed);
-        std::fs::write(project.join("log.jsonl"), text).unwrap();
-        let (index, _) = open_and_scan(&s.data(), &project);
-        let run = index.find_run("log.jsonl").unwrap();
-        let all = index.series(run.uid, "loss").unwrap();
+        let (_s, index, run, all) = indexed_series(n, seed);
         let times: Vec<f64> = all.iter().map(|p| p.ts).filter(|t| !t.is_nan()).collect();
         prop_assume!(!times.is_empty());
         let (lo, hi) = (times.iter().cloned().fold(f64::INFINITY, f64::min), times.iter().cloned().fold(f64::NEG_INFINITY, f64::max));
