@@ -220,3 +220,31 @@ fn runs_as_csv_hold_every_param_tag_and_metric() {
         }
     }
 }
+
+#[test]
+fn show_as_json_holds_the_whole_run() {
+    let s = Scratch::new();
+    let p3 = fixture("p3");
+    let truth = read_json(&p3.join("truth.json"));
+    let trial = truth["mlflow"]["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| !r["model_outputs"].as_array().unwrap().is_empty())
+        .unwrap();
+    let id = trial["run_id"].as_str().unwrap();
+    let v: Value = serde_json::from_str(&stdout(&runlens(
+        &s.data(),
+        &["show", p3.to_str().unwrap(), &id[..10], "--format", "json"],
+    )))
+    .unwrap();
+    assert_eq!(v["id"], id, "a unique id prefix names the run");
+    assert_eq!(v["params"], trial["params"]);
+    let arts: Vec<&str> = v["artifacts"].as_array().unwrap().iter().map(|a| a["path"].as_str().unwrap()).collect();
+    let tarts: Vec<&str> = trial["artifacts"].as_array().unwrap().iter().map(|a| a["path"].as_str().unwrap()).collect();
+    assert_eq!(arts, tarts);
+    assert_eq!(v["inputs"][0]["name"], trial["dataset_inputs"][0]["name"]);
+    assert_eq!(v["models"][0]["model_id"], trial["model_outputs"][0]["model_id"]);
+    assert!(v["models"][0]["signature_inputs"].as_str().unwrap().contains("f0"), "the MLmodel signature, read as text");
+    assert_eq!(v["diagnostics"], serde_json::json!([]));
+}
