@@ -20,7 +20,7 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 cargo build --release --locked -p runlens
-bin=target/release/runlens
+bin="${CARGO_TARGET_DIR:-target}/release/runlens"
 
 echo
 echo "\$ runlens index assets/demo"
