@@ -135,6 +135,7 @@ pub fn table(headers: &[String], rows: &[Vec<String>], max: usize) -> String {
                 s.push_str(&" ".repeat(widths[i] - c.chars().count()));
             }
         }
+        s.truncate(s.trim_end().len());
         s.push('\n');
         s
     };
