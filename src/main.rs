@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 
@@ -132,8 +132,7 @@ fn data_dir(cli: &Option<PathBuf>) -> Result<PathBuf> {
 fn open(data: &Path, project: &Path, refresh: &Refresh) -> Result<Index> {
     let mut index = Index::open(data, project)?;
     if !refresh.no_refresh {
-        let report = index.scan(&ScanOptions::default(), &mut |_| {}, &AtomicBool::new(false))?;
-        let _ = report;
+        index.scan(&ScanOptions::default(), &mut |_| {}, &AtomicBool::new(false))?;
     }
     Ok(index)
 }
@@ -587,12 +586,4 @@ fn diff(a: &RunRow, b: &RunRow, all: bool, format: Format) -> String {
         s.push_str(&table(&["METRIC (LAST)".into(), na, nb], &mrows, 60));
     }
     s
-}
-
-#[allow(dead_code)]
-fn ensure(cond: bool, msg: &str) -> Result<()> {
-    if !cond {
-        bail!("{msg}");
-    }
-    Ok(())
 }
