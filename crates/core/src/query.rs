@@ -132,9 +132,6 @@ impl Index {
         } else if q.offset > 0 {
             sql.push_str(&format!(" LIMIT -1 OFFSET {}", q.offset));
         }
-        if std::env::var_os("RUNLENS_DEBUG_SQL").is_some() {
-            eprintln!("{sql}");
-        }
         let mut st = self.conn.prepare(&sql).map_err(|e| Error::Filter(e.to_string()))?;
         let mut rows: Vec<RunRow> =
             st.query_map(rusqlite::params_from_iter(args), run_row)?.collect::<Result<_, _>>()?;
