@@ -109,6 +109,9 @@ fn lightning_rewrite_with_a_wider_header_is_reread() {
     assert_eq!(row.metrics["train_loss"].count, 3, "no duplicated points");
     assert_eq!(row.metrics["val_loss"].count, 1);
     assert_eq!(row.params.get("lr").map(String::as_str), Some("0.1"));
+    // A plain append under the same header is read incrementally again.
+    append(&v.join("metrics.csv"), "1,39,0.9,\r\n");
+    assert_eq!(scan(&mut index).points, 1, "only the appended row is read");
     assert_eq!(dump(&index), fresh_dump(&project));
 }
 

@@ -171,9 +171,13 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
     let prev_layout: Option<Layout> = prev.and_then(|p| serde_json::from_str(&p.extra).ok());
     if let (Chunk::Append { .. }, Some(l)) = (&chunk, &prev_layout) {
         // Lightning rewrites the file with a wider header: the header must be the same.
-        let same = std::fs::read(csv_path)
+        // Only the first line is read: a BOM, the header, and its line end.
+        let head_len = l.header_raw.len() as u64 + 5;
+        let mut head = Vec::with_capacity(head_len as usize);
+        let same = std::fs::File::open(csv_path)
+            .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, head_len), &mut head))
             .ok()
-            .and_then(|b| header_line(&b).map(|h| h == l.header_raw.as_bytes()))
+            .and_then(|_| header_line(&head).map(|h| h == l.header_raw.as_bytes()))
             .unwrap_or(false);
         if !same {
             chunk = match tail::read_new(csv_path, None, &md) {
