@@ -1,30 +1,24 @@
 #!/usr/bin/env bash
-# Sets up what is missing on a fresh Debian/Ubuntu machine, builds Runlens, and runs it on the demo
-# project in assets/demo: indexes it, lists its runs, and shows the best one.
-# Idempotent: a second run skips what is already there.
+# Sets up what is missing on a fresh Debian/Ubuntu machine, builds Runlens (the desktop app and the
+# CLI), and opens the demo project in assets/demo in the desktop app.
+# Idempotent: a second run skips what is already there. Without a display it shows the demo in the
+# CLI instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+./scripts/setup.sh
 
-need_apt=()
-command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
-command -v git >/dev/null 2>&1 || need_apt+=(git)
-if ((${#need_apt[@]})); then
-  echo "installing system packages: ${need_apt[*]}" >&2
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
+npm --prefix ui run build --silent
+cargo build --release --locked -p runlens-desktop -p runlens
+bin="${CARGO_TARGET_DIR:-target}/release"
+
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  echo "opening assets/demo in the Runlens desktop app"
+  exec "$bin/runlens-desktop" assets/demo
 fi
-if ! command -v cargo >/dev/null 2>&1; then
-  echo "error: no Rust toolchain (cargo) found. Install Rust 1.89 or newer (https://rustup.rs), then run this again." >&2
-  exit 1
-fi
-
-cargo build --release --locked -p runlens
-bin="${CARGO_TARGET_DIR:-target}/release/runlens"
-
+echo "no display: showing the demo project in the CLI instead"
 echo
 echo "\$ runlens index assets/demo"
-"$bin" index assets/demo
+"$bin/runlens" index assets/demo
 echo
 echo "\$ runlens runs assets/demo --sort -metrics.val_acc"
-"$bin" runs assets/demo --sort -metrics.val_acc
+"$bin/runlens" runs assets/demo --sort -metrics.val_acc

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Runs every test: the engine's unit tests, the integration tests (real fixture files, the real
-# binary), on a clean clone with nothing but a Rust toolchain and a C compiler.
+# Runs every test on a clean clone: the engine's unit and integration tests (real fixture files,
+# the real CLI binary), the UI's logic tests (vitest), and the end-to-end tests that drive the real
+# desktop app under Xvfb (tauri-driver + WebKitWebDriver). Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+./scripts/setup.sh --tests
+export PATH="$HOME/.cargo/bin:$PATH"
 
-if ! command -v cc >/dev/null 2>&1; then
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq build-essential
-fi
-
+echo "== UI build (embedded in the desktop binary)"
+npm --prefix ui run build --silent
+echo "== Rust tests"
 cargo test --workspace --locked
+echo "== desktop app build"
+cargo build --locked -p runlens-desktop -p runlens
+echo "== UI tests (vitest)"
+npm --prefix ui test --silent
+echo "== end-to-end tests (the real app under Xvfb)"
+xvfb-run -a -s "-screen 0 1280x800x24" npm --prefix ui run e2e --silent

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 
@@ -34,6 +34,8 @@ enum Format {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Open PROJECT in the Runlens desktop app (a running app opens it in its window).
+    Open { project: PathBuf },
     /// Find and index the runs in PROJECT (incremental: only what changed is read).
     Index {
         project: PathBuf,
@@ -141,6 +143,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let data = data_dir(&cli.data_dir)?;
     let mut out = std::io::stdout().lock();
     match cli.command {
+        Command::Open { project } => open_in_app(&project, &data)?,
         Command::Index { project, quiet } => {
             let mut index = Index::open(&data, &project)?;
             let report = scan_with_progress(&mut index, quiet)?;
@@ -586,4 +589,31 @@ fn diff(a: &RunRow, b: &RunRow, all: bool, format: Format) -> String {
         s.push_str(&table(&["METRIC (LAST)".into(), na, nb], &mrows, 60));
     }
     s
+}
+
+/// Starts the desktop app (installed next to this binary) on a folder, and returns at once. The
+/// app shares this CLI's data dir, so both use one index.
+fn open_in_app(project: &std::path::Path, data: &std::path::Path) -> Result<()> {
+    let project = std::fs::canonicalize(project).with_context(|| format!("{}", project.display()))?;
+    if !project.is_dir() {
+        bail!("{}: not a folder", project.display());
+    }
+    let exe = std::env::current_exe().context("cannot find this program's own path")?;
+    let app = exe.with_file_name(format!("runlens-desktop{}", std::env::consts::EXE_SUFFIX));
+    if !app.is_file() {
+        bail!(
+            "the desktop app is not installed next to this CLI ({} is missing); build it with \
+             `npm --prefix ui run build && cargo build --release -p runlens-desktop`",
+            app.display()
+        );
+    }
+    std::process::Command::new(&app)
+        .arg(&project)
+        .env("RUNLENS_DATA_DIR", data)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot start {}", app.display()))?;
+    Ok(())
 }

@@ -124,3 +124,36 @@ fn a_chart_of_a_long_series_reads_few_chunks_and_keeps_spikes() {
         assert!(chart.iter().any(|p| p.step == *step && p.value == *v), "spike at {step}");
     }
 }
+
+/// Smoothing is TensorBoard's debiased EMA over every point (NaN skipped), not over the points a
+/// chart happens to draw: with a chart as wide as the series it equals the EMA computed here.
+#[test]
+fn smoothing_is_a_debiased_ema_over_the_full_series() {
+    let (_s, index, run, all) = indexed_series(5000, 7);
+    let uid = run.uid;
+    let pts: Vec<(i64, f64)> = all.iter().map(|p| (p.step, p.value)).collect();
+    let w = 0.9;
+    let mut last = 0.0;
+    let mut n = 0;
+    let mut want = Vec::new();
+    for &(step, v) in &pts {
+        if v.is_finite() {
+            last = last * w + (1.0 - w) * v;
+            n += 1;
+            want.push((step, last / (1.0 - w.powi(n))));
+        } else {
+            want.push((step, v));
+        }
+    }
+    let got = index.chart_smoothed(uid, "loss", 1_000_000, ChartX::Step, None, w).unwrap();
+    assert_eq!(got.len(), want.len());
+    for (g, (step, v)) in got.iter().zip(&want) {
+        assert_eq!(g.step, *step);
+        assert!(g.value.to_bits() == v.to_bits() || (g.value - v).abs() <= 1e-12 * v.abs().max(1.0), "{} vs {v}", g.value);
+    }
+    // Zoomed in, the smoothed values are those of the full series (not restarted at the zoom edge).
+    let (lo, hi) = (pts[3000].0 as f64, pts[3100].0 as f64);
+    let zoomed = index.chart_smoothed(uid, "loss", 1_000_000, ChartX::Step, Some((lo, hi)), w).unwrap();
+    assert_eq!(zoomed.len(), 101);
+    assert_eq!(zoomed[0].value.to_bits(), got[3000].value.to_bits());
+}

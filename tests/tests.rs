@@ -4,6 +4,7 @@
 
 mod common;
 
+mod artifacts;
 mod charts;
 mod cli;
 mod incremental;

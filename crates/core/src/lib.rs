@@ -4,6 +4,7 @@
 //! It knows nothing of the desktop shell or the CLI: both are thin layers over [`Index`].
 //! See ARCHITECTURE.md for the map.
 
+pub mod artifacts;
 pub mod codec;
 pub mod filter;
 pub mod index;
@@ -16,9 +17,10 @@ pub mod schema;
 pub mod series;
 pub mod tail;
 
+pub use artifacts::{ArtifactPreview, PreviewKind};
 pub use index::{default_data_dir, index_path, Index};
 pub use model::{Diagnostic, Point, Source, Status};
-pub use query::{ChartX, MetricSummary, RunDetail, RunQuery, RunRow};
+pub use query::{ChartX, Completions, MetricSummary, RunDetail, RunQuery, RunRow};
 pub use scan::{Progress, ScanOptions, ScanReport};
 
 /// Errors the engine reports to its shells. Messages are complete sentences for a person; shells

@@ -84,6 +84,20 @@ pub fn ends_with(location: &str, tail: &[&str]) -> bool {
 }
 
 /// Checks that `rel_parts` names an existing entry under `root`, with no symlink on the way.
+/// A project-relative, '/'-separated path as a path under `root`, or None when it has `..`, is
+/// absolute, is empty, or passes through a symlink.
+pub fn project_file(root: &Path, rel_path: &str) -> Option<PathBuf> {
+    let parts: Vec<String> = rel_path.split('/').map(String::from).collect();
+    if rel_path.is_empty()
+        || parts.iter().any(|p| {
+            p.is_empty() || p == "." || p == ".." || p.contains(['\\', '\0']) || (cfg!(windows) && p.contains(':'))
+        })
+    {
+        return None;
+    }
+    walk_no_symlink(root, &parts)
+}
+
 fn walk_no_symlink(root: &Path, rel_parts: &[String]) -> Option<PathBuf> {
     let mut p = root.to_path_buf();
     for part in rel_parts {

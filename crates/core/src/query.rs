@@ -67,6 +67,14 @@ pub struct RunDetail {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// What a filter box can complete.
+#[derive(Clone, Debug, Default)]
+pub struct Completions {
+    pub params: BTreeMap<String, Vec<String>>,
+    pub tags: BTreeMap<String, Vec<String>>,
+    pub metrics: Vec<String>,
+}
+
 /// Which x coordinate a chart uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChartX {
@@ -315,10 +323,83 @@ impl Index {
         }
     }
 
+    /// The debiased exponential moving average of a metric (TensorBoard's smoothing, `weight` in
+    /// [0, 1)), computed over every point of the series, then downsampled like `chart`. Points that
+    /// are not finite pass through unsmoothed and do not disturb the average.
+    pub fn chart_smoothed(
+        &self,
+        run_uid: i64,
+        key: &str,
+        width: usize,
+        x: ChartX,
+        range: Option<(f64, f64)>,
+        weight: f64,
+    ) -> Result<Vec<Point>, Error> {
+        let mut pts = self.series(run_uid, key)?;
+        ema(&mut pts, weight);
+        let axis = if x == ChartX::Step { XAxis::Step } else { XAxis::Time };
+        if x == ChartX::Relative {
+            let t0 = pts.iter().map(|p| p.ts).filter(|t| !t.is_nan()).fold(f64::INFINITY, f64::min);
+            for p in &mut pts {
+                p.ts -= t0;
+            }
+        }
+        let coord = |p: &Point| if axis == XAxis::Step { p.step as f64 } else { p.ts };
+        let (lo, hi) = match range {
+            Some(r) => r,
+            None => pts
+                .iter()
+                .map(coord)
+                .filter(|v| !v.is_nan())
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v))),
+        };
+        if lo > hi {
+            return Ok(Vec::new());
+        }
+        Ok(series::m4_points_along(&pts, width, lo, hi, axis))
+    }
+
+    /// Keys and their most frequent values, for completing a filter: params and tags with up to
+    /// `max_values` values each (most common first), and metric keys.
+    pub fn completions(&self, max_values: usize) -> Result<Completions, Error> {
+        let mut out = Completions::default();
+        for (table, map) in [("params", &mut out.params), ("tags", &mut out.tags)] {
+            let mut st = self.conn.prepare(&format!(
+                "SELECT t.key, t.value, count(*) AS c FROM {table} t JOIN runs r ON r.uid = t.run
+                 WHERE r.deleted = 0 GROUP BY t.key, t.value ORDER BY t.key, c DESC, t.value"
+            ))?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let values: &mut Vec<String> = map.entry(r.get(0)?).or_default();
+                if values.len() < max_values {
+                    values.push(r.get(1)?);
+                }
+            }
+        }
+        out.metrics = self.metric_keys()?.into_iter().map(|(k, _)| k).collect();
+        Ok(out)
+    }
+
     /// The metric keys present in the runs, with how many runs have each.
     pub fn metric_keys(&self) -> Result<Vec<(String, u64)>, Error> {
         let mut st = self.conn.prepare("SELECT s.key, count(*) FROM series s JOIN runs r ON r.uid = s.run WHERE r.deleted = 0 GROUP BY s.key ORDER BY s.key")?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// Debiased EMA in place, as TensorBoard smooths: `last = last * w + (1 - w) * v`, divided by
+/// `1 - w^n` for the n finite values seen so far.
+pub fn ema(points: &mut [Point], weight: f64) {
+    let w = weight.clamp(0.0, 0.999_999);
+    let mut last = 0.0;
+    let mut n = 0i32;
+    for p in points {
+        if !p.value.is_finite() {
+            continue;
+        }
+        last = last * w + (1.0 - w) * p.value;
+        n += 1;
+        p.value = last / (1.0 - w.powi(n));
     }
 }

@@ -1,0 +1,25 @@
+// The app's own commands get permissions generated (allow-<command>), so a capability must list
+// each one the front end may call: a command not listed is refused before it runs.
+const COMMANDS: &[&str] = &[
+    "recent_projects",
+    "forget_project",
+    "pick_project",
+    "open_project",
+    "current_project",
+    "refresh",
+    "runs",
+    "completions",
+    "run_detail",
+    "chart",
+    "artifact",
+    "reveal",
+    "open_url",
+    "save_text",
+];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri-build failed");
+}

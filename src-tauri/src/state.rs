@@ -1,0 +1,118 @@
+//! What the shell remembers: the open project, the folders the user chose, recent projects.
+//!
+//! The front end never names a folder to open on its own: a project is opened only when the user
+//! chose it (the folder dialog, a drop on the window, a path on the command line or from a second
+//! launch) or it is in the recent list. So a page that misbehaves cannot point the engine at
+//! `~/.ssh`.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+use runlens_core::Index;
+
+use crate::wire::WireError;
+
+pub struct Project {
+    pub root: PathBuf,
+    /// The connection queries use. A scan writes through its own connection (WAL lets both run).
+    pub reader: Mutex<Index>,
+    pub scanning: AtomicBool,
+    pub cancel: Arc<AtomicBool>,
+}
+
+pub struct AppState {
+    pub data_dir: PathBuf,
+    granted: Mutex<HashSet<PathBuf>>,
+    /// A folder asked for before the page was ready (command line); the page collects it.
+    pub requested: Mutex<Option<PathBuf>>,
+    pub project: Mutex<Option<Arc<Project>>>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Recent {
+    pub path: String,
+    pub name: String,
+    /// Milliseconds since the epoch.
+    pub opened_at: i64,
+    pub runs: usize,
+}
+
+const RECENT_MAX: usize = 20;
+
+impl AppState {
+    pub fn new(data_dir: PathBuf) -> Self {
+        AppState {
+            data_dir,
+            granted: Mutex::new(HashSet::new()),
+            requested: Mutex::new(None),
+            project: Mutex::new(None),
+        }
+    }
+
+    /// Records that the user chose `path`; returns its canonical form.
+    pub fn grant(&self, path: &Path) -> Result<PathBuf, WireError> {
+        let canon =
+            std::fs::canonicalize(path).map_err(|e| WireError::new("project", format!("{}: {e}", path.display())))?;
+        if !canon.is_dir() {
+            return Err(WireError::new("project", format!("{}: not a folder", path.display())));
+        }
+        self.granted.lock().expect("lock").insert(canon.clone());
+        Ok(canon)
+    }
+
+    /// The canonical folder for `path` when the user chose it or opened it before; refused otherwise.
+    pub fn check_open(&self, path: &str) -> Result<PathBuf, WireError> {
+        let refused =
+            || WireError::new("forbidden", format!("{path}: not a folder you opened; choose it with Open folder"));
+        let canon = std::fs::canonicalize(path).map_err(|_| refused())?;
+        if self.granted.lock().expect("lock").contains(&canon) {
+            return Ok(canon);
+        }
+        let known = self.recent().iter().any(|r| Path::new(&r.path) == canon);
+        if known {
+            Ok(canon)
+        } else {
+            Err(refused())
+        }
+    }
+
+    pub fn current(&self) -> Result<Arc<Project>, WireError> {
+        self.project.lock().expect("lock").clone().ok_or_else(|| WireError::new("no_project", "no project is open"))
+    }
+
+    fn recent_file(&self) -> PathBuf {
+        self.data_dir.join("recent.json")
+    }
+
+    pub fn recent(&self) -> Vec<Recent> {
+        std::fs::read(self.recent_file()).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    }
+
+    /// Puts a project first in the recent list, written atomically (temp file, then rename).
+    pub fn remember(&self, root: &Path, runs: usize, now_ms: i64) -> std::io::Result<()> {
+        let path = root.to_string_lossy().into_owned();
+        let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.clone());
+        let mut list = self.recent();
+        list.retain(|r| r.path != path);
+        list.insert(0, Recent { path, name, opened_at: now_ms, runs });
+        list.truncate(RECENT_MAX);
+        self.write_recent(&list)
+    }
+
+    pub fn forget(&self, path: &str) -> std::io::Result<()> {
+        let mut list = self.recent();
+        list.retain(|r| r.path != path);
+        self.write_recent(&list)
+    }
+
+    fn write_recent(&self, list: &[Recent]) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.data_dir)?;
+        let tmp = self.data_dir.join("recent.json.partial");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(list).expect("serializable"))?;
+        std::fs::rename(&tmp, self.recent_file())
+    }
+}

@@ -1,0 +1,240 @@
+//! The shapes that cross IPC. Core types stay plain; this module owns their serializable twins,
+//! the `{code, message}` error, and the byte layout of chart series.
+
+use std::collections::BTreeMap;
+
+use serde::{Serialize, Serializer};
+
+use runlens_core::{Diagnostic, MetricSummary, Point, RunDetail, RunRow};
+
+/// An error as the front end sees it: it branches on `code`, and shows `message` to a person.
+#[derive(Clone, Debug, Serialize)]
+pub struct WireError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl From<runlens_core::Error> for WireError {
+    fn from(e: runlens_core::Error) -> Self {
+        WireError { code: e.code(), message: e.to_string() }
+    }
+}
+
+impl WireError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        WireError { code, message: message.into() }
+    }
+}
+
+/// A float that JSON cannot always hold: NaN and ±inf travel as the strings "NaN", "Infinity",
+/// "-Infinity", as in the CLI's JSON.
+#[derive(Clone, Copy, Debug)]
+pub struct Num(pub f64);
+
+impl Serialize for Num {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = self.0;
+        if v.is_nan() {
+            s.serialize_str("NaN")
+        } else if v == f64::INFINITY {
+            s.serialize_str("Infinity")
+        } else if v == f64::NEG_INFINITY {
+            s.serialize_str("-Infinity")
+        } else {
+            s.serialize_f64(v)
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Metric {
+    pub count: u64,
+    pub last: Num,
+    pub last_step: i64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+impl From<&MetricSummary> for Metric {
+    fn from(m: &MetricSummary) -> Self {
+        Metric { count: m.count, last: Num(m.last), last_step: m.last_step, min: m.min, max: m.max }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Run {
+    pub id: String,
+    pub path: String,
+    pub source: String,
+    pub name: Option<String>,
+    pub experiment: Option<String>,
+    pub status: Option<String>,
+    pub start_time: Option<i64>,
+    pub end_time: Option<i64>,
+    pub parent_id: Option<String>,
+    pub user: Option<String>,
+    pub params: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub metrics: BTreeMap<String, Metric>,
+}
+
+impl From<RunRow> for Run {
+    fn from(r: RunRow) -> Self {
+        Run {
+            metrics: r.metrics.iter().map(|(k, m)| (k.clone(), m.into())).collect(),
+            id: r.id,
+            path: r.path,
+            source: r.source,
+            name: r.name,
+            experiment: r.experiment,
+            status: r.status,
+            start_time: r.start_time,
+            end_time: r.end_time,
+            parent_id: r.parent_id,
+            user: r.user,
+            params: r.params,
+            tags: r.tags,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Issue {
+    pub file: String,
+    pub line: Option<u64>,
+    pub message: String,
+}
+
+impl From<Diagnostic> for Issue {
+    fn from(d: Diagnostic) -> Self {
+        Issue { file: d.file, line: d.line, message: d.message }
+    }
+}
+
+#[derive(Serialize)]
+pub struct File {
+    /// Project-relative, '/'-separated: what `artifact` and `reveal` take.
+    pub path: String,
+    /// Relative to the group it belongs to (the artifact folder, or the model's folder).
+    pub name: String,
+    pub size: u64,
+}
+
+#[derive(Serialize)]
+pub struct Model {
+    pub model_id: String,
+    pub name: String,
+    pub step: Option<i64>,
+    pub dir: Option<String>,
+    pub flavors: Vec<String>,
+    pub signature_inputs: Option<String>,
+    pub signature_outputs: Option<String>,
+    pub files: Vec<File>,
+}
+
+#[derive(Serialize)]
+pub struct Input {
+    pub name: String,
+    pub digest: String,
+    pub source_type: String,
+    pub source: String,
+    pub context: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+pub struct Detail {
+    pub run: Run,
+    pub artifact_dir: Option<String>,
+    pub artifacts: Vec<File>,
+    pub models: Vec<Model>,
+    pub inputs: Vec<Input>,
+    pub issues: Vec<Issue>,
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{}/{name}", dir.trim_end_matches('/'))
+    }
+}
+
+impl From<RunDetail> for Detail {
+    fn from(d: RunDetail) -> Self {
+        let dir = d.artifact_dir.clone();
+        Detail {
+            artifacts: d
+                .artifacts
+                .into_iter()
+                .filter_map(|a| dir.as_deref().map(|dir| File { path: join(dir, &a.path), name: a.path, size: a.size }))
+                .collect(),
+            models: d
+                .models
+                .into_iter()
+                .map(|m| Model {
+                    files: m
+                        .files
+                        .into_iter()
+                        .filter_map(|f| {
+                            m.dir.as_deref().map(|dir| File { path: join(dir, &f.path), name: f.path, size: f.size })
+                        })
+                        .collect(),
+                    model_id: m.model_id,
+                    name: m.name,
+                    step: m.step,
+                    dir: m.dir,
+                    flavors: m.flavors,
+                    signature_inputs: m.signature_inputs,
+                    signature_outputs: m.signature_outputs,
+                })
+                .collect(),
+            inputs: d
+                .inputs
+                .into_iter()
+                .map(|i| Input {
+                    name: i.name,
+                    digest: i.digest,
+                    source_type: i.source_type,
+                    source: i.source,
+                    context: i.context,
+                    tags: i.tags,
+                })
+                .collect(),
+            issues: d.diagnostics.into_iter().map(Issue::from).collect(),
+            artifact_dir: d.artifact_dir,
+            run: d.run.into(),
+        }
+    }
+}
+
+/// One line of a chart: the index of its run in the request, its kind (0 raw, 1 smoothed), its points.
+pub type ChartSeries = (u32, u32, Vec<(f64, f64)>);
+
+/// Chart series as bytes, little-endian, every f64 array 8-byte aligned:
+/// `u32 count, u32 0`, then per series `u32 run (index into the request), u32 kind (0 raw,
+/// 1 smoothed), u32 n, u32 0, f64 x[n], f64 y[n]`. The front end reads them as Float64Arrays.
+pub fn encode_series(series: &[ChartSeries]) -> Vec<u8> {
+    let total: usize = series.iter().map(|(_, _, p)| 16 + p.len() * 16).sum();
+    let mut out = Vec::with_capacity(8 + total);
+    out.extend_from_slice(&(series.len() as u32).to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    for (run, kind, pts) in series {
+        out.extend_from_slice(&run.to_le_bytes());
+        out.extend_from_slice(&kind.to_le_bytes());
+        out.extend_from_slice(&(pts.len() as u32).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        for (x, _) in pts {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        for (_, y) in pts {
+            out.extend_from_slice(&y.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// The x of a chart point along the requested axis.
+pub fn xy(points: &[Point], by_step: bool) -> Vec<(f64, f64)> {
+    points.iter().map(|p| (if by_step { p.step as f64 } else { p.ts }, p.value)).collect()
+}

@@ -1,0 +1,298 @@
+// End-to-end tests of the real desktop app: the built binary (UI embedded), driven under Xvfb
+// through tauri-driver and WebKitWebDriver. Run by scripts/test.sh after the build; see
+// ../../shared/design/desktop-testing.md for the setup they follow.
+//
+// The expected runs come from the real CLI over the same folder, so the app is checked against
+// the engine's own answer, not against numbers written into this file.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import net from "node:net";
+import { Builder, By, Key, until } from "selenium-webdriver";
+import { captureScreen } from "./screen.mjs";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const TARGET = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(ROOT, "target");
+const APP = join(TARGET, "debug", "runlens-desktop");
+const CLI = join(TARGET, "debug", "runlens");
+const DEMO = join(ROOT, "assets", "demo");
+const SHOTS = join(TARGET, "e2e-screenshots");
+const TMP = mkdtempSync(join(tmpdir(), "runlens-e2e-"));
+const DATA = join(TMP, "data");
+mkdirSync(SHOTS, { recursive: true });
+
+let driverProc;
+
+function cli(args) {
+  return JSON.parse(execFileSync(CLI, [...args, "--data-dir", join(TMP, "cli-data"), "--format", "json"], { encoding: "utf8" }));
+}
+
+async function waitPort(port, ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const ok = await new Promise((res) => {
+      const s = net.connect(port, "127.0.0.1", () => {
+        s.end();
+        res(true);
+      });
+      s.on("error", () => res(false));
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+async function session(args) {
+  const driver = await new Builder()
+    .usingServer("http://127.0.0.1:4444/")
+    .withCapabilities({ browserName: "wry", "tauri:options": { application: APP, args } })
+    .build();
+  await driver.manage().setTimeouts({ script: 15000, pageLoad: 30000, implicit: 0 });
+  return driver;
+}
+
+/** A test that leaves a screenshot and the page's errors behind when it fails. */
+function check(name, getDriver, fn) {
+  test(name, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      const driver = getDriver();
+      if (driver) {
+        const safe = name.replace(/[^a-z0-9]+/gi, "-").slice(0, 40);
+        await shot(driver, `FAILED-${safe}`).catch(() => {});
+        const errors = await driver.executeScript(() => window.__runlensErrors ?? []).catch(() => []);
+        if (errors.length) e.message += `\npage errors:\n${errors.join("\n")}`;
+      }
+      throw e;
+    }
+  });
+}
+
+// eslint-disable-next-line no-unused-vars
+async function shot(_driver, name) {
+  await sleep(300); // let the last frame reach the screen
+  writeFileSync(join(SHOTS, `${name}.png`), captureScreen());
+}
+
+async function text(driver, css) {
+  return (await driver.findElement(By.css(css))).getText();
+}
+
+/** Waits until `css` has text matching `re`; returns the text. */
+async function waitText(driver, css, re, ms = 30000) {
+  let last = "";
+  await driver.wait(async () => {
+    try {
+      last = await text(driver, css);
+      return re.test(last);
+    } catch {
+      return false;
+    }
+  }, ms, `waiting for ${css} to match ${re}`).catch((e) => {
+    throw new Error(`${e.message}; last text: ${JSON.stringify(last)}`);
+  });
+  return last;
+}
+
+async function rowNames(driver) {
+  return driver.executeScript(() =>
+    [...document.querySelectorAll("#runs-table .tr[data-run] .run-link")].map((a) => a.textContent),
+  );
+}
+
+/** Calls a command through the page's IPC, as a compromised page could; returns the error code or "ok". */
+async function ipc(driver, cmd, args) {
+  return driver.executeAsyncScript(
+    (cmd, args, done) => {
+      const inv = window.__TAURI_INTERNALS__;
+      if (args && args.onProgress === "CHANNEL") args.onProgress = `__CHANNEL__:${inv.transformCallback(() => {})}`;
+      inv.invoke(cmd, args).then(
+        () => done("ok"),
+        (e) => done(typeof e === "object" && e && e.code ? e.code : String(e)),
+      );
+    },
+    cmd,
+    args,
+  );
+}
+
+before(async () => {
+  execFileSync("test", ["-x", APP]);
+  driverProc = spawn("tauri-driver", [], {
+    detached: true,
+    stdio: "ignore",
+    env: { ...process.env, RUNLENS_DATA_DIR: DATA, XDG_DATA_HOME: join(TMP, "xdg-data"), XDG_CONFIG_HOME: join(TMP, "xdg-config") },
+  });
+  await waitPort(4444, 20000);
+});
+
+after(() => {
+  if (driverProc) {
+    try {
+      process.kill(-driverProc.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+  rmSync(TMP, { recursive: true, force: true });
+});
+
+describe("the demo project", () => {
+  let driver;
+  const expected = cli(["runs", DEMO]);
+  const adam = cli(["runs", DEMO, "--filter", "params.optimizer = 'adam'"]);
+
+  before(async () => {
+    driver = await session([DEMO]);
+    await driver.manage().window().setRect({ width: 1280, height: 800 });
+  });
+  after(async () => driver?.quit());
+
+  check("opens, indexes, and shows every run the engine finds", () => driver, async () => {
+    await waitText(driver, "#run-count", new RegExp(`^${expected.length} runs`), 60000);
+    const names = await rowNames(driver);
+    const want = expected.map((r) => r.name ?? r.id).sort();
+    assert.deepEqual([...names].sort(), want);
+    // Running runs are marked.
+    const running = await driver.findElements(By.css("#runs-table .status.running"));
+    assert.equal(running.length, expected.filter((r) => r.status === "running").length);
+    await shot(driver, "runs");
+  });
+
+  check("filters with the engine's language", () => driver, async () => {
+    const box = await driver.findElement(By.css("#filter"));
+    await box.sendKeys("params.optimizer = 'adam'", Key.ENTER);
+    await waitText(driver, "#run-count", new RegExp(`^${adam.length} runs match`));
+    assert.deepEqual((await rowNames(driver)).sort(), adam.map((r) => r.name).sort());
+    await shot(driver, "runs-filtered");
+    // An error is shown in place, naming the column.
+    await driver.executeScript((el) => el.select(), box);
+    await box.sendKeys(Key.BACK_SPACE, "metrics.val_acc >", Key.ENTER);
+    const err = await waitText(driver, ".filter-error", /\^/);
+    assert.match(err, /metrics\.val_acc >/);
+    await driver.executeScript((el) => el.select(), box);
+    await box.sendKeys(Key.BACK_SPACE, Key.ENTER);
+    await waitText(driver, "#run-count", new RegExp(`^${expected.length} runs`));
+  });
+
+  check("selects two runs and draws their curves", () => driver, async () => {
+    const pick = ["trial-3-adamw-lr0.001", "trial-6-sgd-lr0.3"];
+    for (const name of pick) {
+      const row = await driver.findElement(By.xpath(`//div[@data-run][.//a[text()='${name}']]`));
+      await row.findElement(By.css("input[type=checkbox]")).click();
+    }
+    await waitText(driver, ".statusline", /2 selected/);
+    await driver.findElement(By.css("[data-tab=charts]")).click();
+    await driver.wait(until.elementLocated(By.css(".chart[data-metric=train_loss] .uplot canvas")), 20000);
+    await driver.wait(async () => /points drawn/.test(await text(driver, ".chart[data-metric=train_loss] figcaption")), 20000);
+    // Count the pixels painted in each run's colour: both curves must be on the canvas.
+    const counts = await driver.executeScript(() => {
+      const canvas = document.querySelector(".chart[data-metric=train_loss] .uplot canvas");
+      const swatches = [...document.querySelectorAll(".chart[data-metric=train_loss] .u-legend .u-series")]
+        .slice(1)
+        .map((el) => getComputedStyle(el.querySelector(".u-marker")).borderColor || getComputedStyle(el.querySelector(".u-marker")).backgroundColor);
+      const ctx = canvas.getContext("2d");
+      const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+      const rgb = (s) => s.match(/\d+/g).slice(0, 3).map(Number);
+      return swatches.map((s) => {
+        const [r, g, b] = rgb(s);
+        let n = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          if (data[i + 3] > 200 && Math.abs(data[i] - r) < 40 && Math.abs(data[i + 1] - g) < 40 && Math.abs(data[i + 2] - b) < 40) n++;
+        }
+        return n;
+      });
+    });
+    assert.equal(counts.length, 2, `legend has two runs: ${JSON.stringify(counts)}`);
+    for (const n of counts) assert.ok(n > 100, `each run's curve is painted: ${JSON.stringify(counts)}`);
+    await shot(driver, "charts");
+  });
+
+  check("compares the two runs", () => driver, async () => {
+    await driver.findElement(By.css("[data-tab=compare]")).click();
+    const diff = await waitText(driver, "table.diff", /optimizer/);
+    assert.match(diff, /adamw/);
+    assert.match(diff, /sgd/);
+    await shot(driver, "compare");
+  });
+
+  check("opens a run's artifacts and previews them", () => driver, async () => {
+    await driver.findElement(By.css("[data-tab=runs]")).click();
+    const link = await driver.wait(until.elementLocated(By.xpath("//a[@class='run-link'][text()='final-gbm']")), 10000);
+    await link.click();
+    await driver.wait(until.elementLocated(By.css("#artifact-list")), 10000);
+    await shot(driver, "run-detail-files");
+    const files = await driver.executeScript(() => document.querySelector("#artifact-list").textContent);
+    for (const f of ["roc_curve.png", "predictions.csv", "train.yaml"]) assert.match(files, new RegExp(f));
+    await driver.findElement(By.xpath("//button[contains(@title,'roc_curve.png')]")).click();
+    const img = await driver.wait(until.elementLocated(By.css(".preview img.artifact-image")), 10000);
+    await driver.wait(async () => (await driver.executeScript((el) => el.complete && el.naturalWidth, img)) > 0, 10000);
+    await shot(driver, "run-detail");
+    await driver.findElement(By.xpath("//button[contains(@title,'predictions.csv')]")).click();
+    await driver.wait(until.elementLocated(By.css(".preview [data-kind=table] table")), 10000);
+  });
+
+  check("refuses paths outside the project, whatever the page asks (reliability case 7)", () => driver, async () => {
+    const run = expected.find((r) => r.name === "final-gbm").path;
+    const home = process.env.HOME ?? "/root";
+    assert.equal(await ipc(driver, "artifact", { run, path: "/etc/passwd" }), "not_found");
+    assert.equal(await ipc(driver, "artifact", { run, path: "../../../../../../etc/passwd" }), "not_found");
+    assert.equal(await ipc(driver, "artifact", { run, path: `${home}/.ssh/id_rsa` }), "not_found");
+    assert.equal(await ipc(driver, "artifact", { run, path: join(TMP, "xdg-data", "dev.runlens.desktop", "localstorage") }), "not_found");
+    assert.equal(await ipc(driver, "reveal", { run, path: "/etc/passwd" }), "not_found");
+    assert.equal(await ipc(driver, "open_project", { path: "/etc", onProgress: "CHANNEL" }), "forbidden");
+    assert.equal(await ipc(driver, "open_project", { path: `${home}/.ssh`, onProgress: "CHANNEL" }), "forbidden");
+    assert.equal(await ipc(driver, "open_url", { url: "file:///etc/passwd" }), "forbidden");
+    assert.equal(await ipc(driver, "open_url", { url: "javascript:alert(1)" }), "forbidden");
+    assert.equal(await ipc(driver, "open_url", { url: "smb://host/share" }), "forbidden");
+    // Plugin commands are not exposed to the page at all.
+    assert.notEqual(await ipc(driver, "plugin:opener|open_path", { path: "/etc/passwd" }), "ok");
+    assert.notEqual(await ipc(driver, "plugin:dialog|open", { options: {} }), "ok");
+  });
+});
+
+describe("hostile names (reliability case 6)", () => {
+  let driver;
+  const XSS = `<img src=x onerror=window.__pwned=1>`;
+  const project = join(TMP, "hostile");
+
+  before(async () => {
+    // A minimal MLflow file store whose run name, param, tag and metric keys are markup.
+    const exp = join(project, "mlruns", "1");
+    const run = join(exp, "0123456789abcdef0123456789abcdef");
+    for (const d of ["params", "tags", "metrics"]) mkdirSync(join(run, d), { recursive: true });
+    writeFileSync(join(exp, "meta.yaml"), "artifact_location: mlruns/1\nexperiment_id: '1'\nlifecycle_stage: active\nname: </script><script>window.__pwned=2</script>\n");
+    writeFileSync(
+      join(run, "meta.yaml"),
+      "artifact_uri: mlruns/1/0123456789abcdef0123456789abcdef/artifacts\nend_time: 1700000100000\nexperiment_id: '1'\nlifecycle_stage: active\nrun_id: 0123456789abcdef0123456789abcdef\nrun_name: '" + XSS + "'\nsource_name: ''\nsource_type: 4\nstart_time: 1700000000000\nstatus: 3\nuser_id: u\n",
+    );
+    writeFileSync(join(run, "tags", "mlflow.runName"), XSS);
+    writeFileSync(join(run, "tags", "mlflow.note.content"), "[x](javascript:window.__pwned=4) <script>window.__pwned=3</script>");
+    writeFileSync(join(run, "params", XSS), "</script>");
+    writeFileSync(join(run, "metrics", XSS), "1700000000000 0.5 0\n1700000001000 0.25 1\n");
+    driver = await session([project]);
+  });
+  after(async () => driver?.quit());
+
+  check("renders markup as text; no script runs", () => driver, async () => {
+    await waitText(driver, "#run-count", /^1 runs/, 60000);
+    assert.deepEqual(await rowNames(driver), [XSS]);
+    await driver.findElement(By.css("#runs-table .run-link")).click();
+    await waitText(driver, ".detail-view", /Params/);
+    const body = await driver.findElement(By.css("body")).getText();
+    assert.ok(body.includes(XSS), "the name is shown as text");
+    assert.equal(await driver.executeScript(() => window.__pwned ?? null), null);
+    assert.equal(await driver.executeScript(() => document.querySelectorAll(".detail-view img, .detail-view script").length), 0);
+    const dead = await driver.findElement(By.xpath("//span[@class='dead-link'][text()='x']"));
+    await dead.click();
+    await sleep(300);
+    assert.equal(await driver.executeScript(() => window.__pwned ?? null), null);
+    await shot(driver, "hostile-names");
+  });
+});

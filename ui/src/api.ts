@@ -1,0 +1,99 @@
+// Typed calls into the desktop shell. Every command is declared in src-tauri/build.rs and allowed
+// in src-tauri/capabilities/main.json.
+import { Channel, invoke } from "@tauri-apps/api/core";
+import type {
+  ArtifactPreview,
+  Completions,
+  Detail,
+  Recent,
+  Run,
+  ScanEvent,
+  Scanned,
+  Series,
+  WireError,
+  XAxis,
+} from "./types";
+
+export function isWireError(e: unknown): e is WireError {
+  return typeof e === "object" && e !== null && "code" in e && "message" in e;
+}
+
+/** A person-readable message for any rejection. */
+export function errorMessage(e: unknown): string {
+  if (isWireError(e)) return e.message;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+export const api = {
+  recentProjects: () => invoke<Recent[]>("recent_projects"),
+  forgetProject: (path: string) => invoke<void>("forget_project", { path }),
+  currentProject: () => invoke<{ open: string | null; requested: string | null }>("current_project"),
+  pickProject: () => invoke<string | null>("pick_project"),
+  openProject(path: string, onProgress: (e: ScanEvent) => void) {
+    const ch = new Channel<ScanEvent>();
+    ch.onmessage = onProgress;
+    return invoke<Scanned>("open_project", { path, onProgress: ch });
+  },
+  refresh(onProgress: (e: ScanEvent) => void) {
+    const ch = new Channel<ScanEvent>();
+    ch.onmessage = onProgress;
+    return invoke<Scanned | null>("refresh", { onProgress: ch });
+  },
+  runs: (filter: string, sort: string[] = []) => invoke<Run[]>("runs", { filter, sort }),
+  completions: () => invoke<Completions>("completions"),
+  runDetail: (run: string) => invoke<Detail>("run_detail", { run }),
+  async chart(req: {
+    runs: string[];
+    key: string;
+    width: number;
+    x: XAxis;
+    range: [number, number] | null;
+    smoothing: number;
+  }): Promise<Series[]> {
+    const buf = await invoke<ArrayBuffer>("chart", req);
+    return decodeSeries(buf);
+  },
+  async artifact(run: string, path: string): Promise<ArtifactPreview> {
+    const buf = await invoke<ArrayBuffer>("artifact", { run, path });
+    return decodeArtifact(buf);
+  },
+  reveal: (run: string, path: string | null = null) => invoke<void>("reveal", { run, path }),
+  openUrl: (url: string) => invoke<void>("open_url", { url }),
+  saveText: (name: string, text: string) => invoke<string | null>("save_text", { name, text }),
+};
+
+function asBuffer(b: ArrayBuffer | Uint8Array | number[]): ArrayBuffer {
+  if (b instanceof ArrayBuffer) return b;
+  if (b instanceof Uint8Array) return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+  return new Uint8Array(b).buffer;
+}
+
+/** Reads the layout written by `wire::encode_series`. */
+export function decodeSeries(raw: ArrayBuffer | Uint8Array | number[]): Series[] {
+  const buf = asBuffer(raw);
+  const dv = new DataView(buf);
+  const count = dv.getUint32(0, true);
+  let off = 8;
+  const out: Series[] = [];
+  for (let i = 0; i < count; i++) {
+    const run = dv.getUint32(off, true);
+    const kind = dv.getUint32(off + 4, true);
+    const n = dv.getUint32(off + 8, true);
+    off += 16;
+    const x = new Float64Array(buf, off, n);
+    off += n * 8;
+    const y = new Float64Array(buf, off, n);
+    off += n * 8;
+    out.push({ run, smoothed: kind === 1, x, y });
+  }
+  return out;
+}
+
+/** Reads `u32 header length, header JSON, bytes` written by the `artifact` command. */
+export function decodeArtifact(raw: ArrayBuffer | Uint8Array | number[]): ArtifactPreview {
+  const buf = asBuffer(raw);
+  const len = new DataView(buf).getUint32(0, true);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 4, len)));
+  return { ...header, bytes: new Uint8Array(buf, 4 + len) };
+}

@@ -1,0 +1,51 @@
+// The compare screen's diff: params and tags of several runs, row by row, marking what differs.
+import type { Run } from "./types";
+
+export interface DiffRow {
+  section: "params" | "tags";
+  key: string;
+  /** One value per run; null where the run does not have the key. */
+  values: (string | null)[];
+  differs: boolean;
+}
+
+export function diffRuns(runs: Run[], onlyDifferences: boolean, hideSystemTags = true): DiffRow[] {
+  const rows: DiffRow[] = [];
+  for (const section of ["params", "tags"] as const) {
+    const keys = new Set<string>();
+    for (const r of runs) for (const k in r[section]) keys.add(k);
+    for (const key of [...keys].sort()) {
+      if (section === "tags" && hideSystemTags && key.startsWith("mlflow.") && key !== "mlflow.note.content") continue;
+      const values = runs.map((r) => r[section][key] ?? null);
+      const differs = values.some((v) => v !== values[0]);
+      if (onlyDifferences && !differs) continue;
+      rows.push({ section, key, values, differs });
+    }
+  }
+  return rows;
+}
+
+/** Params whose values are all numbers across the runs that have them: axes for parallel coordinates. */
+export function numericParams(runs: Run[]): string[] {
+  const keys = new Set<string>();
+  for (const r of runs) for (const k in r.params) keys.add(k);
+  return [...keys]
+    .filter((k) => {
+      let seen = 0;
+      for (const r of runs) {
+        const v = r.params[k];
+        if (v === undefined) continue;
+        if (v.trim() === "" || Number.isNaN(Number(v))) return false;
+        seen++;
+      }
+      return seen > 0;
+    })
+    .sort();
+}
+
+/** Params with more than one distinct value: what a sweep varied. */
+export function variedParams(runs: Run[]): string[] {
+  const keys = new Set<string>();
+  for (const r of runs) for (const k in r.params) keys.add(k);
+  return [...keys].filter((k) => new Set(runs.map((r) => r.params[k] ?? "\u0000")).size > 1).sort();
+}
