@@ -15,6 +15,7 @@ const COMMANDS: &[&str] = &[
     "reveal",
     "open_url",
     "save_text",
+    "export_chart",
 ];
 
 fn main() {

@@ -9,7 +9,8 @@ use crate::common::{open_and_scan, repo_path, Scratch};
 fn demo() -> (Scratch, Index, String) {
     let s = Scratch::new();
     let (index, _) = open_and_scan(&s.data(), &repo_path("assets/demo"));
-    let run = index.runs(&Default::default()).unwrap().into_iter().find(|r| r.name.as_deref() == Some("final-gbm")).unwrap();
+    let run =
+        index.runs(&Default::default()).unwrap().into_iter().find(|r| r.name.as_deref() == Some("final-gbm")).unwrap();
     (s, index, run.path)
 }
 
@@ -49,7 +50,12 @@ fn refuses_anything_the_run_does_not_list() {
         assert_eq!(e.code(), "not_found", "{bad:?}: {e}");
     }
     // A listed path of another run does not belong to this one.
-    let other = index.runs(&Default::default()).unwrap().into_iter().find(|r| r.name.as_deref() == Some("trial-3-adamw-lr0.001")).unwrap();
+    let other = index
+        .runs(&Default::default())
+        .unwrap()
+        .into_iter()
+        .find(|r| r.name.as_deref() == Some("trial-3-adamw-lr0.001"))
+        .unwrap();
     assert_eq!(index.read_artifact(&other.path, &listed).unwrap_err().code(), "not_found");
 }
 
@@ -57,7 +63,11 @@ fn run_with_artifacts(s: &Scratch, files: &[(&str, &[u8])]) -> (Index, String) {
     let root = s.project();
     let run = root.join("mlruns/3/0123456789abcdef0123456789abcdef");
     std::fs::create_dir_all(run.join("metrics")).unwrap();
-    std::fs::write(root.join("mlruns/3/meta.yaml"), "artifact_location: mlruns/3\nexperiment_id: '3'\nlifecycle_stage: active\nname: e\n").unwrap();
+    std::fs::write(
+        root.join("mlruns/3/meta.yaml"),
+        "artifact_location: mlruns/3\nexperiment_id: '3'\nlifecycle_stage: active\nname: e\n",
+    )
+    .unwrap();
     std::fs::write(
         run.join("meta.yaml"),
         "artifact_uri: mlruns/3/0123456789abcdef0123456789abcdef/artifacts\nexperiment_id: '3'\nlifecycle_stage: active\nrun_id: 0123456789abcdef0123456789abcdef\nrun_name: r\nstart_time: 1\nstatus: 3\nuser_id: u\n",
@@ -80,7 +90,13 @@ fn model_files_are_named_never_read() {
     let pickle: &[u8] = b"cos\nsystem\n(S'touch /tmp/pwned'\ntR.";
     let (index, run) = run_with_artifacts(
         &s,
-        &[("model.pkl", pickle), ("model.pkl.gz", pickle), ("weights.pt", pickle), ("m.joblib", pickle), ("notes.txt", b"hello")],
+        &[
+            ("model.pkl", pickle),
+            ("model.pkl.gz", pickle),
+            ("weights.pt", pickle),
+            ("m.joblib", pickle),
+            ("notes.txt", b"hello"),
+        ],
     );
     let prefix = "mlruns/3/0123456789abcdef0123456789abcdef/artifacts";
     for name in ["model.pkl", "model.pkl.gz", "weights.pt", "m.joblib"] {

@@ -149,7 +149,11 @@ fn smoothing_is_a_debiased_ema_over_the_full_series() {
     assert_eq!(got.len(), want.len());
     for (g, (step, v)) in got.iter().zip(&want) {
         assert_eq!(g.step, *step);
-        assert!(g.value.to_bits() == v.to_bits() || (g.value - v).abs() <= 1e-12 * v.abs().max(1.0), "{} vs {v}", g.value);
+        assert!(
+            g.value.to_bits() == v.to_bits() || (g.value - v).abs() <= 1e-12 * v.abs().max(1.0),
+            "{} vs {v}",
+            g.value
+        );
     }
     // Zoomed in, the smoothed values are those of the full series (not restarted at the zoom edge).
     let (lo, hi) = (pts[3000].0 as f64, pts[3100].0 as f64);

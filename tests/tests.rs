@@ -8,5 +8,6 @@ mod artifacts;
 mod charts;
 mod cli;
 mod incremental;
+mod plot;
 mod reliability;
 mod truth;

@@ -92,6 +92,7 @@ pub fn run() {
             commands::reveal,
             commands::open_url,
             commands::save_text,
+            commands::export_chart,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Runlens desktop app");

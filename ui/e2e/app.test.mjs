@@ -7,7 +7,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -190,7 +190,10 @@ describe("the demo project", () => {
     await waitText(driver, ".statusline", /2 selected/);
     await driver.findElement(By.css("[data-tab=charts]")).click();
     await driver.wait(until.elementLocated(By.css(".chart[data-metric=train_loss] .uplot canvas")), 20000);
-    await driver.wait(async () => /points drawn/.test(await text(driver, ".chart[data-metric=train_loss] figcaption")), 20000);
+    await driver.wait(
+      async () => /points drawn/.test(await driver.executeScript(() => document.querySelector(".chart[data-metric=train_loss] figcaption").textContent)),
+      20000,
+    );
     // Count the pixels painted in each run's colour: both curves must be on the canvas.
     const counts = await driver.executeScript(() => {
       const canvas = document.querySelector(".chart[data-metric=train_loss] .uplot canvas");
@@ -294,5 +297,36 @@ describe("hostile names (reliability case 6)", () => {
     await sleep(300);
     assert.equal(await driver.executeScript(() => window.__pwned ?? null), null);
     await shot(driver, "hostile-names");
+  });
+});
+
+describe("refresh (F5) picks up new points", () => {
+  let driver;
+  const project = join(TMP, "growing");
+  const log = join(project, "train.jsonl");
+  const line = (step) => JSON.stringify({ step, timestamp: 1717433039 + step, loss: 1 / (1 + step) }) + "\n";
+
+  before(async () => {
+    mkdirSync(project, { recursive: true });
+    writeFileSync(log, [0, 1, 2].map(line).join(""));
+    driver = await session([project]);
+  });
+  after(async () => driver?.quit());
+
+  check("a line appended to a log shows after F5", () => driver, async () => {
+    await waitText(driver, "#run-count", /^1 runs/, 60000);
+    await (await driver.findElement(By.css("#runs-table .run-link"))).click();
+    // The loss row of the metric table: last, min, max, points, last step.
+    const row = () =>
+      driver.executeScript(() =>
+        [...document.querySelectorAll(".metrics-summary tbody tr")].map((tr) => [...tr.children].map((c) => c.textContent).join("|")).find((r) => r.startsWith("loss|")) ?? "",
+      );
+    await driver.wait(async () => (await row()) !== "", 10000);
+    assert.equal(await row(), "loss|0.333333|0.333333|1|3|2");
+    appendFileSync(log, [3, 4].map(line).join(""));
+    await driver.findElement(By.css("body")).sendKeys(Key.F5);
+    await driver.wait(async () => (await row()) === "loss|0.2|0.2|1|5|4", 10000).catch(async (e) => {
+      throw new Error(`${e.message}; the row reads ${await row()}`);
+    });
   });
 });

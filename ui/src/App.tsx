@@ -175,7 +175,7 @@ export function App() {
         <div className="project" title={project.path}>
           <strong>{project.name}</strong>
           <span className="muted">
-            {fmtCount(runs.length)} runs{running > 0 ? ` · ${running} running` : ""}
+            {fmtCount(runs.length)} runs{filter ? " match" : ""}{running > 0 ? ` · ${running} running` : ""}
             {project.issues.length > 0 ? ` · ${project.issues.length} warnings` : ""}
           </span>
         </div>

@@ -207,7 +207,31 @@ export function MetricChart(props: { metric: string; runs: Run[]; colors: Map<st
             reset zoom
           </button>
         )}
-        <span className="muted small">{info}</span>
+        <span className="muted small grow">{info}</span>
+        {(["png", "svg"] as const).map((format) => (
+          <button
+            key={format}
+            className="ghost small"
+            title={`Save as ${format.toUpperCase()} (rendered in Rust from the same data)`}
+            onClick={() => {
+              const toEngine = (v: number) => (settings.x === "step" ? v : v * 1000);
+              api
+                .exportChart({
+                  runs: runs.map((r) => r.path),
+                  colors: runs.map((r) => colors.get(r.path) ?? "#888888"),
+                  key: metric,
+                  x: settings.x,
+                  range: zoom ? [toEngine(zoom[0]), toEngine(zoom[1])] : null,
+                  smoothing: settings.smoothing,
+                  logY: settings.logY,
+                  format,
+                })
+                .then((path) => path && setInfo(`saved ${path}`), (e) => setError(errorMessage(e)));
+            }}
+          >
+            {format.toUpperCase()}
+          </button>
+        ))}
       </figcaption>
       {error && <div className="banner error">{error}</div>}
       <div className="plot" ref={box} />

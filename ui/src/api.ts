@@ -61,6 +61,16 @@ export const api = {
   reveal: (run: string, path: string | null = null) => invoke<void>("reveal", { run, path }),
   openUrl: (url: string) => invoke<void>("open_url", { url }),
   saveText: (name: string, text: string) => invoke<string | null>("save_text", { name, text }),
+  exportChart: (req: {
+    runs: string[];
+    colors: string[];
+    key: string;
+    x: XAxis;
+    range: [number, number] | null;
+    smoothing: number;
+    logY: boolean;
+    format: "png" | "svg";
+  }) => invoke<string | null>("export_chart", req),
 };
 
 function asBuffer(b: ArrayBuffer | Uint8Array | number[]): ArrayBuffer {

@@ -154,10 +154,11 @@ impl Cursor<'_> {
         if lead + trail > 8 {
             return Err(CorruptChunk);
         }
+        let k = 8 - trail - lead;
+        let src = self.b.get(self.i..self.i + k).ok_or(CorruptChunk)?;
+        self.i += k;
         let mut bytes = [0u8; 8];
-        for slot in bytes.iter_mut().take(8 - trail).skip(lead) {
-            *slot = self.byte()?;
-        }
+        bytes[lead..8 - trail].copy_from_slice(src);
         *prev ^= u64::from_be_bytes(bytes);
         Ok(*prev)
     }
@@ -165,6 +166,11 @@ impl Cursor<'_> {
 
 /// Appends the chunk's points to `out`.
 pub fn decode_into(data: &[u8], out: &mut Vec<Point>) -> Result<(), CorruptChunk> {
+    decode_with(data, out, true)
+}
+
+/// Appends the chunk's points to `out`; without `with_ts` their times are left NaN (not decoded).
+pub fn decode_with(data: &[u8], out: &mut Vec<Point>, with_ts: bool) -> Result<(), CorruptChunk> {
     let mut c = Cursor { b: data, i: 0 };
     let n = c.varint()? as usize;
     if n > data.len() * 8 {
@@ -180,7 +186,7 @@ pub fn decode_into(data: &[u8], out: &mut Vec<Point>) -> Result<(), CorruptChunk
     for p in &mut out[base..] {
         p.value = f64::from_bits(c.xor(&mut prev)?);
     }
-    if c.byte()? == 1 {
+    if with_ts && c.byte()? == 1 {
         let mut prev = 0u64;
         for p in &mut out[base..] {
             p.ts = f64::from_bits(c.xor(&mut prev)?);

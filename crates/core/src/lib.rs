@@ -10,6 +10,7 @@ pub mod filter;
 pub mod index;
 pub mod model;
 pub mod paths;
+pub mod plot;
 pub mod query;
 pub mod readers;
 pub mod scan;
