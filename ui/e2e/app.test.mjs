@@ -330,3 +330,21 @@ describe("refresh (F5) picks up new points", () => {
     });
   });
 });
+
+describe("the start screen", () => {
+  let driver;
+  const demoRuns = cli(["runs", DEMO]).length;
+  before(async () => {
+    driver = await session([]);
+  });
+  after(async () => driver?.quit());
+
+  check("lists the projects opened before, and opens one again from the list", () => driver, async () => {
+    await driver.wait(until.elementLocated(By.css("#open-folder")), 20000);
+    const recent = await waitText(driver, ".recent", /demo/);
+    assert.match(recent, /growing/);
+    await shot(driver, "start");
+    await (await driver.findElement(By.xpath("//button[contains(@class,'recent-item')][.//strong[text()='demo']]"))).click();
+    await waitText(driver, "#run-count", new RegExp(`^${demoRuns} runs`), 30000);
+  });
+});

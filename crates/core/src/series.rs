@@ -229,10 +229,15 @@ pub fn m4(
     let mut st = conn.prepare_cached(
         "SELECT seq, n, first_step, last_step, first_bits, last_bits, first_ts, last_ts, ts_min, ts_max, vmin, vmin_step, vmax, vmax_step,
                 n_ts, vmin_ts, vmax_ts
-         FROM chunks WHERE sid = ?1 ORDER BY seq",
+         FROM chunks WHERE sid = ?1 AND last_step >= ?2 AND first_step <= ?3 ORDER BY seq",
     )?;
+    // Along steps, chunks are sorted by step: read only the summaries of those the range touches.
+    let (s_lo, s_hi) = match (axis, range) {
+        (XAxis::Step, Some((a, b))) => (a.floor().max(i64::MIN as f64) as i64, b.ceil().min(i64::MAX as f64) as i64),
+        _ => (i64::MIN, i64::MAX),
+    };
     let chunks: Vec<StoredChunk> = st
-        .query_map([sid], |r| {
+        .query_map(params![sid, s_lo, s_hi], |r| {
             let first_ts: Option<f64> = r.get(6)?;
             let last_ts: Option<f64> = r.get(7)?;
             Ok(StoredChunk {
