@@ -14,7 +14,7 @@
 //
 // Usage:
 //   node mlflow_ui_peer.mjs --project /scratch/bench/wide \
-//        --python /root/.cache/runlens-fixtures-venv/bin/python --reps 3 --out results.json
+//        --python ~/.cache/runlens-fixtures-venv/bin/python --reps 3 --out results.json
 // See README.md next to this file.
 
 import { spawn, execFileSync } from 'node:child_process';

@@ -284,7 +284,7 @@ describe("hostile names (reliability case 6)", () => {
   after(async () => driver?.quit());
 
   check("renders markup as text; no script runs", () => driver, async () => {
-    await waitText(driver, "#run-count", /^1 runs/, 60000);
+    await waitText(driver, "#run-count", /^1 run\b/, 60000);
     assert.deepEqual(await rowNames(driver), [XSS]);
     await driver.findElement(By.css("#runs-table .run-link")).click();
     await waitText(driver, ".detail-view", /Params/);
@@ -314,7 +314,7 @@ describe("refresh (F5) picks up new points", () => {
   after(async () => driver?.quit());
 
   check("a line appended to a log shows after F5", () => driver, async () => {
-    await waitText(driver, "#run-count", /^1 runs/, 60000);
+    await waitText(driver, "#run-count", /^1 run\b/, 60000);
     await (await driver.findElement(By.css("#runs-table .run-link"))).click();
     // The loss row of the metric table: last, min, max, points, last step.
     const row = () =>

@@ -3,7 +3,7 @@ import { listen } from "@tauri-apps/api/event";
 import { getCurrentWindow } from "@tauri-apps/api/window";
 import { api, errorMessage } from "./api";
 import { assignColors } from "./colors";
-import { fmtCount } from "./format";
+import { plural } from "./format";
 import type { Completions, Run, ScanEvent, Scanned } from "./types";
 import { Start } from "./Start";
 import { RunsView } from "./RunsView";
@@ -175,7 +175,7 @@ export function App() {
         <div className="project" title={project.path}>
           <strong>{project.name}</strong>
           <span className="muted">
-            {fmtCount(runs.length)} runs{filter ? " match" : ""}{running > 0 ? ` · ${running} running` : ""}
+            {plural(runs.length, "run")}{filter ? " match" : ""}{running > 0 ? ` · ${running} running` : ""}
             {project.issues.length > 0 ? ` · ${project.issues.length} warnings` : ""}
           </span>
         </div>

@@ -21,7 +21,7 @@ import {
   type Group,
   type Sort,
 } from "./columns";
-import { fmtNum } from "./format";
+import { fmtNum, plural } from "./format";
 import { loadPref, savePref } from "./prefs";
 import { QueryBox } from "./QueryBox";
 import { api, errorMessage } from "./api";
@@ -252,7 +252,7 @@ export function RunsView(props: {
             {collapsed.has(g.value) ? "▸" : "▾"}
           </button>
           <strong>{by?.label} = {g.value === "" ? "(none)" : g.value}</strong>
-          <span className="muted"> · {g.runs.length} runs</span>
+          <span className="muted"> · {plural(g.runs.length, "run")}</span>
         </div>
         {spacer}
         {vcols.map((v) => {
@@ -303,7 +303,7 @@ export function RunsView(props: {
       </div>
       <div className="statusline muted">
         <span id="run-count">
-          {runs.length} runs{props.filter ? " match" : ""}
+          {plural(runs.length, "run")}{props.filter ? (runs.length === 1 ? " matches" : " match") : ""}
         </span>
         {running > 0 && <span> · {running} running</span>}
         <span> · {props.selected.length} selected</span>

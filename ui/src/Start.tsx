@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import { api, errorMessage } from "./api";
-import { fmtCount, fmtTime } from "./format";
+import { fmtCount, fmtTime, plural } from "./format";
 import type { Recent } from "./types";
 import type { Progress } from "./App";
 
@@ -70,7 +70,7 @@ export function Start(props: {
                     <strong>{r.name}</strong>
                     <span className="muted">{r.path}</span>
                     <span className="muted small">
-                      {fmtCount(r.runs)} runs · {fmtTime(r.opened_at)}
+                      {plural(r.runs, "run")} · {fmtTime(r.opened_at)}
                     </span>
                   </button>
                   <button

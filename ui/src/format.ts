@@ -52,3 +52,8 @@ export function fmtBytes(n: number): string {
 export function fmtCount(n: number): string {
   return n.toLocaleString("en-US");
 }
+
+/** "1 run", "2 runs", "10,000 runs". */
+export function plural(n: number, word: string): string {
+  return `${fmtCount(n)} ${word}${n === 1 ? "" : "s"}`;
+}
