@@ -22,6 +22,11 @@ written, as with MLflow itself). Stdlib only; usable as a module (``generate``, 
 or from the command line:
 
     python bench/gen_mlruns.py OUT_PROJECT_DIR --runs 100 --metrics 10 --steps 1000 [--experiments 1] [--seed 0]
+                               [--spikes K [--spike-height 50]]
+
+--spikes K (charts benchmarks S5/S6; default 0 = off, output byte-identical to before): every series
+gets K single-step outliers, value + spike_height, at K distinct steps drawn from 1 .. steps-2 (never
+the first or last step, which MLflow's sampler keeps anyway) by spike_steps(); see bench/README.md.
 """
 from __future__ import annotations
 
@@ -64,7 +69,8 @@ def metric_keys(n: int) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 # Plan: ids and names, drawn in a fixed order from one seeded RNG.
 
-def plan(runs: int, metrics: int, steps: int, experiments: int = 1, seed: int = 0) -> dict:
+def plan(runs: int, metrics: int, steps: int, experiments: int = 1, seed: int = 0,
+         spikes: int = 0, spike_height: float = 50.0) -> dict:
     rng = random.Random(f"runlens-bench/mlruns/{seed}")
     exp_ids: list[str] = []
     while len(exp_ids) < experiments:
@@ -84,6 +90,7 @@ def plan(runs: int, metrics: int, steps: int, experiments: int = 1, seed: int = 
         "experiment_ids": exp_ids,
         "run_ids": run_ids,
         "keys": metric_keys(metrics),
+        "spikes": spikes, "spike_height": spike_height,
     }
 
 
@@ -119,9 +126,20 @@ def _values(rng: random.Random, key: str, key_idx: int, s0: int, n: int, total_s
     return [a * math.exp(-b * s) + c + noise * r() for s in range(s0, s0 + n)]
 
 
+def spike_steps(p: dict, run_idx: int, key_idx: int) -> list[int]:
+    """Sorted steps of the series' spikes (none unless p["spikes"]): distinct, in 1 .. steps-2."""
+    k = min(p.get("spikes", 0), max(0, p["steps"] - 2))
+    if k <= 0:
+        return []
+    return sorted(series_rng(p["seed"], run_idx, key_idx, 2).sample(range(1, p["steps"] - 1), k))
+
+
 def metric_lines(p: dict, run_idx: int, key_idx: int, s0: int, n: int, part: int) -> str:
     key = p["keys"][key_idx]
     vals = _values(series_rng(p["seed"], run_idx, key_idx, part), key, key_idx, s0, n, p["steps"])
+    for s in spike_steps(p, run_idx, key_idx) if part == 0 else ():
+        if s0 <= s < s0 + n:
+            vals[s - s0] += p["spike_height"]
     t0 = run_start(run_idx) + 1000 + key_idx
     # MLflow writes f"{metric.timestamp} {metric.value} {metric.step}\n"; str(float) == repr(float)
     return "".join([f"{t0 + s * STEP_MS} {v!r} {s}\n" for s, v in zip(range(s0, s0 + n), vals)])
@@ -225,10 +243,11 @@ def _write_runs(args) -> int:
 
 
 def generate(project_dir: str, runs: int, metrics: int, steps: int, experiments: int = 1,
-             seed: int = 0, jobs: int | None = None, quiet: bool = False) -> dict:
+             seed: int = 0, jobs: int | None = None, quiet: bool = False,
+             spikes: int = 0, spike_height: float = 50.0) -> dict:
     """Write PROJECT_DIR/mlruns (PROJECT_DIR must not exist or be empty). Returns a manifest."""
     t0 = time.perf_counter()
-    p = plan(runs, metrics, steps, experiments, seed)
+    p = plan(runs, metrics, steps, experiments, seed, spikes, spike_height)
     project_dir = os.path.abspath(project_dir)
     mlruns = os.path.join(project_dir, "mlruns")
     root_uri = "file://" + mlruns
@@ -254,6 +273,10 @@ def generate(project_dir: str, runs: int, metrics: int, steps: int, experiments:
         "files": runs * (1 + 6 + 4 + metrics), "generate_seconds": round(secs, 3),
         "project": project_dir, "mlruns": mlruns,
     }
+    if spikes:
+        manifest.update(spikes=spikes, spike_height=spike_height, key=p["keys"][0],
+                        run_ids=p["run_ids"],
+                        spike_steps=[spike_steps(p, i, 0) for i in range(runs)])
     if not quiet:
         print(f"generated {mlruns}: {runs} runs x {metrics} metrics x {steps} steps = "
               f"{manifest['points']:,} points, {nbytes / 1e6:.1f} MB of metric text in {secs:.1f} s",
@@ -388,12 +411,22 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     ap.add_argument("--force", action="store_true", help="delete OUT first if it exists")
+    ap.add_argument("--spikes", type=int, default=0,
+                    help="single-step outliers per series (value + --spike-height); default 0 = none")
+    ap.add_argument("--spike-height", type=float, default=50.0)
+    ap.add_argument("--manifest", help="also write the manifest JSON to this file")
     a = ap.parse_args(argv)
     if os.path.exists(a.out):
         if not a.force:
             ap.error(f"{a.out} exists (use --force)")
         shutil.rmtree(a.out)
-    m = generate(a.out, a.runs, a.metrics, a.steps, a.experiments, a.seed, a.jobs)
+    m = generate(a.out, a.runs, a.metrics, a.steps, a.experiments, a.seed, a.jobs,
+                 spikes=a.spikes, spike_height=a.spike_height)
+    if a.manifest:
+        with open(a.manifest, "w") as f:
+            json.dump(m, f, indent=2)
+    if a.spikes and a.runs > 20:
+        m = {k: v for k, v in m.items() if k not in ("run_ids", "spike_steps")}  # long lists: file only
     print(json.dumps(m, indent=2))
     return 0
 
