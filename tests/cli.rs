@@ -248,3 +248,19 @@ fn show_as_json_holds_the_whole_run() {
     assert!(v["models"][0]["signature_inputs"].as_str().unwrap().contains("f0"), "the MLmodel signature, read as text");
     assert_eq!(v["diagnostics"], serde_json::json!([]));
 }
+
+/// `runlens open` names what is wrong before it starts anything.
+#[test]
+fn open_refuses_a_missing_folder_and_a_file() {
+    let s = Scratch::new();
+    let missing = s.dir.path().join("no-such-project");
+    let out = runlens(&s.data(), &["open", missing.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no-such-project"), "{err}");
+    let file = s.dir.path().join("a-file.txt");
+    std::fs::write(&file, "x").unwrap();
+    let out = runlens(&s.data(), &["open", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a folder"));
+}
