@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from "react";
-import { diffRuns, numericParams, variedParams } from "./diff";
+import { diffRuns, lowerIsBetter, numericParams, variedParams } from "./diff";
 import { fmtNum, toNumber } from "./format";
 import type { Run } from "./types";
 
@@ -81,11 +81,14 @@ export function CompareView(props: { runs: Run[]; colors: Map<string, string>; o
               {metrics.map((k) => {
                 const lasts = runs.map((r) => toNumber(r.metrics[k]?.last));
                 const finite = lasts.filter((v): v is number => v !== null && Number.isFinite(v));
-                const best = finite.length ? Math.max(...finite) : null;
-                const worst = finite.length ? Math.min(...finite) : null;
+                // Best and worst by the metric's name: losses and errors are better low.
+                const [lo, hi] = finite.length ? [Math.min(...finite), Math.max(...finite)] : [null, null];
+                const [best, worst] = lowerIsBetter(k) ? [lo, hi] : [hi, lo];
                 return (
                   <tr key={k}>
-                    <th className="key">{k}</th>
+                    <th className="key" title={lowerIsBetter(k) ? "lower is better" : "higher is better"}>
+                      {k} <span className="muted small">{lowerIsBetter(k) ? "↓" : "↑"}</span>
+                    </th>
                     {runs.map((r, i) => {
                       const s = r.metrics[k];
                       if (!s) return <td key={r.path} className="missing">—</td>;
@@ -177,8 +180,8 @@ function ParallelCoords(props: { runs: Run[]; colors: Map<string, string>; param
     (ctx, w, h, css) => {
       if (axes.length === 0) return;
       const pad = 40;
-      const top = 24;
-      const bottom = h - 24;
+      const top = 30;
+      const bottom = h - 22;
       const xs = axes.map((_, i) => (axes.length === 1 ? w / 2 : pad + (i * (w - 2 * pad)) / (axes.length - 1)));
       const scales = axes.map((a) => axisScale(runs.map(a.get)));
       ctx.strokeStyle = css.color;
@@ -192,6 +195,16 @@ function ParallelCoords(props: { runs: Run[]; colors: Map<string, string>; param
         ctx.lineTo(xs[i], bottom);
         ctx.stroke();
         ctx.fillText(a.label, xs[i], 14);
+        // The axis's extremes, at its ends.
+        const vals = runs.map(a.get).filter((v): v is string | number => v !== null);
+        const nums = vals.map(Number);
+        const numeric = nums.every(Number.isFinite);
+        const sorted = numeric ? [...nums].sort((p, q) => p - q) : [...vals.map(String)].sort();
+        if (sorted.length) {
+          const f = (v: string | number) => (typeof v === "number" ? fmtNum(v) : v);
+          ctx.fillText(f(sorted[sorted.length - 1]), xs[i], top - 3);
+          ctx.fillText(f(sorted[0]), xs[i], bottom + 14);
+        }
       });
       ctx.globalAlpha = 1;
       ctx.lineWidth = 2;

@@ -49,3 +49,8 @@ export function variedParams(runs: Run[]): string[] {
   for (const r of runs) for (const k in r.params) keys.add(k);
   return [...keys].filter((k) => new Set(runs.map((r) => r.params[k] ?? "\u0000")).size > 1).sort();
 }
+
+/** Metrics where a smaller value is better, by the usual names (loss, error, mse, ...). */
+export function lowerIsBetter(key: string): boolean {
+  return /loss|err|mse|mae|rmse|perplexity|wer\b|cer\b|latency|time/i.test(key);
+}

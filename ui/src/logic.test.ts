@@ -180,3 +180,11 @@ describe("misc", () => {
     expect(fmtNum("Infinity")).toBe("Infinity");
   });
 });
+
+describe("metric direction", () => {
+  it("knows losses and errors are better low", async () => {
+    const { lowerIsBetter } = await import("./diff");
+    expect(["val_loss", "train/loss", "test_error", "rmse", "eval_perplexity"].every(lowerIsBetter)).toBe(true);
+    expect(["val_acc", "f1", "auc", "accuracy", "best_val_acc"].some(lowerIsBetter)).toBe(false);
+  });
+});
