@@ -452,7 +452,7 @@ function ColumnPicker(props: {
                     </select>
                   )}
                   <button className="ghost small" title="Pin to the left" aria-pressed={prefs.pinned.includes(c.id)} onClick={() => props.onChange(togglePin(prefs, c.id))}>
-                    {prefs.pinned.includes(c.id) ? "📌" : "pin"}
+                    {prefs.pinned.includes(c.id) ? "unpin" : "pin"}
                   </button>
                   <button className="ghost small" title="Move up" onClick={() => props.onChange(moveColumn(prefs, c.id, i - 1))}>
                     ↑
