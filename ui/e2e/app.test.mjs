@@ -122,8 +122,17 @@ async function ipc(driver, cmd, args) {
   );
 }
 
+async function portInUse(port) {
+  return new Promise((res) => {
+    const s = net.connect(port, "127.0.0.1", () => (s.end(), res(true)));
+    s.on("error", () => res(false));
+  });
+}
+
 before(async () => {
   execFileSync("test", ["-x", APP]);
+  // A driver left over from another run would take these sessions into its own display.
+  if (await portInUse(4444)) throw new Error("port 4444 is in use (a tauri-driver left running?): stop it first");
   driverProc = spawn("tauri-driver", [], {
     detached: true,
     stdio: "ignore",
