@@ -303,4 +303,10 @@ fn an_index_inside_the_project_is_refused() {
     let err = Index::open(&project.join(".runlens"), &project).err().expect("refused");
     assert!(err.to_string().contains("inside the project"), "{err}");
     assert!(!project.join(".runlens").exists());
+    // Spelled through `..` it is the same folder; a sibling reached through `..` is outside.
+    let name = project.file_name().unwrap().to_owned();
+    let sneaky = project.join("sub").join("..").join("..").join(&name).join(".runlens");
+    assert!(Index::open(&sneaky, &project).is_err(), "{}", sneaky.display());
+    let sibling = project.join("..").join("runlens-data");
+    Index::open(&sibling, &project).expect("a data dir beside the project is fine");
 }

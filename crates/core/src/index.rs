@@ -38,6 +38,38 @@ pub fn index_path(data_dir: &Path, root: &Path) -> PathBuf {
     data_dir.join("projects").join(format!("{name}-{h:016x}.sqlite"))
 }
 
+/// `path` as the file system will see it, whether or not it exists yet: absolute, `..` folded,
+/// and its longest existing ancestor canonicalized (so `/tmp` on macOS compares as `/private/tmp`,
+/// like the canonical project root it is checked against).
+fn resolve(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut folded = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::ParentDir => {
+                folded.pop();
+            }
+            Component::CurDir => {}
+            other => folded.push(other),
+        }
+    }
+    let mut base = folded.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(canon) = std::fs::canonicalize(base) {
+            return rest.iter().rev().fold(canon, |p, c| p.join(c));
+        }
+        match (base.parent(), base.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                base = parent;
+            }
+            _ => return folded,
+        }
+    }
+}
+
 impl Index {
     /// Opens (creating or migrating) the index of `project` under `data_dir`.
     pub fn open(data_dir: &Path, project: &Path) -> Result<Index, Error> {
@@ -45,7 +77,7 @@ impl Index {
         if !root.is_dir() {
             return Err(Error::Project(format!("{}: not a folder", project.display())));
         }
-        let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+        let data_dir = resolve(data_dir);
         if data_dir.starts_with(&root) {
             return Err(Error::Project(format!(
                 "the data dir {} is inside the project: the index must live outside it (SQLite is unsafe on shared folders)",
