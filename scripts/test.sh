@@ -16,4 +16,4 @@ cargo build --locked -p runlens-desktop -p runlens
 echo "== UI tests (vitest)"
 npm --prefix ui test --silent
 echo "== end-to-end tests (the real app under Xvfb)"
-xvfb-run -a -s "-screen 0 1280x800x24" npm --prefix ui run e2e --silent
+xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- npm --prefix ui run e2e --silent

@@ -26,6 +26,8 @@ const DATA = join(TMP, "data");
 mkdirSync(SHOTS, { recursive: true });
 
 let driverProc;
+// The app's environment: its own data dir, so a run never touches the user's recent list.
+const driverEnv = { ...process.env, RUNLENS_DATA_DIR: DATA, XDG_DATA_HOME: join(TMP, "xdg-data"), XDG_CONFIG_HOME: join(TMP, "xdg-config") };
 
 function cli(args) {
   return JSON.parse(execFileSync(CLI, [...args, "--data-dir", join(TMP, "cli-data"), "--format", "json"], { encoding: "utf8" }));
@@ -133,11 +135,7 @@ before(async () => {
   execFileSync("test", ["-x", APP]);
   // A driver left over from another run would take these sessions into its own display.
   if (await portInUse(4444)) throw new Error("port 4444 is in use (a tauri-driver left running?): stop it first");
-  driverProc = spawn("tauri-driver", [], {
-    detached: true,
-    stdio: "ignore",
-    env: { ...process.env, RUNLENS_DATA_DIR: DATA, XDG_DATA_HOME: join(TMP, "xdg-data"), XDG_CONFIG_HOME: join(TMP, "xdg-config") },
-  });
+  driverProc = spawn("tauri-driver", [], { detached: true, stdio: "ignore", env: driverEnv });
   await waitPort(4444, 20000);
 });
 
@@ -355,5 +353,18 @@ describe("the start screen", () => {
     await shot(driver, "start");
     await (await driver.findElement(By.xpath("//button[contains(@class,'recent-item')][.//strong[text()='demo']]"))).click();
     await waitText(driver, "#run-count", new RegExp(`^${demoRuns} runs`), 30000);
+  });
+
+  // The single-instance plugin forwards a second launch over D-Bus on Linux: scripts/test.sh runs
+  // these tests inside dbus-run-session. Without the forwarding, the second launch would open a
+  // window of its own and this one would stay on the demo.
+  check("`runlens open PATH` while the app runs opens PATH in the running window", () => driver, async () => {
+    const other = join(TMP, "second-launch");
+    mkdirSync(other, { recursive: true });
+    writeFileSync(join(other, "log.jsonl"), [0, 1].map((step) => JSON.stringify({ step, acc: step / 2 }) + "\n").join(""));
+    execFileSync(CLI, ["open", other], { env: driverEnv, encoding: "utf8" });
+    await waitText(driver, "#run-count", /^1 run\b/, 30000);
+    assert.deepEqual(await rowNames(driver), ["log"]);
+    assert.equal((await driver.getAllWindowHandles()).length, 1);
   });
 });
