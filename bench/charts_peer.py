@@ -22,8 +22,8 @@ also warms the page cache), and parsing the response for the checks.
     python bench/charts_peer.py --project /scratch/bench/s6 --key train/loss --all-runs --scenario s6 --out s6.json
 
 S5: one query over the full range per rep, for each --max-results (default 320,2500,all).
-S6: query 0 = the full range, then --zooms (20) ranges, each half the previous width, centred on the
-target spike (see zoom_ranges); --max-results default 320. Checks: see bench/README.md ("S5 / S6").
+S6: query 0 = the full range, then --zooms (20) ranges, each half the previous width, the target
+spike a third into the range (see zoom_ranges); --max-results default 320. Checks: see bench/README.md ("S5 / S6").
 """
 from __future__ import annotations
 
@@ -48,12 +48,16 @@ def log(msg: str) -> None:
 
 def zoom_ranges(lo: int, hi: int, target_step: int, zooms: int) -> list[list[int]]:
     """The S6 zoom sequence, integers only. W0 = hi - lo + 1 (the full range [lo, hi]); zoom k:
-    W_k = max(1, (W_{k-1} + 1) // 2), start_k = target - (W_k - 1) // 2 clamped to [lo, hi - W_k + 1],
-    end_k = start_k + W_k - 1 (inclusive bounds, as MLflow's start_step/end_step)."""
+    W_k = max(1, (W_{k-1} + 1) // 2), start_k = target - W_k // 3 clamped to [lo, hi - W_k + 1],
+    end_k = start_k + W_k - 1 (inclusive bounds, as MLflow's start_step/end_step).
+
+    The spike sits a third into the range, not in the middle: MLflow's sampler takes step index
+    int(i * W / 320), and i = 160 is exactly the middle, so a centred spike would be kept whenever
+    W_k is odd, by construction rather than by chance. Successive ranges are nested."""
     out, w = [], hi - lo + 1
     for _ in range(zooms):
         w = max(1, (w + 1) // 2)
-        s = min(max(target_step - (w - 1) // 2, lo), hi - w + 1)
+        s = min(max(target_step - w // 3, lo), hi - w + 1)
         out.append([s, s + w - 1])
     return out
 
@@ -262,8 +266,8 @@ def main() -> int:
         tv = -negv
         ranges = zoom_ranges(0, max_step, tstep, a.zooms)
         res.update(target_spike={"run_id": trid, "step": tstep, "value": tv}, full_range=[0, max_step],
-                   ranges=ranges, zoom_rule="W0 = max_step + 1; W_k = max(1, (W_{k-1}+1)//2); "
-                   "start_k = clamp(target_step - (W_k-1)//2, 0, max_step - W_k + 1); end_k = start_k + W_k - 1")
+                   zoom_ranges=ranges, zoom_rule="W0 = max_step + 1; W_k = max(1, (W_{k-1}+1)//2); "
+                   "start_k = clamp(target_step - W_k//3, 0, max_step - W_k + 1); end_k = start_k + W_k - 1")
         for lbl, mr in max_results_list:
             for z, rng in enumerate([None] + ranges):
                 q = {"label": lbl, "max_results": mr, "zoom": z, "range": rng, "ms": [], "store_ms": []}
