@@ -1,10 +1,13 @@
 // S7, Runlens side: start the desktop app on a project whose index already exists, and time until
 // the run table is usable (the count of runs shown, and rows drawn); then the resident memory of
 // the app's process tree (the app and its WebKit processes), once usable and after 5 s idle.
-// The floor: the same app on its start screen with no project.
+// Two baselines, measured in the same run: the floor, a hello-world Tauri app (one static page;
+// src-tauri/examples/hello_floor.rs) to its painted text; and our app on its start screen.
 //
+//   cargo build --release -p runlens-desktop -p runlens --example hello_floor
 //   xvfb-run -a -s "-screen 0 1280x800x24" node bench/app_start.mjs --project /scratch/bench/wide \
-//       [--reps 3] [--app target/release/runlens-desktop] [--cli target/release/runlens] [--out f.json]
+//       [--reps 3] [--app target/release/runlens-desktop] [--cli target/release/runlens]
+//       [--hello target/release/examples/hello_floor] [--out f.json]
 //
 // Needs tauri-driver and WebKitWebDriver (scripts/setup.sh --tests) and the UI's npm packages.
 import { createRequire } from "node:module";
@@ -28,6 +31,7 @@ const project = resolve(opt("--project"));
 const reps = Number(opt("--reps", "3"));
 const app = resolve(opt("--app", join(ROOT, "target/release/runlens-desktop")));
 const cli = resolve(opt("--cli", join(ROOT, "target/release/runlens")));
+const hello = resolve(opt("--hello", join(ROOT, "target/release/examples/hello_floor")));
 const tmp = mkdtempSync(join(tmpdir(), "runlens-s7-"));
 const data = join(tmp, "data");
 
@@ -80,12 +84,12 @@ async function waitPort(port) {
   throw new Error("tauri-driver did not start");
 }
 
-function appPid() {
-  const out = execFileSync("pgrep", ["-f", "-n", `^${app}`], { encoding: "utf8" }).trim();
+function appPid(application) {
+  const out = execFileSync("pgrep", ["-f", "-n", `^${application}`], { encoding: "utf8" }).trim();
   return Number(out.split("\n").pop());
 }
 
-async function once(args, ready) {
+async function once(application, args, ready) {
   const xdg = mkdtempSync(join(tmp, "xdg-"));
   const driver = spawn("tauri-driver", [], {
     detached: true,
@@ -97,7 +101,7 @@ async function once(args, ready) {
     const t0 = performance.now();
     const d = await new Builder()
       .usingServer("http://127.0.0.1:4444/")
-      .withCapabilities({ browserName: "wry", "tauri:options": { application: app, args } })
+      .withCapabilities({ browserName: "wry", "tauri:options": { application, args } })
       .build();
     const tSession = performance.now() - t0;
     let tReady = null;
@@ -105,10 +109,10 @@ async function once(args, ready) {
       if (await d.executeScript(ready)) tReady = performance.now() - t0;
       else await sleep(20);
     }
-    const pids = tree(appPid());
+    const pids = tree(appPid(application));
     const usable = memory(pids);
     await sleep(5000);
-    const idle = memory(tree(appPid()));
+    const idle = memory(tree(appPid(application)));
     await d.quit();
     return { session_ms: Math.round(tSession), usable_ms: tReady === null ? null : Math.round(tReady), memory_usable: usable, memory_idle: idle };
   } finally {
@@ -129,13 +133,16 @@ const expected = JSON.parse(execFileSync(cli, ["runs", project, "--data-dir", da
 
 const tableReady = `const c = document.querySelector('#run-count'); return !!c && c.textContent.startsWith('${expected} runs') && document.querySelectorAll('#runs-table .tr[data-run]').length > 10;`;
 const startReady = `return !!document.querySelector('#open-folder');`;
-const result = { project, runs: expected, app, load: readFileSync("/proc/loadavg", "utf8").trim(), runlens: [], floor: [] };
+const helloReady = `const h = document.querySelector('#hello'); return !!h && h.getBoundingClientRect().height > 0;`;
+const result = { project, runs: expected, app, hello, load: readFileSync("/proc/loadavg", "utf8").trim(), runlens: [], start_screen: [], floor: [] };
 for (let r = 0; r < reps; r++) {
-  result.runlens.push(await once([project], tableReady));
-  result.floor.push(await once([], startReady));
-  console.error(`rep ${r + 1}: table ${result.runlens[r].usable_ms} ms, ${result.runlens[r].memory_usable.pss_mb} MB PSS; start screen ${result.floor[r].usable_ms} ms, ${result.floor[r].memory_usable.pss_mb} MB PSS`);
+  result.runlens.push(await once(app, [project], tableReady));
+  result.start_screen.push(await once(app, [], startReady));
+  result.floor.push(await once(hello, [], helloReady));
+  const f = (x) => `${x.usable_ms} ms, ${x.memory_usable.pss_mb} MB PSS`;
+  console.error(`rep ${r + 1}: table ${f(result.runlens[r])}; start screen ${f(result.start_screen[r])}; hello-world floor ${f(result.floor[r])}`);
 }
-for (const k of ["runlens", "floor"]) {
+for (const k of ["runlens", "start_screen", "floor"]) {
   const xs = result[k];
   result[`${k}_median`] = {
     usable_ms: median(xs.map((x) => x.usable_ms)),
@@ -144,7 +151,7 @@ for (const k of ["runlens", "floor"]) {
     pss_mb_idle: median(xs.map((x) => x.memory_idle.pss_mb)),
   };
 }
-console.log(JSON.stringify({ runlens: result.runlens_median, floor: result.floor_median }, null, 2));
+console.log(JSON.stringify({ runlens: result.runlens_median, start_screen: result.start_screen_median, floor: result.floor_median }, null, 2));
 const out = opt("--out");
 if (out) writeFileSync(out, JSON.stringify(result, null, 2));
 rmSync(tmp, { recursive: true, force: true });
