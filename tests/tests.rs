@@ -10,4 +10,5 @@ mod cli;
 mod incremental;
 mod plot;
 mod reliability;
+mod tensorboard;
 mod truth;

@@ -202,13 +202,23 @@ fn p3_holds_exactly_the_expected_runs() {
     let s = Scratch::new();
     let project = fixture("p3");
     let (index, report) = open_and_scan(&s.data(), &project);
-    // MLflow 8 + 8, two Lightning versions, and DVC's plots/loss.csv, which is a Keras-format log.
-    // tb/ (TensorBoard) comes with its reader; data/train.csv has no step column: not a log.
+    // MLflow 8 + 8, two Lightning versions, DVC's plots/loss.csv (a Keras-format log), and three
+    // TensorBoard runs (their add_hparams subfolders belong to them). data/train.csv has no step
+    // column: not a log. The truncated event file of tb/run_c is not an error.
     let by: Vec<(String, usize)> = report.runs_by_source.clone().into_iter().collect();
-    assert_eq!(by, vec![("keras".into(), 1), ("lightning".into(), 2), ("mlflow".into(), 8), ("mlflow-db".into(), 8)]);
+    assert_eq!(
+        by,
+        vec![
+            ("keras".into(), 1),
+            ("lightning".into(), 2),
+            ("mlflow".into(), 8),
+            ("mlflow-db".into(), 8),
+            ("tensorboard".into(), 3)
+        ]
+    );
     assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
     let visible = index.runs(&runlens_core::RunQuery::default()).unwrap();
-    assert_eq!(visible.len(), 17, "deleted runs are hidden by default");
+    assert_eq!(visible.len(), 20, "deleted runs are hidden by default");
 }
 
 /// An mlflow.db from a schema revision Runlens has not seen still reads, with one warning; the

@@ -12,6 +12,7 @@ pub enum Source {
     Keras,
     Csv,
     Jsonl,
+    Tensorboard,
 }
 
 impl Source {
@@ -23,6 +24,7 @@ impl Source {
             Source::Keras => "keras",
             Source::Csv => "csv",
             Source::Jsonl => "jsonl",
+            Source::Tensorboard => "tensorboard",
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::index::{apply, Index};
 use crate::model::{Diagnostic, Source};
 use crate::readers::mlflow_files::{self, Experiment};
-use crate::readers::{csv_log, jsonl, mlflow_db, Ctx, Diags, UnitOut};
+use crate::readers::{csv_log, jsonl, mlflow_db, tensorboard, Ctx, Diags, UnitOut};
 use crate::tail::FileState;
 use crate::Error;
 
@@ -50,6 +50,7 @@ enum Unit {
     Lightning(PathBuf),
     Log(PathBuf, Source),
     Jsonl(PathBuf),
+    Tensorboard(PathBuf),
 }
 
 impl Unit {
@@ -60,11 +61,12 @@ impl Unit {
             Unit::Lightning(dir) => csv_log::read(ctx, &dir.join("metrics.csv"), Some(dir), Source::Lightning),
             Unit::Log(p, source) => csv_log::read(ctx, p, None, *source),
             Unit::Jsonl(p) => jsonl::read(ctx, p),
+            Unit::Tensorboard(dir) => tensorboard::read(ctx, dir),
         }
     }
     fn path(&self) -> &Path {
         match self {
-            Unit::MlflowRun(_, p) | Unit::MlflowDb(p) | Unit::Lightning(p) | Unit::Log(p, _) | Unit::Jsonl(p) => p,
+            Unit::MlflowRun(_, p) | Unit::MlflowDb(p) | Unit::Lightning(p) | Unit::Log(p, _) | Unit::Jsonl(p) | Unit::Tensorboard(p) => p,
         }
     }
 }
@@ -150,8 +152,16 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
             units.push(Unit::Lightning(dir.clone()));
             continue;
         }
+        // A folder with event files is a TensorBoard run; its add_hparams subfolders are part of it.
+        let tb_run = entries.iter().any(|(n, e)| tensorboard::is_event_file(n) && e.file_type().is_ok_and(|t| t.is_file()));
+        if tb_run {
+            units.push(Unit::Tensorboard(dir.clone()));
+        }
         for (name, ent) in entries.into_iter().rev() {
             let Ok(ft) = ent.file_type() else { continue };
+            if tb_run && ft.is_dir() && tensorboard::is_hparams_dir(&name) {
+                continue;
+            }
             let path = ent.path();
             if ft.is_symlink() {
                 if path.is_dir() && !SKIP_DIRS.contains(&name.as_str()) {

@@ -158,3 +158,22 @@ pub const SETTLE_SECS: u64 = 2;
 pub fn settled(md: &Metadata) -> bool {
     md.modified().ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age.as_secs() >= SETTLE_SECS)
 }
+
+/// Where to resume reading a file of self-delimiting binary records that `prev` described: the
+/// remembered offset when the file only grew (same file id, not shorter, the bytes before the
+/// offset unchanged), else None (read it again from the start).
+pub fn resume_offset(file: &mut File, prev: &FileState, md: &Metadata) -> std::io::Result<Option<u64>> {
+    if prev.file_id != file_id(md) || md.len() < prev.offset {
+        return Ok(None);
+    }
+    Ok((guard_before(file, prev.offset)? == prev.guard).then_some(prev.offset))
+}
+
+/// The guard of `offset`: up to GUARD bytes before it, hex.
+pub fn guard_before(file: &mut File, offset: u64) -> std::io::Result<String> {
+    let start = offset.saturating_sub(GUARD as u64);
+    file.seek(SeekFrom::Start(start))?;
+    let mut bytes = Vec::with_capacity(GUARD);
+    file.take(offset - start).read_to_end(&mut bytes)?;
+    Ok(hex(&bytes))
+}

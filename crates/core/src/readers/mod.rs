@@ -5,6 +5,9 @@ pub mod csv_log;
 pub mod jsonl;
 pub mod mlflow_db;
 pub mod mlflow_files;
+pub mod tb_proto;
+pub mod tensorboard;
+pub mod tfrecord;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
