@@ -6,14 +6,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 
 use output::{csv_line, fmt_num, fmt_time, metric_json, num, run_json, series_json, table};
-use runlens_core::{Index, Progress, RunQuery, RunRow, ScanOptions, ScanReport};
+use runlens_core::{Change, Index, Progress, RunQuery, RunRow, ScanOptions, ScanReport, WatchEvent, WatchOptions};
 
 #[derive(Parser)]
 #[command(name = "runlens", version, about = "See, compare and query the ML runs already in a project folder.")]
@@ -42,6 +42,15 @@ enum Command {
         /// No progress bar and no diagnostics, only the summary line.
         #[arg(long, short)]
         quiet: bool,
+    },
+    /// Keep the index current while runs are written, and print each change once it can be
+    /// queried: new runs, status changes, new points. With --format json, one object per line.
+    Watch {
+        project: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        args: WatchArgs,
     },
     /// List runs, filtered and sorted.
     Runs {
@@ -105,6 +114,17 @@ enum Command {
 }
 
 #[derive(clap::Args)]
+struct WatchArgs {
+    /// Check for changes every SECONDS instead of waiting for file events (for shares where events
+    /// do not arrive; chosen on its own for NFS, SMB and FUSE).
+    #[arg(long, value_name = "SECONDS")]
+    poll: Option<f64>,
+    /// Poll instead of watching when the project has more folders than this.
+    #[arg(long, value_name = "N")]
+    max_watched_dirs: Option<usize>,
+}
+
+#[derive(clap::Args)]
 struct Refresh {
     /// Query the index as it is, without first picking up changes in the project.
     #[arg(long)]
@@ -127,6 +147,31 @@ fn data_dir(cli: &Option<PathBuf>) -> Result<PathBuf> {
         Some(d) => Ok(d.clone()),
         None => runlens_core::default_data_dir()
             .context("no app-data dir on this system: pass --data-dir or set RUNLENS_DATA_DIR"),
+    }
+}
+
+/// One change as `runlens watch` prints it; the JSON shapes are a contract for scripts.
+fn change_line(c: &Change, format: Format) -> String {
+    match (c, format) {
+        // Written by hand to keep the documented key order ("kind" first).
+        (Change::Run { run, status }, Format::Json) => format!(
+            r#"{{"kind":"run","run":{},"status":{}}}"#,
+            Value::from(run.as_str()),
+            status.as_deref().map_or(Value::Null, Value::from)
+        ),
+        (Change::Points { run, key, count, last_step }, Format::Json) => format!(
+            r#"{{"kind":"points","run":{},"key":{},"count":{count},"last_step":{last_step}}}"#,
+            Value::from(run.as_str()),
+            Value::from(key.as_str())
+        ),
+        (Change::Removed { run }, Format::Json) => {
+            format!(r#"{{"kind":"removed","run":{}}}"#, Value::from(run.as_str()))
+        }
+        (Change::Run { run, status }, _) => format!("run {run}: {}", status.as_deref().unwrap_or("(no status)")),
+        (Change::Points { run, key, count, last_step }, _) => {
+            format!("{run} {key}: {count} point{}, last step {last_step}", if *count == 1 { "" } else { "s" })
+        }
+        (Change::Removed { run }, _) => format!("run {run}: removed"),
     }
 }
 
@@ -153,6 +198,49 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
             writeln!(out, "{}", summary(&report))?;
+        }
+        Command::Watch { project, format, args } => {
+            let mut index = Index::open(&data, &project)?;
+            let opts = WatchOptions {
+                poll: args.poll.map(|s| std::time::Duration::from_secs_f64(s.max(0.05))),
+                max_watched_dirs: args.max_watched_dirs,
+                ..Default::default()
+            };
+            let mut failed: Option<std::io::Error> = None;
+            let stop = AtomicBool::new(false);
+            index.watch(
+                &opts,
+                &mut |ev| {
+                    let res = match ev {
+                        WatchEvent::Notice(n) => {
+                            eprintln!("note: {n}");
+                            Ok(())
+                        }
+                        WatchEvent::Ready { report, polling } => {
+                            let how = match polling {
+                                Some(d) => format!("checking every {} s", d.as_secs_f64()),
+                                None => "on file events".to_string(),
+                            };
+                            eprintln!("watching {} ({how}): {}", project.display(), summary(report));
+                            Ok(())
+                        }
+                        WatchEvent::Changes(changes) => {
+                            changes.iter().try_for_each(|c| writeln!(out, "{}", change_line(c, format)))
+                        }
+                    };
+                    if let Err(e) = res {
+                        // Nobody reads our output any more (a closed pipe): stop.
+                        failed = Some(e);
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                },
+                &stop,
+            )?;
+            if let Some(e) = failed {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(e.into());
+                }
+            }
         }
         Command::Runs { project, filter, sort, limit, offset, columns, include_deleted, format, refresh } => {
             let index = open(&data, &project, &refresh)?;

@@ -12,6 +12,8 @@ pub struct Index {
     pub(crate) conn: Connection,
     pub(crate) root: PathBuf,
     db_path: PathBuf,
+    /// The units the last full scan found, so a watcher can re-read only the ones that changed.
+    pub(crate) units: Option<Vec<crate::scan::Unit>>,
 }
 
 /// The default data dir: the OS's app-data dir (`~/.local/share/runlens`, `~/Library/Application
@@ -99,7 +101,7 @@ impl Index {
         schema::migrate(&mut conn, &db_path.display().to_string()).map_err(|e| Error::Index(e.to_string()))?;
         crate::filter::register_functions(&conn)?;
         conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('root', ?1)", [root.to_string_lossy()])?;
-        Ok(Index { conn, root, db_path })
+        Ok(Index { conn, root, db_path, units: None })
     }
 
     pub fn root(&self) -> &Path {

@@ -17,12 +17,14 @@ pub mod scan;
 pub mod schema;
 pub mod series;
 pub mod tail;
+pub mod watch;
 
 pub use artifacts::{ArtifactPreview, PreviewKind};
 pub use index::{default_data_dir, index_path, Index};
 pub use model::{Diagnostic, Point, Source, Status};
 pub use query::{ChartX, Completions, MetricSummary, RunDetail, RunQuery, RunRow};
 pub use scan::{Progress, ScanOptions, ScanReport};
+pub use watch::{Change, WatchEvent, WatchOptions};
 
 /// Errors the engine reports to its shells. Messages are complete sentences for a person; shells
 /// match on the variant, never on the text.

@@ -43,8 +43,8 @@ const SKIP_DIRS: &[&str] = &[
 /// How deep the walk goes before it reports and stops descending.
 pub const MAX_DEPTH: usize = 48;
 
-#[derive(Debug)]
-enum Unit {
+#[derive(Clone, Debug)]
+pub(crate) enum Unit {
     MlflowRun(Arc<Experiment>, PathBuf),
     MlflowDb(PathBuf),
     Lightning(PathBuf),
@@ -66,7 +66,12 @@ impl Unit {
     }
     fn path(&self) -> &Path {
         match self {
-            Unit::MlflowRun(_, p) | Unit::MlflowDb(p) | Unit::Lightning(p) | Unit::Log(p, _) | Unit::Jsonl(p) | Unit::Tensorboard(p) => p,
+            Unit::MlflowRun(_, p)
+            | Unit::MlflowDb(p)
+            | Unit::Lightning(p)
+            | Unit::Log(p, _)
+            | Unit::Jsonl(p)
+            | Unit::Tensorboard(p) => p,
         }
     }
 }
@@ -153,7 +158,8 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
             continue;
         }
         // A folder with event files is a TensorBoard run; its add_hparams subfolders are part of it.
-        let tb_run = entries.iter().any(|(n, e)| tensorboard::is_event_file(n) && e.file_type().is_ok_and(|t| t.is_file()));
+        let tb_run =
+            entries.iter().any(|(n, e)| tensorboard::is_event_file(n) && e.file_type().is_ok_and(|t| t.is_file()));
         if tb_run {
             units.push(Unit::Tensorboard(dir.clone()));
         }
@@ -207,6 +213,68 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
     units
 }
 
+/// The database a `-wal`, `-shm` or `-journal` file belongs to (SQLite writes those beside it).
+fn sqlite_main_file(p: &Path) -> PathBuf {
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    for suffix in ["-wal", "-shm", "-journal"] {
+        if let Some(main) = name.strip_suffix(suffix) {
+            return p.with_file_name(main);
+        }
+    }
+    p.to_path_buf()
+}
+
+/// Files no reader looks at, whose changes need no rescan: checkpoints, code, notebooks, images
+/// outside run folders, and anything under a skipped folder (`.git`, virtualenvs, caches).
+fn ignorable(root: &Path, p: &Path) -> bool {
+    let Ok(rel) = p.strip_prefix(root) else { return true };
+    if rel.components().any(|c| SKIP_DIRS.iter().any(|s| c.as_os_str() == *s)) {
+        return true;
+    }
+    let ext = p.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    const IGNORED: &[&str] = &[
+        "py",
+        "pyc",
+        "ipynb",
+        "md",
+        "txt",
+        "log",
+        "pt",
+        "pth",
+        "ckpt",
+        "pkl",
+        "npy",
+        "npz",
+        "bin",
+        "safetensors",
+        "h5",
+        "onnx",
+        "png",
+        "jpg",
+        "jpeg",
+        "gif",
+        "svg",
+        "lock",
+        "tmp",
+        "swp",
+    ];
+    IGNORED.contains(&ext.as_str())
+}
+
+fn load_states_of(conn: &rusqlite::Connection, units: &[String]) -> rusqlite::Result<HashMap<String, FileState>> {
+    let mut st = conn.prepare_cached("SELECT path, state FROM files WHERE unit = ?1")?;
+    let mut out = HashMap::new();
+    for u in units {
+        let rows = st.query_map([u], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for (p, s) in rows.filter_map(Result::ok) {
+            if let Ok(s) = serde_json::from_str(&s) {
+                out.insert(p, s);
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn load_states(conn: &rusqlite::Connection) -> rusqlite::Result<HashMap<String, FileState>> {
     let mut st = conn.prepare("SELECT path, state FROM files")?;
     let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
@@ -247,9 +315,86 @@ impl Index {
         });
         let (prev, known_units) = remembered?;
         progress(&Progress::Discovered { units: units.len() });
+        let report = self.read_units(&units, prev, known_units, Some(walk_diags), opts, progress, cancel, started)?;
+        if !report.cancelled {
+            self.units = Some(units);
+        }
+        Ok(report)
+    }
+
+    /// Re-reads only the units that hold `changed` paths, when every changed path lies in a unit the
+    /// last full scan found (an append to a log, a new file in a run folder). None: a path is new
+    /// to the index (a new run, a new log): the caller must scan in full.
+    pub fn scan_changed(&mut self, changed: &[PathBuf], opts: &ScanOptions) -> Result<Option<ScanReport>, Error> {
+        match self.units_for(changed) {
+            Some(units) => self.scan_units(&units, opts).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The units holding `changed` paths (changes no reader looks at are dropped); None when a
+    /// path lies in no known unit, or no full scan has run yet.
+    pub(crate) fn units_for(&self, changed: &[PathBuf]) -> Option<Vec<Unit>> {
+        let units = self.units.as_ref()?;
+        let by_path: HashMap<&Path, usize> = units.iter().enumerate().map(|(i, u)| (u.path(), i)).collect();
+        let mut hit = vec![false; units.len()];
+        for p in changed {
+            let p = sqlite_main_file(p);
+            match p.ancestors().find_map(|a| by_path.get(a)) {
+                Some(&i) => hit[i] = true,
+                None if ignorable(&self.root, &p) => {}
+                None => return None,
+            }
+        }
+        Some(units.iter().zip(&hit).filter(|(_, h)| **h).map(|(u, _)| u.clone()).collect())
+    }
+
+    /// The index's key of a unit (its project-relative path).
+    pub(crate) fn unit_key(&self, u: &Unit) -> String {
+        crate::paths::rel(&self.root, u.path()).unwrap_or_default()
+    }
+
+    /// Re-reads `units` only: nothing else is listed, nothing is removed.
+    pub(crate) fn scan_units(&mut self, units: &[Unit], opts: &ScanOptions) -> Result<ScanReport, Error> {
+        let started = Instant::now();
+        if units.is_empty() {
+            return Ok(ScanReport { elapsed: started.elapsed(), ..Default::default() });
+        }
+        let keys: Vec<String> = units.iter().map(|u| self.unit_key(u)).collect();
+        let prev = load_states_of(&self.conn, &keys)?;
+        let mut known = HashSet::new();
+        for k in &keys {
+            let n: i64 = self.conn.query_row(
+                "SELECT (SELECT count(*) FROM files WHERE unit = ?1) + (SELECT count(*) FROM runs WHERE unit = ?1)",
+                [k],
+                |r| r.get(0),
+            )?;
+            if n > 0 {
+                known.insert(k.clone());
+            }
+        }
+        self.read_units(units, prev, known, None, opts, &mut |_| {}, &AtomicBool::new(false), started)
+    }
+
+    /// Reads `units` against what the index remembers and writes the results in batched
+    /// transactions. With `walk` (a full scan), units the walk no longer found are removed.
+    #[allow(clippy::too_many_arguments)]
+    fn read_units(
+        &mut self,
+        units: &[Unit],
+        prev: HashMap<String, FileState>,
+        known_units: HashSet<String>,
+        walk: Option<Diags>,
+        opts: &ScanOptions,
+        progress: &mut dyn FnMut(&Progress),
+        cancel: &AtomicBool,
+        started: Instant,
+    ) -> Result<ScanReport, Error> {
+        let root = self.root.clone();
         let total = units.len();
         let threads =
             if opts.threads == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { opts.threads };
+        let threads = threads.min(total.max(1));
         let next = AtomicUsize::new(0);
         let mut report = ScanReport { units_total: total, ..Default::default() };
         let unit_keys: HashSet<String> =
@@ -260,7 +405,7 @@ impl Index {
             let (tx_out, rx_out) = std::sync::mpsc::sync_channel::<UnitOut>(64);
             for _ in 0..threads {
                 let tx_out = tx_out.clone();
-                let (units, next, prev, root, known_units) = (&units, &next, &prev, &root, &known_units);
+                let (units, next, prev, root, known_units) = (units, &next, &prev, &root, &known_units);
                 s.spawn(move || {
                     let ctx = Ctx { root, prev };
                     loop {
@@ -307,6 +452,7 @@ impl Index {
                 if cancel.load(Ordering::Relaxed) {
                     return Ok(false);
                 }
+                let Some(walk_diags) = walk else { return Ok(true) };
                 // Units that are gone: their runs, file states and diagnostics go too.
                 let known: Vec<String> = conn
                     .prepare("SELECT unit FROM runs UNION SELECT unit FROM files UNION SELECT unit FROM diagnostics")?

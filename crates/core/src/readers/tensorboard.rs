@@ -136,7 +136,9 @@ fn read_file(
             Step::Corrupt { at, len } => {
                 count += 1;
                 extra.skipped += 1;
-                extra.first_skip.get_or_insert_with(|| format!("a record of {len} bytes at byte {at} fails its data checksum"));
+                extra
+                    .first_skip
+                    .get_or_insert_with(|| format!("a record of {len} bytes at byte {at} fails its data checksum"));
                 continue;
             }
             Step::Broken { at, why } => {
@@ -179,7 +181,9 @@ fn read_file(
                         }
                     }
                     "hparams" => {
-                        if let Some(start) = HParamsPluginData::decode(&pd.content[..]).ok().and_then(|h| h.session_start_info) {
+                        if let Some(start) =
+                            HParamsPluginData::decode(&pd.content[..]).ok().and_then(|h| h.session_start_info)
+                        {
                             for (k, val) in start.hparams {
                                 if let Some(s) = val.as_param() {
                                     extra.hparams.insert(k, s);
@@ -256,7 +260,14 @@ fn extra_of(st: Option<&FileState>) -> FileExtra {
     st.and_then(|s| serde_json::from_str(&s.extra).ok()).unwrap_or_default()
 }
 
-fn new_state(f: &EvFile, prev: Option<&FileState>, from: u64, offset: u64, records: u64, extra: &FileExtra) -> FileState {
+fn new_state(
+    f: &EvFile,
+    prev: Option<&FileState>,
+    from: u64,
+    offset: u64,
+    records: u64,
+    extra: &FileExtra,
+) -> FileState {
     let guard = File::open(&f.path).and_then(|mut h| tail::guard_before(&mut h, offset)).unwrap_or_default();
     let lines = if from > 0 { prev.map_or(0, |p| p.lines) } else { 0 } + records;
     FileState {
