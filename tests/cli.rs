@@ -23,7 +23,10 @@ fn index_prints_counts_and_runs_json_follows_the_contract() {
     let p3 = fixture("p3");
     let p = p3.to_str().unwrap();
     let out = stdout(&runlens(&s.data(), &["index", p]));
-    assert!(out.starts_with("22 runs (keras 1, lightning 2, mlflow 8, mlflow-db 8, tensorboard 3), 0 warnings"), "{out}");
+    assert!(
+        out.starts_with("22 runs (keras 1, lightning 2, mlflow 8, mlflow-db 8, tensorboard 3), 0 warnings"),
+        "{out}"
+    );
 
     let runs: Value = serde_json::from_str(&stdout(&runlens(&s.data(), &["runs", p, "--format", "json"]))).unwrap();
     let runs = runs.as_array().unwrap();

@@ -61,7 +61,8 @@ fn tensorboardx_runs_equal_tensorboards_reader() {
     let runs = truth["tensorboard"]["runs"].as_object().unwrap();
     // add_hparams subfolders ("run_a/1795769632.9573932") are TensorBoard runs of their own; in
     // Runlens they are part of the run they belong to.
-    let mut expected: BTreeMap<String, (serde_json::Map<String, Value>, serde_json::Map<String, Value>)> = BTreeMap::new();
+    let mut expected: BTreeMap<String, (serde_json::Map<String, Value>, serde_json::Map<String, Value>)> =
+        BTreeMap::new();
     for (name, tr) in runs {
         let owner = match name.split_once('/') {
             Some((parent, _)) => format!("tb/{parent}"),
@@ -185,11 +186,14 @@ fn common_append(path: &Path, bytes: &[u8]) {
 
 #[test]
 fn a_bad_length_checksum_or_zero_tail_stops_the_file_with_a_warning() {
-    for (name, tail) in [("zeros", vec![0u8; 64]), ("bad length crc", {
-        let mut r = frame(&event(99, 1.7e9, "loss", 9.0));
-        r[9] ^= 0x40;
-        r
-    })] {
+    for (name, tail) in [
+        ("zeros", vec![0u8; 64]),
+        ("bad length crc", {
+            let mut r = frame(&event(99, 1.7e9, "loss", 9.0));
+            r[9] ^= 0x40;
+            r
+        }),
+    ] {
         let s = Scratch::new();
         let project = s.project();
         let file = run_dir(&project).join("events.out.tfevents.1700000000.host");
@@ -284,8 +288,13 @@ fn appends_read_only_new_records_and_a_restart_purges_like_tensorboard() {
     // A restart from a checkpoint at step 40, in a new file (tensorboardX's purge_step).
     let mut restart = frame(&version_event(1.8e9));
     restart.extend(frame(
-        &Event { wall_time: 1.8e9, step: 40, session_log: Some(SessionLog { status: SESSION_START }), ..Default::default() }
-            .encode_to_vec(),
+        &Event {
+            wall_time: 1.8e9,
+            step: 40,
+            session_log: Some(SessionLog { status: SESSION_START }),
+            ..Default::default()
+        }
+        .encode_to_vec(),
     ));
     for s in 40..45 {
         restart.extend(frame(&event(s, 1.8e9 + s as f64, "loss", 0.01)));
