@@ -310,3 +310,39 @@ fn an_index_inside_the_project_is_refused() {
     let sibling = project.join("..").join("runlens-data");
     Index::open(&sibling, &project).expect("a data dir beside the project is fine");
 }
+
+/// Case 25: two writers on one index (the CLI beside the app, or the app's watcher beside a
+/// refresh) scanning the same appends at once: no SQLITE_BUSY, and no point indexed twice.
+#[test]
+fn two_writers_scanning_at_once_never_duplicate_points() {
+    let s = Scratch::new();
+    let project = s.project();
+    for r in 0..8 {
+        std::fs::write(project.join(format!("r{r}.jsonl")), "{\"step\": 0, \"loss\": 1.0}\n").unwrap();
+    }
+    let (mut a, _) = open_and_scan(&s.data(), &project);
+    let mut b = Index::open(&s.data(), &project).unwrap();
+    for round in 1..40 {
+        for r in 0..8 {
+            append(&project.join(format!("r{r}.jsonl")), &format!("{{\"step\": {round}, \"loss\": 0.5}}\n"));
+        }
+        let barrier = std::sync::Barrier::new(2);
+        std::thread::scope(|t| {
+            t.spawn(|| {
+                barrier.wait();
+                scan(&mut a);
+            });
+            t.spawn(|| {
+                barrier.wait();
+                scan(&mut b);
+            });
+        });
+        // Whoever lost a race left the unit to the other; one more scan settles anything left.
+        scan(&mut a);
+        for r in 0..8 {
+            let run = a.find_run(&format!("r{r}.jsonl")).unwrap();
+            assert_eq!(run.metrics["loss"].count, round as u64 + 1, "round {round}, r{r}");
+        }
+    }
+    assert_eq!(dump(&a), fresh_dump(&project));
+}

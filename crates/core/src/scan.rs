@@ -105,6 +105,8 @@ pub struct ScanReport {
     pub diagnostics: Vec<Diagnostic>,
     pub elapsed: Duration,
     pub cancelled: bool,
+    /// Units another writer updated while this scan read them: left as that writer wrote them.
+    pub conflicts: usize,
 }
 
 fn is_store(dir: &Path, names: &HashSet<String>) -> bool {
@@ -259,6 +261,20 @@ fn ignorable(root: &Path, p: &Path) -> bool {
         "swp",
     ];
     IGNORED.contains(&ext.as_str())
+}
+
+/// Whether the index still holds, for every file of `unit`, the state the reader started from.
+fn states_unchanged(conn: &rusqlite::Connection, unit: &str, prev: &HashMap<String, FileState>) -> rusqlite::Result<bool> {
+    let mut st = conn.prepare_cached("SELECT path, state FROM files WHERE unit = ?1")?;
+    let mut rows = st.query([unit])?;
+    while let Some(r) = rows.next()? {
+        let path: String = r.get(0)?;
+        let now: Option<FileState> = serde_json::from_str(&r.get::<_, String>(1)?).ok();
+        if now.as_ref() != prev.get(&path) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 fn load_states_of(conn: &rusqlite::Connection, units: &[String]) -> rusqlite::Result<HashMap<String, FileState>> {
@@ -433,6 +449,12 @@ impl Index {
                     done += 1;
                     if !out.untouched {
                         report.units_read += 1;
+                    }
+                    // Another writer (the CLI beside the app) may have read these files since
+                    // we loaded their states: then its result stands and ours would duplicate it.
+                    if !out.untouched && !states_unchanged(conn, &out.unit, &prev)? {
+                        report.conflicts += 1;
+                        continue;
                     }
                     let pts = out.points();
                     report.points += pts as u64;

@@ -315,7 +315,10 @@ impl Index {
                 Some(units) => {
                     let keys: Vec<String> = units.iter().map(|u| self.unit_key(u)).collect();
                     let before = snapshot(self, Some(&keys))?;
-                    self.scan_units(&units, &scan_opts)?;
+                    if self.scan_units(&units, &scan_opts)?.conflicts > 0 {
+                        // Another writer read some of these first: read again from its result.
+                        self.scan_units(&units, &scan_opts)?;
+                    }
                     let changes = diff(&before, &snapshot(self, Some(&keys))?);
                     if !changes.is_empty() {
                         on(WatchEvent::Changes(&changes));
