@@ -16,6 +16,7 @@ const COMMANDS: &[&str] = &[
     "open_url",
     "save_text",
     "export_chart",
+    "watch",
 ];
 
 fn main() {

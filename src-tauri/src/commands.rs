@@ -13,7 +13,7 @@ use tauri::{AppHandle, Manager, State};
 use tauri_plugin_dialog::DialogExt;
 use tauri_plugin_opener::OpenerExt;
 
-use runlens_core::{ChartX, Index, Progress, RunQuery, ScanOptions, ScanReport};
+use runlens_core::{Change, ChartX, Index, Progress, RunQuery, ScanOptions, ScanReport, WatchEvent, WatchOptions};
 
 use crate::state::{AppState, Project, Recent};
 use crate::wire::{self, Detail, Issue, Run, WireError};
@@ -137,7 +137,14 @@ pub async fn open_project(app: AppHandle, path: String, on_progress: Channel<Sca
         let runs = report.runs;
         let out = scanned(&root, report);
         let project =
-            Project { root: root.clone(), reader: Mutex::new(writer), scanning: AtomicBool::new(false), cancel };
+            Project {
+                root: root.clone(),
+                reader: Mutex::new(writer),
+                scanning: AtomicBool::new(false),
+                watching: AtomicBool::new(false),
+                watch_channel: Mutex::new(None),
+                cancel,
+            };
         *state.project.lock().expect("lock") = Some(Arc::new(project));
         if let Err(e) = state.remember(&root, runs, now_ms()) {
             eprintln!("runlens: could not save the recent projects list: {e}");
@@ -164,6 +171,71 @@ pub async fn refresh(app: AppHandle, on_progress: Channel<ScanEvent>) -> Res<Opt
         Ok(Some(scanned(&project.root, result?)))
     })
     .await
+}
+
+/// What the watcher sends: the changes one batch committed, or a note for the user.
+#[derive(Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WatchMsg {
+    Changes {
+        /// Run ids (as the run list has them) that are new or changed status.
+        runs: Vec<String>,
+        /// (run id, metric key) with new points.
+        points: Vec<(String, String)>,
+        removed: Vec<String>,
+    },
+    Notice {
+        message: String,
+    },
+}
+
+/// Follows the open project while runs train: changes arrive over `on_change` once they are
+/// committed, until another project is opened. One watcher per project; a later call only moves
+/// its messages to the new channel.
+#[tauri::command]
+pub fn watch(app: AppHandle, on_change: Channel<WatchMsg>) -> Res<()> {
+    let state = app.state::<AppState>();
+    let project = state.current()?;
+    *project.watch_channel.lock().expect("lock") = Some(on_change);
+    if project.watching.swap(true, Ordering::SeqCst) {
+        return Ok(());
+    }
+    let data_dir = state.data_dir.clone();
+    std::thread::Builder::new()
+        .name("runlens-watch".into())
+        .spawn(move || {
+            let send = |m: WatchMsg| {
+                if let Some(ch) = project.watch_channel.lock().expect("lock").as_ref() {
+                    let _ = ch.send(m);
+                }
+            };
+            let notice = |message: String| send(WatchMsg::Notice { message });
+            let mut index = match Index::open(&data_dir, &project.root) {
+                Ok(i) => i,
+                Err(e) => return notice(format!("live updates are off: {e}")),
+            };
+            let mut on = |ev: WatchEvent<'_>| match ev {
+                WatchEvent::Notice(n) => notice(n.to_string()),
+                WatchEvent::Ready { .. } => {}
+                WatchEvent::Changes(changes) => {
+                    let (mut runs, mut points, mut removed) = (Vec::new(), Vec::new(), Vec::new());
+                    for c in changes {
+                        match c {
+                            Change::Run { run, .. } => runs.push(run.clone()),
+                            Change::Points { run, key, .. } => points.push((run.clone(), key.clone())),
+                            Change::Removed { run } => removed.push(run.clone()),
+                        }
+                    }
+                    send(WatchMsg::Changes { runs, points, removed });
+                }
+            };
+            if let Err(e) = index.watch(&WatchOptions::default(), &mut on, &project.cancel) {
+                notice(format!("live updates stopped: {e}"));
+            }
+            project.watching.store(false, Ordering::SeqCst);
+        })
+        .map_err(|e| WireError::new("internal", e.to_string()))?;
+    Ok(())
 }
 
 #[tauri::command]

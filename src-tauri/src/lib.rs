@@ -93,6 +93,7 @@ pub fn run() {
             commands::open_url,
             commands::save_text,
             commands::export_chart,
+            commands::watch,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Runlens desktop app");

@@ -21,6 +21,11 @@ pub struct Project {
     /// The connection queries use. A scan writes through its own connection (WAL lets both run).
     pub reader: Mutex<Index>,
     pub scanning: AtomicBool,
+    /// A watcher runs for this project (one at most).
+    pub watching: AtomicBool,
+    /// Where the watcher sends changes: the page's latest subscription.
+    pub watch_channel: Mutex<Option<tauri::ipc::Channel<crate::commands::WatchMsg>>>,
+    /// Set when another project is opened: stops this one's scans and its watcher.
     pub cancel: Arc<AtomicBool>,
 }
 

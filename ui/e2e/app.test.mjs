@@ -338,6 +338,106 @@ describe("refresh (F5) picks up new points", () => {
   });
 });
 
+// A TensorBoard event file, written the way tensorboardX writes one: TFRecord frames (masked
+// CRC-32C) around Event protobufs with a simple_value scalar.
+const CRC32C = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+function maskedCrc(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC32C[(c ^ b) & 0xff] ^ (c >>> 8);
+  c = (c ^ 0xffffffff) >>> 0;
+  return (((c >>> 15) | (c << 17)) + 0xa282ead8) >>> 0;
+}
+function varint(n) {
+  const b = [];
+  while (n > 127) {
+    b.push((n & 127) | 128);
+    n = Math.floor(n / 128);
+  }
+  b.push(n);
+  return Buffer.from(b);
+}
+function tfRecord(data) {
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(data.length));
+  const out = Buffer.alloc(16 + data.length);
+  len.copy(out, 0);
+  out.writeUInt32LE(maskedCrc(len), 8);
+  data.copy(out, 12);
+  out.writeUInt32LE(maskedCrc(data), 12 + data.length);
+  return out;
+}
+function scalarEvent(step, wall, tag, v) {
+  const t = Buffer.from(tag);
+  const f = Buffer.alloc(4);
+  f.writeFloatLE(v);
+  const value = Buffer.concat([Buffer.from([0x0a]), varint(t.length), t, Buffer.from([0x15]), f]);
+  const summary = Buffer.concat([Buffer.from([0x0a]), varint(value.length), value]);
+  const w = Buffer.alloc(8);
+  w.writeDoubleLE(wall);
+  return tfRecord(Buffer.concat([Buffer.from([0x09]), w, Buffer.from([0x10]), varint(step), Buffer.from([0x2a]), varint(summary.length), summary]));
+}
+
+describe("live updates", () => {
+  let driver;
+  const project = join(TMP, "live");
+  const log = join(project, "train.jsonl");
+  const events = join(project, "tb", "run1", "events.out.tfevents.1717433039.host");
+  const line = (step) => JSON.stringify({ step, loss: 1 / (1 + step) }) + "\n";
+  const tb = (steps) => Buffer.concat(steps.map((s) => scalarEvent(s, 1717433039 + s, "loss", 0.5 ** s)));
+
+  before(async () => {
+    mkdirSync(join(project, "tb", "run1"), { recursive: true });
+    writeFileSync(log, [0, 1, 2].map(line).join(""));
+    writeFileSync(events, tb([0, 1, 2]));
+    driver = await session([project]);
+    await driver.manage().window().setRect({ width: 1280, height: 800 });
+  });
+  after(async () => driver?.quit());
+
+  check("points appended to a log and an event file show on screen within 2 s, in place", () => driver, async () => {
+    const runs = cli(["runs", project]);
+    assert.deepEqual(runs.map((r) => [r.path, r.metrics.loss.count]).sort(), [["tb/run1", 3], ["train.jsonl", 3]]);
+    await waitText(driver, "#run-count", /^2 runs/, 60000);
+    for (const path of ["train.jsonl", "tb/run1"]) {
+      await (await driver.findElement(By.css(`.tr[data-run="${path}"] input[type=checkbox]`))).click();
+    }
+    await driver.findElement(By.css("[data-tab=charts]")).click();
+    const caption = () => driver.executeScript(() => document.querySelector(".chart[data-metric=loss] figcaption")?.textContent ?? "");
+    await driver.wait(async () => /^loss6 points drawn/.test(await caption()), 20000, "the loss chart draws 6 points");
+    // Mark the canvas: an update in place keeps it; a rebuilt chart would not have the mark.
+    await driver.executeScript(() => (document.querySelector(".chart[data-metric=loss] canvas").__mark = 1));
+
+    const within2s = async (re, what) => {
+      const t0 = Date.now();
+      await driver.wait(async () => re.test(await caption()), 2000, what).catch(async (e) => {
+        throw new Error(`${e.message}; the caption reads ${JSON.stringify(await caption())}`);
+      });
+      return Date.now() - t0;
+    };
+    appendFileSync(log, [3, 4].map(line).join(""));
+    const jsonlMs = await within2s(/^loss8 points drawn/, "the two JSONL points");
+    appendFileSync(events, tb([3, 4]));
+    const tbMs = await within2s(/^loss10 points drawn/, "the two event-file points");
+    assert.equal(await driver.executeScript(() => document.querySelector(".chart[data-metric=loss] canvas").__mark), 1, "updated in place");
+    console.log(`# on screen after ${jsonlMs} ms (JSONL) and ${tbMs} ms (event file)`);
+    await shot(driver, "live");
+
+    // The run table has the new last values, without a refresh.
+    await driver.findElement(By.css("[data-tab=runs]")).click();
+    const rowText = (path) => driver.executeScript((p) => document.querySelector(`.tr[data-run="${p}"]`)?.textContent ?? "", path);
+    await driver.wait(async () => /0\.0625/.test(await rowText("tb/run1")), 2000, "tb/run1's last loss");
+    assert.match(await rowText("train.jsonl"), /0\.2$/);
+  });
+});
+
 describe("the start screen", () => {
   let driver;
   const demoRuns = cli(["runs", DEMO]).length;

@@ -4,7 +4,7 @@ import { getCurrentWindow } from "@tauri-apps/api/window";
 import { api, errorMessage } from "./api";
 import { assignColors } from "./colors";
 import { plural } from "./format";
-import type { Completions, Run, ScanEvent, Scanned } from "./types";
+import type { Completions, Run, ScanEvent, Scanned, WatchMsg } from "./types";
 import { Start } from "./Start";
 import { RunsView } from "./RunsView";
 import { ChartsView } from "./ChartsView";
@@ -37,6 +37,9 @@ export function App() {
   const [completions, setCompletions] = useState<Completions>(EMPTY_COMPLETIONS);
   const [version, setVersion] = useState(0);
   const [refreshing, setRefreshing] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
+  // Counts successful opens: each one (re)subscribes to the watcher.
+  const [opened, setOpened] = useState(0);
   const filterRef = useRef(filter);
   filterRef.current = filter;
 
@@ -73,6 +76,7 @@ export function App() {
         setSelected(saved);
         setColors(assignColors(saved, new Map()));
         setProject(scanned);
+        setOpened((n) => n + 1);
         setTab("runs");
         setDetail(null);
         api.completions().then(setCompletions, () => setCompletions(EMPTY_COMPLETIONS));
@@ -103,6 +107,41 @@ export function App() {
       setRefreshing(false);
     }
   }, [project, loadRuns]);
+
+  // Live updates: the watcher's changes reload the table and the open charts in place, at most
+  // every 250 ms (or twice as long as the last reload took, on a big project).
+  const live = useRef({ pending: false, last: 0, cost: 0 });
+  useEffect(() => {
+    if (opened === 0) return;
+    let stopped = false;
+    const update = async () => {
+      const t0 = performance.now();
+      await loadRuns(filterRef.current);
+      setVersion((v) => v + 1);
+      live.current.cost = performance.now() - t0;
+      live.current.last = performance.now();
+      live.current.pending = false;
+    };
+    const onChange = (m: WatchMsg) => {
+      if (stopped) return;
+      if (m.kind === "notice") {
+        setNotice(m.message);
+        return;
+      }
+      if (live.current.pending) return;
+      live.current.pending = true;
+      const gap = Math.max(250, 2 * live.current.cost);
+      const wait = Math.max(0, live.current.last + gap - performance.now());
+      setTimeout(() => {
+        if (!stopped) update().catch(() => (live.current.pending = false));
+      }, wait);
+      if (m.runs.length || m.removed.length) api.completions().then(setCompletions, () => {});
+    };
+    api.watch(onChange).catch((e) => setNotice(`live updates are off: ${errorMessage(e)}`));
+    return () => {
+      stopped = true;
+    };
+  }, [opened, loadRuns]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // A folder named on the command line, dropped on the window, or sent by a second launch.
   useEffect(() => {
@@ -205,6 +244,11 @@ export function App() {
           {refreshing ? "Refreshing…" : "↻ Refresh"}
         </button>
       </header>
+      {notice && (
+        <div className="banner notice" role="status">
+          {notice} <button className="ghost" onClick={() => setNotice(null)}>✕</button>
+        </div>
+      )}
       {error && (
         <div className="banner error" role="alert">
           {error} <button className="ghost" onClick={() => setError(null)}>✕</button>

@@ -99,6 +99,7 @@ export function MetricChart(props: { metric: string; runs: Run[]; colors: Map<st
   const { metric, runs, colors, settings } = props;
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  const shapeRef = useRef("");
   const [width, setWidth] = useState(0);
   const [zoom, setZoom] = useState<[number, number] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -154,6 +155,16 @@ export function MetricChart(props: { metric: string; runs: Run[]; colors: Map<st
             } satisfies uPlot.Series;
           }),
         ];
+        // Same runs, metric and settings as drawn: new points are set in place (no flicker, the
+        // cursor and legend stay); anything else builds the chart again.
+        const shape = [width, runKey, metric, settings.x, settings.logY, settings.smoothing]
+          .concat(seriesOpts.map((o) => `${o.label}|${o.stroke}|${JSON.stringify(o.points ?? null)}`))
+          .join("\n");
+        if (plot.current && shapeRef.current === shape) {
+          plot.current.setData(a.data as uPlot.AlignedData);
+          return;
+        }
+        shapeRef.current = shape;
         const height = 260;
         const opts: uPlot.Options = {
           width,

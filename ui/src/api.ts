@@ -9,6 +9,7 @@ import type {
   Run,
   ScanEvent,
   Scanned,
+  WatchMsg,
   Series,
   WireError,
   XAxis,
@@ -39,6 +40,12 @@ export const api = {
     const ch = new Channel<ScanEvent>();
     ch.onmessage = onProgress;
     return invoke<Scanned | null>("refresh", { onProgress: ch });
+  },
+  /** Starts following the open project; `onChange` gets each committed batch of changes. */
+  watch(onChange: (m: WatchMsg) => void) {
+    const ch = new Channel<WatchMsg>();
+    ch.onmessage = onChange;
+    return invoke<void>("watch", { onChange: ch });
   },
   runs: (filter: string, sort: string[] = []) => invoke<Run[]>("runs", { filter, sort }),
   completions: () => invoke<Completions>("completions"),

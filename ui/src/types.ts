@@ -80,6 +80,11 @@ export interface Scanned {
   issues: Issue[];
 }
 
+/** What the watcher sends (`commands::WatchMsg`). */
+export type WatchMsg =
+  | { kind: "changes"; runs: string[]; points: [string, string][]; removed: string[] }
+  | { kind: "notice"; message: string };
+
 export type ScanEvent =
   | { kind: "discovered"; units: number }
   | { kind: "read"; done: number; total: number; points: number };
