@@ -320,3 +320,32 @@ fn kill_9_at_random_points_leaves_a_consistent_index_that_resumes() {
     let (index, _) = open_and_scan(&data, &project);
     assert_eq!(dump(&index), fresh_dump(&project), "seed {seed}");
 }
+
+/// Idle means idle: a watcher whose own reads of the files it indexes woke it again (open and
+/// close events) would spin. With nothing written, it uses next to no CPU.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_idle_watcher_uses_no_cpu() {
+    let s = Scratch::new();
+    let project = s.project();
+    copy_dir(&fixture("p3/tb"), &project.join("tb"));
+    std::fs::write(project.join("train.jsonl"), "{\"step\": 0, \"loss\": 1.0}\n").unwrap();
+    let w = Watcher::start(&s.data(), &project, &[]);
+    // Changes, so the watcher has read files (and listed run folders) since it started.
+    append(&project.join("train.jsonl"), "{\"step\": 1, \"loss\": 0.5}\n");
+    w.next(Duration::from_secs(5), |v| points_of(v, "train.jsonl", "loss"));
+    let events = std::fs::read_dir(project.join("tb/run_a")).unwrap().flatten().find(|e| e.file_name().to_string_lossy().contains("tfevents")).unwrap().path();
+    std::fs::OpenOptions::new().append(true).open(&events).map(|mut f| std::io::Write::write_all(&mut f, &tb_event(5000, 0.5))).unwrap().unwrap();
+    w.next(Duration::from_secs(5), |v| points_of(v, "tb/run_a", "loss"));
+    std::thread::sleep(Duration::from_millis(500));
+    let ticks = || -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", w.child.id())).unwrap();
+        let f: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split_whitespace().collect();
+        f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+    };
+    let before = ticks();
+    std::thread::sleep(Duration::from_secs(3));
+    let used = ticks() - before;
+    assert!(used <= 4, "{used} CPU ticks (1/100 s) in 3 s of idling");
+    assert!(w.settle(Duration::from_millis(100)).is_empty(), "no changes reported while idle");
+}

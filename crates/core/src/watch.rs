@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use notify_debouncer_full::notify::{ErrorKind, RecursiveMode};
+use notify_debouncer_full::notify::event::{AccessKind, AccessMode};
+use notify_debouncer_full::notify::{ErrorKind, EventKind, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 
 use crate::scan::{ScanOptions, ScanReport};
@@ -205,6 +206,10 @@ fn take(batch: &mut Batch, res: DebounceEventResult) {
             for ev in events {
                 if ev.need_rescan() {
                     batch.full = true;
+                }
+                // Opening and reading a file is no change (and our own reads would wake us).
+                if ev.kind.is_access() && !matches!(ev.kind, EventKind::Access(AccessKind::Close(AccessMode::Write))) {
+                    continue;
                 }
                 for p in &ev.paths {
                     if batch.paths.len() < MAX_BATCH_PATHS {
