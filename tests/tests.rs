@@ -12,3 +12,4 @@ mod plot;
 mod reliability;
 mod tensorboard;
 mod truth;
+mod wandb;

@@ -8,6 +8,7 @@ pub mod mlflow_files;
 pub mod tb_proto;
 pub mod tensorboard;
 pub mod tfrecord;
+pub mod wandb;
 pub mod wandb_log;
 pub mod wandb_proto;
 
