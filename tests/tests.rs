@@ -12,4 +12,5 @@ mod plot;
 mod reliability;
 mod tensorboard;
 mod truth;
+mod wandb;
 mod watch;

@@ -13,6 +13,7 @@ pub enum Source {
     Csv,
     Jsonl,
     Tensorboard,
+    Wandb,
 }
 
 impl Source {
@@ -25,6 +26,7 @@ impl Source {
             Source::Csv => "csv",
             Source::Jsonl => "jsonl",
             Source::Tensorboard => "tensorboard",
+            Source::Wandb => "wandb",
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::index::{apply, Index};
 use crate::model::{Diagnostic, Source};
 use crate::readers::mlflow_files::{self, Experiment};
-use crate::readers::{csv_log, jsonl, mlflow_db, tensorboard, Ctx, Diags, UnitOut};
+use crate::readers::{csv_log, jsonl, mlflow_db, tensorboard, wandb, Ctx, Diags, UnitOut};
 use crate::tail::FileState;
 use crate::Error;
 
@@ -36,7 +36,6 @@ const SKIP_DIRS: &[&str] = &[
     "mlartifacts",
     ".trash",
     "dvclive",
-    "wandb",
     ".cache",
 ];
 
@@ -51,6 +50,7 @@ pub(crate) enum Unit {
     Log(PathBuf, Source),
     Jsonl(PathBuf),
     Tensorboard(PathBuf),
+    Wandb(PathBuf),
 }
 
 impl Unit {
@@ -62,6 +62,7 @@ impl Unit {
             Unit::Log(p, source) => csv_log::read(ctx, p, None, *source),
             Unit::Jsonl(p) => jsonl::read(ctx, p),
             Unit::Tensorboard(dir) => tensorboard::read(ctx, dir),
+            Unit::Wandb(dir) => wandb::read(ctx, dir),
         }
     }
     fn path(&self) -> &Path {
@@ -71,7 +72,8 @@ impl Unit {
             | Unit::Lightning(p)
             | Unit::Log(p, _)
             | Unit::Jsonl(p)
-            | Unit::Tensorboard(p) => p,
+            | Unit::Tensorboard(p)
+            | Unit::Wandb(p) => p,
         }
     }
 }
@@ -142,6 +144,24 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         let names: HashSet<String> = entries.iter().map(|(n, _)| n.clone()).collect();
         if is_venv(&names) {
+            continue;
+        }
+        // A W&B run folder (found anywhere, e.g. copied out of wandb/) is one unit.
+        let dir_name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if wandb::run_dir_id(&dir_name).is_some()
+            && entries.iter().any(|(n, e)| wandb::is_log_name(n) && e.file_type().is_ok_and(|t| t.is_file()))
+        {
+            units.push(Unit::Wandb(dir.clone()));
+            continue;
+        }
+        // W&B's own folder: only its run folders are read. The rest (the `latest-run` symlink,
+        // debug logs, sweep folders) is W&B's bookkeeping, never a run of another format.
+        if depth > 0 && wandb::is_wandb_dir(&dir_name) {
+            for (name, ent) in &entries {
+                if ent.file_type().is_ok_and(|t| t.is_dir()) && wandb::run_dir_id(name).is_some() {
+                    units.push(Unit::Wandb(ent.path()));
+                }
+            }
             continue;
         }
         if is_store(&dir, &names) {

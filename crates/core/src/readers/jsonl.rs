@@ -37,7 +37,7 @@ struct State {
 }
 
 /// Python's json module writes NaN, Infinity and -Infinity bare: quote them so serde_json reads them.
-fn quote_non_finite(line: &str) -> String {
+pub(crate) fn quote_non_finite(line: &str) -> String {
     let mut out = String::with_capacity(line.len() + 8);
     let mut in_str = false;
     let mut escaped = false;

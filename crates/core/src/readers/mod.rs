@@ -8,6 +8,9 @@ pub mod mlflow_files;
 pub mod tb_proto;
 pub mod tensorboard;
 pub mod tfrecord;
+pub mod wandb;
+pub mod wandb_log;
+pub mod wandb_proto;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
