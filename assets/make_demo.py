@@ -33,6 +33,8 @@ def parse_args():
     ap.add_argument("--dest", default=os.path.join(HERE, "demo"))
     ap.add_argument("--keras-python",
                     default=os.path.expanduser("~/.cache/runlens-keras-venv/bin/python"))
+    ap.add_argument("--parts", default="mlruns,lightning_logs,keras,logs,tb",
+                    help="which folders of the demo to (re)build, comma-separated")
     return ap.parse_args()
 
 
@@ -350,6 +352,34 @@ def build_jsonl(work, rng):
             f.write(json.dumps(rec) + "\n")
 
 
+def build_tensorboard(work, rng):
+    """tb/pretrain: a tensorboardX run, as torch.utils.tensorboard users write it: 1,500 steps of
+    train/loss (with a short spike at step 820 that recovers), learning rate, grad norm, val
+    metrics every 125 steps, and hparams through add_hparams (a timestamp-named subfolder)."""
+    from tensorboardX import SummaryWriter
+
+    logdir = os.path.join(work, "tb", "pretrain")
+    w = SummaryWriter(logdir=logdir)
+    t0 = 1717400000.0  # a fixed day, so the run is the same on every build
+    n = 1500
+    loss = 0.0
+    for step in range(n):
+        wall = t0 + step * 0.8
+        lr = 6e-4 * min(1.0, step / 200) * (0.5 * (1 + math.cos(math.pi * step / n)))
+        loss = 0.9 + 2.4 * math.exp(-step / 300) + rng.normal(0, 0.03)
+        if 820 <= step < 832:
+            loss += 1.8 * math.exp(-(step - 820) / 4)  # a bad batch, then recovery
+        w.add_scalar("train/loss", loss, step, walltime=wall)
+        w.add_scalar("train/lr", lr, step, walltime=wall)
+        w.add_scalar("train/grad_norm", abs(rng.normal(1.0, 0.2)) * (3.0 if 820 <= step < 825 else 1.0), step, walltime=wall)
+        if step % 125 == 0 or step == n - 1:
+            w.add_scalar("val/loss", loss + 0.05 + abs(rng.normal(0, 0.01)), step, walltime=wall)
+            w.add_scalar("val/perplexity", math.exp(loss + 0.05), step, walltime=wall)
+    w.add_hparams({"model": "gpt-mini", "layers": 6, "d_model": 384, "lr": 6e-4, "batch_size": 64},
+                  {"hparam/val_loss": loss + 0.05})
+    w.close()
+
+
 def build_keras(work, keras_python):
     out = os.path.join(work, "keras", "history.csv")
     os.makedirs(os.path.dirname(out), exist_ok=True)
@@ -369,19 +399,25 @@ def main(args):
         shutil.rmtree(work)
     os.makedirs(work)
     rng = np.random.default_rng(SEED)
+    parts = args.parts.split(",")
     cwd = os.getcwd()
     os.chdir(work)
     try:
-        build_mlflow(work, rng)
+        if "mlruns" in parts:
+            build_mlflow(work, rng)
     finally:
         os.chdir(cwd)
-    build_lightning(work, rng)
-    build_jsonl(work, rng)
-    how = build_keras(work, args.keras_python)
-    print("keras:", how)
+    if "lightning_logs" in parts:
+        build_lightning(work, rng)
+    if "logs" in parts:
+        build_jsonl(work, rng)
+    if "keras" in parts:
+        print("keras:", build_keras(work, args.keras_python))
+    if "tb" in parts:
+        build_tensorboard(work, np.random.default_rng(SEED + 1))
 
     os.makedirs(args.dest, exist_ok=True)
-    for sub in ["mlruns", "lightning_logs", "keras", "logs"]:
+    for sub in parts:
         d = os.path.join(args.dest, sub)
         if os.path.exists(d):
             shutil.rmtree(d)
