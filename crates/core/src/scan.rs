@@ -66,7 +66,12 @@ impl Unit {
     }
     fn path(&self) -> &Path {
         match self {
-            Unit::MlflowRun(_, p) | Unit::MlflowDb(p) | Unit::Lightning(p) | Unit::Log(p, _) | Unit::Jsonl(p) | Unit::Tensorboard(p) => p,
+            Unit::MlflowRun(_, p)
+            | Unit::MlflowDb(p)
+            | Unit::Lightning(p)
+            | Unit::Log(p, _)
+            | Unit::Jsonl(p)
+            | Unit::Tensorboard(p) => p,
         }
     }
 }
@@ -153,7 +158,8 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
             continue;
         }
         // A folder with event files is a TensorBoard run; its add_hparams subfolders are part of it.
-        let tb_run = entries.iter().any(|(n, e)| tensorboard::is_event_file(n) && e.file_type().is_ok_and(|t| t.is_file()));
+        let tb_run =
+            entries.iter().any(|(n, e)| tensorboard::is_event_file(n) && e.file_type().is_ok_and(|t| t.is_file()));
         if tb_run {
             units.push(Unit::Tensorboard(dir.clone()));
         }
@@ -207,10 +213,19 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
     units
 }
 
-fn load_states(conn: &rusqlite::Connection) -> rusqlite::Result<HashMap<String, FileState>> {
-    let mut st = conn.prepare("SELECT path, state FROM files")?;
-    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    Ok(rows.filter_map(Result::ok).filter_map(|(p, s)| serde_json::from_str(&s).ok().map(|s| (p, s))).collect())
+/// The remembered file states, by the unit that recorded them. A reader sees only its own unit's:
+/// a file that moved to another unit (a CSV log that became a Lightning folder's metrics.csv, a
+/// folder that became a Hydra job) is read again from the start by its new unit.
+fn load_states(conn: &rusqlite::Connection) -> rusqlite::Result<HashMap<String, HashMap<String, FileState>>> {
+    let mut st = conn.prepare("SELECT unit, path, state FROM files")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+    let mut out: HashMap<String, HashMap<String, FileState>> = HashMap::new();
+    for (unit, path, state) in rows.filter_map(Result::ok) {
+        if let Ok(state) = serde_json::from_str(&state) {
+            out.entry(unit).or_default().insert(path, state);
+        }
+    }
+    Ok(out)
 }
 
 /// Commit at least this often, so a crash or a cancel loses little and readers see progress.
@@ -262,13 +277,15 @@ impl Index {
                 let tx_out = tx_out.clone();
                 let (units, next, prev, root, known_units) = (&units, &next, &prev, &root, &known_units);
                 s.spawn(move || {
-                    let ctx = Ctx { root, prev };
+                    let none = HashMap::new();
                     loop {
                         if cancel.load(Ordering::Relaxed) {
                             break;
                         }
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(u) = units.get(i) else { break };
+                        let key = crate::paths::rel(root, u.path()).unwrap_or_default();
+                        let ctx = Ctx { root, prev: prev.get(&key).unwrap_or(&none) };
                         let mut out = u.read(&ctx);
                         out.fresh = !known_units.contains(&out.unit);
                         if tx_out.send(out).is_err() {

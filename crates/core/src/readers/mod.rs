@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use crate::model::{Diagnostic, Point, RunMeta, Source};
 use crate::tail::FileState;
 
-/// Everything a reader needs from the scan: the project root and what the index remembers.
+/// Everything a reader needs from the scan: the project root and what the index remembers of the
+/// files of this unit (the files it recorded last time; a file another unit recorded is not here).
 pub struct Ctx<'a> {
     pub root: &'a Path,
     pub prev: &'a HashMap<String, FileState>,
