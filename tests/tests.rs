@@ -10,5 +10,6 @@ mod cli;
 mod incremental;
 mod plot;
 mod reliability;
+mod sacred;
 mod tensorboard;
 mod truth;

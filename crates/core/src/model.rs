@@ -13,6 +13,7 @@ pub enum Source {
     Csv,
     Jsonl,
     Tensorboard,
+    Sacred,
 }
 
 impl Source {
@@ -25,6 +26,7 @@ impl Source {
             Source::Csv => "csv",
             Source::Jsonl => "jsonl",
             Source::Tensorboard => "tensorboard",
+            Source::Sacred => "sacred",
         }
     }
 }
@@ -57,6 +59,17 @@ impl Status {
             "3" | "FINISHED" => Some(Status::Finished),
             "4" | "FAILED" => Some(Status::Failed),
             "5" | "KILLED" => Some(Status::Killed),
+            _ => None,
+        }
+    }
+    /// Sacred's run.json `status`. TIMEOUT (interrupted by a time limit) counts as failed.
+    pub fn from_sacred(s: &str) -> Option<Status> {
+        match s {
+            "COMPLETED" => Some(Status::Finished),
+            "FAILED" | "TIMEOUT" => Some(Status::Failed),
+            "INTERRUPTED" => Some(Status::Killed),
+            "RUNNING" => Some(Status::Running),
+            "QUEUED" => Some(Status::Scheduled),
             _ => None,
         }
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::index::{apply, Index};
 use crate::model::{Diagnostic, Source};
 use crate::readers::mlflow_files::{self, Experiment};
-use crate::readers::{csv_log, jsonl, mlflow_db, tensorboard, Ctx, Diags, UnitOut};
+use crate::readers::{csv_log, jsonl, mlflow_db, sacred, tensorboard, Ctx, Diags, UnitOut};
 use crate::tail::FileState;
 use crate::Error;
 
@@ -51,6 +51,7 @@ enum Unit {
     Log(PathBuf, Source),
     Jsonl(PathBuf),
     Tensorboard(PathBuf),
+    Sacred(PathBuf),
 }
 
 impl Unit {
@@ -62,6 +63,7 @@ impl Unit {
             Unit::Log(p, source) => csv_log::read(ctx, p, None, *source),
             Unit::Jsonl(p) => jsonl::read(ctx, p),
             Unit::Tensorboard(dir) => tensorboard::read(ctx, dir),
+            Unit::Sacred(dir) => sacred::read(ctx, dir),
         }
     }
     fn path(&self) -> &Path {
@@ -71,7 +73,8 @@ impl Unit {
             | Unit::Lightning(p)
             | Unit::Log(p, _)
             | Unit::Jsonl(p)
-            | Unit::Tensorboard(p) => p,
+            | Unit::Tensorboard(p)
+            | Unit::Sacred(p) => p,
         }
     }
 }
@@ -150,6 +153,16 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
             }
             continue;
         }
+        // A Sacred run folder: its files (run.json, metrics.json, artifacts) are all the run's.
+        if sacred::is_run_dir(|n| names.contains(n)) {
+            units.push(Unit::Sacred(dir.clone()));
+            continue;
+        }
+        // Beside Sacred runs, `_sources` and `_resources` hold copies of files, not runs.
+        let sacred_base = sacred::SIDE_DIRS.iter().any(|d| names.contains(*d))
+            && entries.iter().any(|(n, e)| {
+                e.file_type().is_ok_and(|t| t.is_dir()) && sacred::is_run_dir(|f| dir.join(n).join(f).is_file())
+            });
         if names.contains("metrics.csv")
             && (names.contains("hparams.yaml")
                 || dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with("version_")))
@@ -166,6 +179,9 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
         for (name, ent) in entries.into_iter().rev() {
             let Ok(ft) = ent.file_type() else { continue };
             if tb_run && ft.is_dir() && tensorboard::is_hparams_dir(&name) {
+                continue;
+            }
+            if sacred_base && ft.is_dir() && sacred::SIDE_DIRS.contains(&name.as_str()) {
                 continue;
             }
             let path = ent.path();
