@@ -7,6 +7,7 @@ mod common;
 mod artifacts;
 mod charts;
 mod cli;
+mod dvclive;
 mod incremental;
 mod plot;
 mod reliability;

@@ -14,6 +14,8 @@ pub enum Source {
     Jsonl,
     Tensorboard,
     Sacred,
+    Dvclive,
+    Dvc,
 }
 
 impl Source {
@@ -27,6 +29,8 @@ impl Source {
             Source::Jsonl => "jsonl",
             Source::Tensorboard => "tensorboard",
             Source::Sacred => "sacred",
+            Source::Dvclive => "dvclive",
+            Source::Dvc => "dvc",
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::index::{apply, Index};
 use crate::model::{Diagnostic, Source};
 use crate::readers::mlflow_files::{self, Experiment};
-use crate::readers::{csv_log, jsonl, mlflow_db, sacred, tensorboard, Ctx, Diags, UnitOut};
+use crate::readers::{csv_log, dvclive, jsonl, mlflow_db, sacred, tensorboard, Ctx, Diags, UnitOut};
 use crate::tail::FileState;
 use crate::Error;
 
@@ -35,7 +35,6 @@ const SKIP_DIRS: &[&str] = &[
     ".vscode",
     "mlartifacts",
     ".trash",
-    "dvclive",
     "wandb",
     ".cache",
 ];
@@ -52,6 +51,10 @@ enum Unit {
     Jsonl(PathBuf),
     Tensorboard(PathBuf),
     Sacred(PathBuf),
+    /// A DVCLive folder, and the DVC pipeline folder whose params.yaml and metrics.json belong to it.
+    Dvclive(PathBuf, Option<PathBuf>),
+    /// A DVC pipeline's dvc.yaml whose folder has no DVCLive folder: its params and metrics.
+    Dvc(PathBuf),
 }
 
 impl Unit {
@@ -64,6 +67,8 @@ impl Unit {
             Unit::Jsonl(p) => jsonl::read(ctx, p),
             Unit::Tensorboard(dir) => tensorboard::read(ctx, dir),
             Unit::Sacred(dir) => sacred::read(ctx, dir),
+            Unit::Dvclive(dir, pipeline) => dvclive::read_live(ctx, dir, pipeline.as_deref()),
+            Unit::Dvc(dvc_yaml) => dvclive::read_pipeline(ctx, dvc_yaml),
         }
     }
     fn path(&self) -> &Path {
@@ -74,7 +79,9 @@ impl Unit {
             | Unit::Log(p, _)
             | Unit::Jsonl(p)
             | Unit::Tensorboard(p)
-            | Unit::Sacred(p) => p,
+            | Unit::Sacred(p)
+            | Unit::Dvclive(p, _)
+            | Unit::Dvc(p) => p,
         }
     }
 }
@@ -123,6 +130,8 @@ fn is_venv(names: &HashSet<String>) -> bool {
 /// Walks the project and lists the units, without following symlinks.
 fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
     let mut units = Vec::new();
+    // DVCLive folders found from their DVC pipeline folder, which they take params and metrics from.
+    let mut live_pipelines: HashMap<PathBuf, PathBuf> = HashMap::new();
     let mut stack: Vec<(PathBuf, usize)> = vec![(root.to_path_buf(), 0)];
     while let Some((dir, depth)) = stack.pop() {
         let rel = crate::paths::rel(root, &dir).unwrap_or_default();
@@ -152,6 +161,33 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
                 diags.push(None, item.message);
             }
             continue;
+        }
+        // A DVCLive folder: everything in it is the run's (its TSVs are not logs of their own).
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if dvclive::is_live_dir(&dir, &name, &|n| names.contains(n)) {
+            let pipeline = live_pipelines.remove(&dir);
+            units.push(Unit::Dvclive(dir.clone(), pipeline));
+            continue;
+        }
+        // A DVC pipeline's params and metrics: the DVCLive folder inside it takes them (the one
+        // named `dvclive` if there are several), else they are a run of their own.
+        if dvclive::is_pipeline_dir(&|n| names.contains(n)) {
+            let lives: Vec<&String> = entries
+                .iter()
+                .filter(|(n, e)| {
+                    let sub = dir.join(n);
+                    e.file_type().is_ok_and(|t| t.is_dir())
+                        && !SKIP_DIRS.contains(&n.as_str())
+                        && dvclive::is_live_dir(&sub, n, &|f| sub.join(f).exists())
+                })
+                .map(|(n, _)| n)
+                .collect();
+            match lives.iter().find(|n| n.as_str() == dvclive::DEFAULT_DIR).or(lives.first()) {
+                Some(n) => {
+                    live_pipelines.insert(dir.join(n.as_str()), dir.clone());
+                }
+                None => units.push(Unit::Dvc(dir.join("dvc.yaml"))),
+            }
         }
         // A Sacred run folder: its files (run.json, metrics.json, artifacts) are all the run's.
         if sacred::is_run_dir(|n| names.contains(n)) {

@@ -77,7 +77,8 @@ pub(crate) fn quote_non_finite(line: &str) -> String {
     out
 }
 
-fn collect_numbers(prefix: &str, v: &Value, out: &mut Vec<(String, f64)>) {
+/// The numbers of a JSON value, nested objects giving "a/b" keys; other values are left out.
+pub(crate) fn collect_numbers(prefix: &str, v: &Value, out: &mut Vec<(String, f64)>) {
     match v {
         Value::Object(m) => {
             for (k, v) in m {

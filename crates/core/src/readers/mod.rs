@@ -2,6 +2,7 @@
 //! They never fail a scan: whatever cannot be read becomes a diagnostic naming the file and line.
 
 pub mod csv_log;
+pub mod dvclive;
 pub mod jsonl;
 pub mod mlflow_db;
 pub mod mlflow_files;
