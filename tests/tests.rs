@@ -8,6 +8,7 @@ mod artifacts;
 mod charts;
 mod cli;
 mod dvclive;
+mod hydra;
 mod incremental;
 mod plot;
 mod reliability;

@@ -16,6 +16,7 @@ pub enum Source {
     Sacred,
     Dvclive,
     Dvc,
+    Hydra,
 }
 
 impl Source {
@@ -31,6 +32,7 @@ impl Source {
             Source::Sacred => "sacred",
             Source::Dvclive => "dvclive",
             Source::Dvc => "dvc",
+            Source::Hydra => "hydra",
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::index::{apply, Index};
 use crate::model::{Diagnostic, Source};
 use crate::readers::mlflow_files::{self, Experiment};
-use crate::readers::{csv_log, dvclive, jsonl, mlflow_db, sacred, tensorboard, Ctx, Diags, UnitOut};
+use crate::readers::{csv_log, dvclive, hydra, jsonl, mlflow_db, sacred, tensorboard, Ctx, Diags, UnitOut};
 use crate::tail::FileState;
 use crate::Error;
 
@@ -39,6 +39,11 @@ const SKIP_DIRS: &[&str] = &[
     ".cache",
 ];
 
+/// The unit the walk's own diagnostics are kept under: no project-relative path starts with "/".
+/// Indexes written before kept them under "", the project folder's own unit key; a scan removes
+/// those as a gone unit's.
+const WALK_UNIT: &str = "/";
+
 /// How deep the walk goes before it reports and stops descending.
 pub const MAX_DEPTH: usize = 48;
 
@@ -55,9 +60,16 @@ enum Unit {
     Dvclive(PathBuf, Option<PathBuf>),
     /// A DVC pipeline's dvc.yaml whose folder has no DVCLive folder: its params and metrics.
     Dvc(PathBuf),
+    /// A Hydra job folder, with the metric logs found inside it (their points are the job's).
+    Hydra(PathBuf, Vec<Unit>),
 }
 
 impl Unit {
+    /// Whether a Hydra job owns this unit when it is found inside the job's folder: metric logs
+    /// are the job's; MLflow runs, Sacred runs and DVC pipelines keep their own identity.
+    fn owned_by_job(&self) -> bool {
+        matches!(self, Unit::Lightning(_) | Unit::Log(..) | Unit::Jsonl(_) | Unit::Tensorboard(_) | Unit::Dvclive(..))
+    }
     fn read(&self, ctx: &Ctx) -> UnitOut {
         match self {
             Unit::MlflowRun(exp, dir) => mlflow_files::read_run(ctx, exp, dir),
@@ -69,6 +81,10 @@ impl Unit {
             Unit::Sacred(dir) => sacred::read(ctx, dir),
             Unit::Dvclive(dir, pipeline) => dvclive::read_live(ctx, dir, pipeline.as_deref()),
             Unit::Dvc(dvc_yaml) => dvclive::read_pipeline(ctx, dvc_yaml),
+            Unit::Hydra(dir, subs) => {
+                let paths: Vec<&Path> = subs.iter().map(Unit::path).collect();
+                hydra::read(ctx, dir, &paths, &|i, c| subs[i].read(c))
+            }
         }
     }
     fn path(&self) -> &Path {
@@ -81,7 +97,8 @@ impl Unit {
             | Unit::Tensorboard(p)
             | Unit::Sacred(p)
             | Unit::Dvclive(p, _)
-            | Unit::Dvc(p) => p,
+            | Unit::Dvc(p)
+            | Unit::Hydra(p, _) => p,
         }
     }
 }
@@ -132,8 +149,11 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
     let mut units = Vec::new();
     // DVCLive folders found from their DVC pipeline folder, which they take params and metrics from.
     let mut live_pipelines: HashMap<PathBuf, PathBuf> = HashMap::new();
-    let mut stack: Vec<(PathBuf, usize)> = vec![(root.to_path_buf(), 0)];
-    while let Some((dir, depth)) = stack.pop() {
+    // Hydra jobs: each one's folder and the metric logs found inside it.
+    let mut jobs: Vec<(PathBuf, Vec<Unit>)> = Vec::new();
+    // (folder, depth, the Hydra job it is inside of, as an index into `jobs`)
+    let mut stack: Vec<(PathBuf, usize, Option<usize>)> = vec![(root.to_path_buf(), 0, None)];
+    while let Some((dir, depth, mut job)) = stack.pop() {
         let rel = crate::paths::rel(root, &dir).unwrap_or_default();
         let rd = match std::fs::read_dir(&dir) {
             Ok(rd) => rd,
@@ -154,9 +174,17 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
         if is_venv(&names) {
             continue;
         }
+        // A Hydra job: it owns the metric logs found inside it (a nested job owns its own).
+        if hydra::is_job_dir(&dir, &|n| names.contains(n)) {
+            jobs.push((dir.clone(), Vec::new()));
+            job = Some(jobs.len() - 1);
+        }
+        let mut units = Units { units: &mut units, jobs: &mut jobs, job };
         if is_store(&dir, &names) {
             let mut d = Diags::new(rel.clone());
-            units.extend(mlflow_files::list_store(&dir, &mut d).into_iter().map(|(e, r)| Unit::MlflowRun(e, r)));
+            for (e, r) in mlflow_files::list_store(&dir, &mut d) {
+                units.push(Unit::MlflowRun(e, r));
+            }
             for item in d.finish(false).items {
                 diags.push(None, item.message);
             }
@@ -220,6 +248,9 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
             if sacred_base && ft.is_dir() && sacred::SIDE_DIRS.contains(&name.as_str()) {
                 continue;
             }
+            if ft.is_dir() && name == hydra::SUBDIR && job.is_some() {
+                continue; // the job's own files
+            }
             let path = ent.path();
             if ft.is_symlink() {
                 if path.is_dir() && !SKIP_DIRS.contains(&name.as_str()) {
@@ -244,7 +275,7 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
                     );
                     continue;
                 }
-                stack.push((path, depth + 1));
+                stack.push((path, depth + 1, job));
                 continue;
             }
             let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
@@ -262,7 +293,24 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
             }
         }
     }
+    units.extend(jobs.into_iter().map(|(dir, subs)| Unit::Hydra(dir, subs)));
     units
+}
+
+/// Where the walk puts a unit: a metric log inside a Hydra job goes to the job.
+struct Units<'a> {
+    units: &'a mut Vec<Unit>,
+    jobs: &'a mut Vec<(PathBuf, Vec<Unit>)>,
+    job: Option<usize>,
+}
+
+impl Units<'_> {
+    fn push(&mut self, u: Unit) {
+        match self.job {
+            Some(j) if u.owned_by_job() => self.jobs[j].1.push(u),
+            _ => self.units.push(u),
+        }
+    }
 }
 
 /// The remembered file states, by the unit that recorded them. A reader sees only its own unit's:
@@ -382,16 +430,18 @@ impl Index {
                     .query_map([], |r| r.get::<_, String>(0))?
                     .filter_map(Result::ok)
                     .collect();
-                for u in known.iter().filter(|u| !u.is_empty() && !unit_keys.contains(*u)) {
+                // The project folder itself may be a unit (a Hydra job or a TensorBoard run opened
+                // directly): its key is "".
+                for u in known.iter().filter(|u| u.as_str() != WALK_UNIT && !unit_keys.contains(*u)) {
                     conn.execute("DELETE FROM runs WHERE unit = ?1", [u])?;
                     conn.execute("DELETE FROM files WHERE unit = ?1", [u])?;
                     conn.execute("DELETE FROM diagnostics WHERE unit = ?1", [u])?;
                 }
-                conn.execute("DELETE FROM diagnostics WHERE unit = ''", [])?;
+                conn.execute("DELETE FROM diagnostics WHERE unit = ?1", [WALK_UNIT])?;
                 for d in walk_diags.finish(true).items {
                     conn.execute(
-                        "INSERT INTO diagnostics(unit, file, line, message) VALUES ('', '', NULL, ?1)",
-                        [&d.message],
+                        "INSERT INTO diagnostics(unit, file, line, message) VALUES (?1, '', NULL, ?2)",
+                        [WALK_UNIT, &d.message],
                     )?;
                 }
                 Ok(true)

@@ -3,6 +3,7 @@
 
 pub mod csv_log;
 pub mod dvclive;
+pub mod hydra;
 pub mod jsonl;
 pub mod mlflow_db;
 pub mod mlflow_files;
@@ -77,6 +78,15 @@ pub struct UnitOut {
 impl UnitOut {
     pub fn points(&self) -> usize {
         self.runs.iter().flat_map(|r| &r.files).flat_map(|f| &f.series).map(|(_, p)| p.len()).sum()
+    }
+}
+
+/// A path inside a unit's folder: `unit/name`, or `name` when the unit is the project itself.
+pub fn join_rel(unit: &str, name: &str) -> String {
+    if unit.is_empty() {
+        name.to_string()
+    } else {
+        format!("{unit}/{name}")
     }
 }
 

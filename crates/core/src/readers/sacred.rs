@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use super::mlflow_files::truncate;
 use super::{
-    flatten_into, iso_ms, json_lenient, number, read_limited, read_small, stat_state, Ctx, Diags, FileUpdate, RunOut,
-    UnitOut,
+    flatten_into, iso_ms, join_rel, json_lenient, number, read_limited, read_small, stat_state, Ctx, Diags, FileUpdate,
+    RunOut, UnitOut,
 };
 use crate::model::{Artifact, Point, RunMeta, Source, Status};
 
@@ -33,7 +33,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
     let unit = ctx.rel(dir);
     let mut out = UnitOut { unit: unit.clone(), ..Default::default() };
     let mut listing = Diags::new(unit.clone());
-    let metrics_rel = format!("{unit}/metrics.json");
+    let metrics_rel = join_rel(&unit, "metrics.json");
     let mut run =
         RunOut { path: unit.clone(), source: Source::Sacred, meta: None, files: Vec::new(), series_files: Vec::new() };
 
@@ -63,7 +63,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
     if files.iter().any(|(n, _)| n == "metrics.json") {
         run.series_files.push(metrics_rel.clone());
     }
-    let rel = |name: &str| format!("{unit}/{name}");
+    let rel = |name: &str| join_rel(&unit, name);
     let unchanged = files.len() == ctx.prev.len()
         && files.iter().all(|(n, md)| ctx.prev.get(&rel(n)).is_some_and(|p| crate::tail::unchanged(p, md)));
     if unchanged {
