@@ -24,13 +24,13 @@ fn index_prints_counts_and_runs_json_follows_the_contract() {
     let p = p3.to_str().unwrap();
     let out = stdout(&runlens(&s.data(), &["index", p]));
     assert!(
-        out.starts_with("22 runs (keras 1, lightning 2, mlflow 8, mlflow-db 8, tensorboard 3), 0 warnings"),
+        out.starts_with("23 runs (dvc 1, keras 1, lightning 2, mlflow 8, mlflow-db 8, tensorboard 3), 0 warnings"),
         "{out}"
     );
 
     let runs: Value = serde_json::from_str(&stdout(&runlens(&s.data(), &["runs", p, "--format", "json"]))).unwrap();
     let runs = runs.as_array().unwrap();
-    assert_eq!(runs.len(), 20, "deleted runs are left out");
+    assert_eq!(runs.len(), 21, "deleted runs are left out");
     let keys = [
         "end_time",
         "experiment",
@@ -50,7 +50,7 @@ fn index_prints_counts_and_runs_json_follows_the_contract() {
         got.sort();
         assert_eq!(got, keys);
         let source = r["source"].as_str().unwrap();
-        assert!(["mlflow", "mlflow-db", "lightning", "keras", "tensorboard"].contains(&source));
+        assert!(["mlflow", "mlflow-db", "lightning", "keras", "tensorboard", "dvc"].contains(&source));
         if source.starts_with("mlflow") {
             assert_ne!(r["id"], r["path"]);
         } else {
@@ -75,7 +75,7 @@ fn index_prints_counts_and_runs_json_follows_the_contract() {
     let all: Value =
         serde_json::from_str(&stdout(&runlens(&s.data(), &["runs", p, "--format", "json", "--include-deleted"])))
             .unwrap();
-    assert_eq!(all.as_array().unwrap().len(), 22);
+    assert_eq!(all.as_array().unwrap().len(), 23);
 }
 
 #[test]
@@ -182,7 +182,7 @@ fn sort_and_pages_compose() {
     };
     let paths = |v: &[Value]| -> Vec<String> { v.iter().map(|r| r["path"].as_str().unwrap().to_string()).collect() };
     let all = runs(&[]);
-    assert_eq!(all.len(), 20);
+    assert_eq!(all.len(), 21);
     assert_eq!(paths(&runs(&["--limit", "5", "--offset", "3"])), paths(&all[3..8]));
     assert_eq!(paths(&runs(&["--offset", "15"])), paths(&all[15..]));
     // Sorted by source, then newest first within a source.
@@ -204,7 +204,7 @@ fn runs_as_csv_hold_every_param_tag_and_metric() {
     let headers: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(&headers[..3], ["id", "source", "path"]);
     let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 20);
+    assert_eq!(rows.len(), 21);
     let json: Value =
         serde_json::from_str(&stdout(&runlens(&s.data(), &["runs", p.to_str().unwrap(), "--format", "json"]))).unwrap();
     for (row, run) in rows.iter().zip(json.as_array().unwrap()) {

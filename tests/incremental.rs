@@ -289,3 +289,27 @@ fn jsonl_declarations_and_points_may_share_a_line() {
     assert_eq!(pts, vec![(0, 3.0), (10, 2.0), (11, 1.0)], "a declaration line does not take a step");
     assert_eq!(run.metrics.keys().collect::<Vec<_>>(), vec!["loss"]);
 }
+
+/// A file that moves from one unit to another (here a CSV log that becomes a Lightning folder's
+/// metrics.csv when hparams.yaml appears beside it, and back) is read again by its new unit: a
+/// state remembered by the old unit does not count.
+#[test]
+fn a_file_that_changes_units_is_read_by_its_new_unit() {
+    let s = Scratch::new();
+    let project = s.project();
+    let dir = project.join("logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("metrics.csv"), "step,loss\n0,1.5\n1,1.25\n").unwrap();
+    let (mut index, _) = open_and_scan(&s.data(), &project);
+    assert_eq!(index.find_run("logs/metrics.csv").unwrap().metrics["loss"].count, 2);
+    std::fs::write(dir.join("hparams.yaml"), "lr: 0.1\n").unwrap();
+    scan(&mut index);
+    let runs: Vec<(String, String)> = all_runs(&index).into_iter().map(|r| (r.path, r.source)).collect();
+    assert_eq!(runs, vec![("logs".to_string(), "lightning".to_string())]);
+    assert_eq!(index.find_run("logs").unwrap().metrics["loss"].count, 2, "the points moved with the file");
+    assert_eq!(dump(&index), fresh_dump(&project));
+    std::fs::remove_file(dir.join("hparams.yaml")).unwrap();
+    scan(&mut index);
+    assert_eq!(index.find_run("logs/metrics.csv").unwrap().metrics["loss"].count, 2);
+    assert_eq!(dump(&index), fresh_dump(&project));
+}

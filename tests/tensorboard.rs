@@ -307,3 +307,29 @@ fn appends_read_only_new_records_and_a_restart_purges_like_tensorboard() {
     assert!(pts[40..].iter().all(|p| p.value == 0.01f32 as f64));
     assert_eq!(dump(&index), fresh_dump(&project));
 }
+
+/// A run folder opened as the project itself: its files are named without a leading "/", and
+/// appends are read incrementally like anywhere else.
+#[test]
+fn a_run_folder_opened_as_the_project_reads_incrementally() {
+    let s = Scratch::new();
+    let project = s.project();
+    let file = project.join("events.out.tfevents.1700000000.host");
+    std::fs::write(&file, event_file(10)).unwrap();
+    let (mut index, r1) = open_and_scan(&s.data(), &project);
+    assert_eq!((r1.runs, r1.points), (1, 10));
+    common_append(&file, &frame(&event(10, 1.7e9, "loss", 0.5)));
+    let r2 = scan(&mut index);
+    assert_eq!(r2.points, 1, "only the appended record");
+    let mut bad = frame(&event(11, 1.7e9, "loss", 0.25));
+    let n = bad.len();
+    bad[n - 6] ^= 1;
+    common_append(&file, &bad);
+    scan(&mut index);
+    let msgs = messages(&index);
+    assert!(
+        msgs.len() == 1 && msgs[0].starts_with("events.out.tfevents.1700000000.host: 1 record(s) skipped"),
+        "{msgs:?}"
+    );
+    assert_eq!(dump(&index), fresh_dump(&project));
+}

@@ -202,13 +202,15 @@ fn p3_holds_exactly_the_expected_runs() {
     let s = Scratch::new();
     let project = fixture("p3");
     let (index, report) = open_and_scan(&s.data(), &project);
-    // MLflow 8 + 8, two Lightning versions, DVC's plots/loss.csv (a Keras-format log), and three
+    // MLflow 8 + 8, two Lightning versions, the DVC pipeline's params.yaml and metrics.json (a run
+    // of its own: no DVCLive folder), DVC's plots/loss.csv (a Keras-format log), and three
     // TensorBoard runs (their add_hparams subfolders belong to them). data/train.csv has no step
     // column: not a log. The truncated event file of tb/run_c is not an error.
     let by: Vec<(String, usize)> = report.runs_by_source.clone().into_iter().collect();
     assert_eq!(
         by,
         vec![
+            ("dvc".into(), 1),
             ("keras".into(), 1),
             ("lightning".into(), 2),
             ("mlflow".into(), 8),
@@ -218,7 +220,7 @@ fn p3_holds_exactly_the_expected_runs() {
     );
     assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
     let visible = index.runs(&runlens_core::RunQuery::default()).unwrap();
-    assert_eq!(visible.len(), 20, "deleted runs are hidden by default");
+    assert_eq!(visible.len(), 21, "deleted runs are hidden by default");
 }
 
 /// An mlflow.db from a schema revision Runlens has not seen still reads, with one warning; the

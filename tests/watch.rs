@@ -334,8 +334,18 @@ fn an_idle_watcher_uses_no_cpu() {
     // Changes, so the watcher has read files (and listed run folders) since it started.
     append(&project.join("train.jsonl"), "{\"step\": 1, \"loss\": 0.5}\n");
     w.next(Duration::from_secs(5), |v| points_of(v, "train.jsonl", "loss"));
-    let events = std::fs::read_dir(project.join("tb/run_a")).unwrap().flatten().find(|e| e.file_name().to_string_lossy().contains("tfevents")).unwrap().path();
-    std::fs::OpenOptions::new().append(true).open(&events).map(|mut f| std::io::Write::write_all(&mut f, &tb_event(5000, 0.5))).unwrap().unwrap();
+    let events = std::fs::read_dir(project.join("tb/run_a"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().contains("tfevents"))
+        .unwrap()
+        .path();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&events)
+        .map(|mut f| std::io::Write::write_all(&mut f, &tb_event(5000, 0.5)))
+        .unwrap()
+        .unwrap();
     w.next(Duration::from_secs(5), |v| points_of(v, "tb/run_a", "loss"));
     std::thread::sleep(Duration::from_millis(500));
     let ticks = || -> u64 {

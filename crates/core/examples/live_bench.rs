@@ -32,7 +32,10 @@ fn num(args: &[String], name: &str, default: u64) -> u64 {
 
 fn event(step: i64, wall: f64, tag: &str, v: f32) -> Vec<u8> {
     let value = Value { tag: tag.into(), simple_value: Some(v), ..Default::default() };
-    frame(&Event { wall_time: wall, step, summary: Some(Summary { value: vec![value] }), ..Default::default() }.encode_to_vec())
+    frame(
+        &Event { wall_time: wall, step, summary: Some(Summary { value: vec![value] }), ..Default::default() }
+            .encode_to_vec(),
+    )
 }
 
 /// CPU seconds (user + system) a process used so far.
@@ -62,7 +65,8 @@ fn main() {
     let data = dir.with_extension("data");
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&data);
-    let tag_names: Vec<String> = (0..tags).map(|t| if t == 0 { "train/loss".into() } else { format!("m/tag{t:02}") }).collect();
+    let tag_names: Vec<String> =
+        (0..tags).map(|t| if t == 0 { "train/loss".into() } else { format!("m/tag{t:02}") }).collect();
     let wall0 = 1.7e9;
     let mut files = Vec::new();
     for r in 0..runs {

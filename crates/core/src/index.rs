@@ -169,24 +169,27 @@ pub(crate) fn apply(tx: &Connection, out: UnitOut) -> rusqlite::Result<()> {
             (None, None) => continue, // nothing known about it yet
         };
         kept.push(uid);
-        for f in run.files {
-            if f.replace && !fresh {
+        // First drop what is no longer so: the series of replaced files, and of files that own none
+        // of this run's series now. Only then add points: a key may move from one file of the run
+        // to another (a DVCLive summary value that got its own TSV, or lost it), and a series
+        // belongs to one file.
+        if !fresh {
+            for f in run.files.iter().filter(|f| f.replace) {
                 tx.prepare_cached("DELETE FROM series WHERE run = ?1 AND file = ?2")?.execute(params![uid, f.file])?;
             }
+            let owners: Vec<String> = tx
+                .prepare_cached("SELECT DISTINCT file FROM series WHERE run = ?1")?
+                .query_map([uid], |r| r.get::<_, String>(0))?
+                .filter_map(Result::ok)
+                .collect();
+            for o in owners.iter().filter(|o| !run.series_files.contains(o)) {
+                tx.prepare_cached("DELETE FROM series WHERE run = ?1 AND file = ?2")?.execute(params![uid, o])?;
+            }
+        }
+        for f in run.files {
             for (key, points) in f.series {
                 series::append(tx, uid, &key, &f.file, points, fresh)?;
             }
-        }
-        if fresh {
-            continue;
-        }
-        let owners: Vec<String> = tx
-            .prepare_cached("SELECT DISTINCT file FROM series WHERE run = ?1")?
-            .query_map([uid], |r| r.get::<_, String>(0))?
-            .filter_map(Result::ok)
-            .collect();
-        for o in owners.iter().filter(|o| !run.series_files.contains(o)) {
-            tx.prepare_cached("DELETE FROM series WHERE run = ?1 AND file = ?2")?.execute(params![uid, o])?;
         }
     }
     if fresh {

@@ -14,6 +14,10 @@ pub enum Source {
     Jsonl,
     Tensorboard,
     Wandb,
+    Sacred,
+    Dvclive,
+    Dvc,
+    Hydra,
 }
 
 impl Source {
@@ -27,6 +31,10 @@ impl Source {
             Source::Jsonl => "jsonl",
             Source::Tensorboard => "tensorboard",
             Source::Wandb => "wandb",
+            Source::Sacred => "sacred",
+            Source::Dvclive => "dvclive",
+            Source::Dvc => "dvc",
+            Source::Hydra => "hydra",
         }
     }
 }
@@ -59,6 +67,17 @@ impl Status {
             "3" | "FINISHED" => Some(Status::Finished),
             "4" | "FAILED" => Some(Status::Failed),
             "5" | "KILLED" => Some(Status::Killed),
+            _ => None,
+        }
+    }
+    /// Sacred's run.json `status`. TIMEOUT (interrupted by a time limit) counts as failed.
+    pub fn from_sacred(s: &str) -> Option<Status> {
+        match s {
+            "COMPLETED" => Some(Status::Finished),
+            "FAILED" | "TIMEOUT" => Some(Status::Failed),
+            "INTERRUPTED" => Some(Status::Killed),
+            "RUNNING" => Some(Status::Running),
+            "QUEUED" => Some(Status::Scheduled),
             _ => None,
         }
     }

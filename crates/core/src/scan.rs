@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::index::{apply, Index};
 use crate::model::{Diagnostic, Source};
 use crate::readers::mlflow_files::{self, Experiment};
-use crate::readers::{csv_log, jsonl, mlflow_db, tensorboard, wandb, Ctx, Diags, UnitOut};
+use crate::readers::{csv_log, dvclive, hydra, jsonl, mlflow_db, sacred, tensorboard, wandb, Ctx, Diags, UnitOut};
 use crate::tail::FileState;
 use crate::Error;
 
@@ -35,9 +35,13 @@ const SKIP_DIRS: &[&str] = &[
     ".vscode",
     "mlartifacts",
     ".trash",
-    "dvclive",
     ".cache",
 ];
+
+/// The unit the walk's own diagnostics are kept under: no project-relative path starts with "/".
+/// Indexes written before kept them under "", the project folder's own unit key; a scan removes
+/// those as a gone unit's.
+const WALK_UNIT: &str = "/";
 
 /// How deep the walk goes before it reports and stops descending.
 pub const MAX_DEPTH: usize = 48;
@@ -51,9 +55,21 @@ pub(crate) enum Unit {
     Jsonl(PathBuf),
     Tensorboard(PathBuf),
     Wandb(PathBuf),
+    Sacred(PathBuf),
+    /// A DVCLive folder, and the DVC pipeline folder whose params.yaml and metrics.json belong to it.
+    Dvclive(PathBuf, Option<PathBuf>),
+    /// A DVC pipeline's dvc.yaml whose folder has no DVCLive folder: its params and metrics.
+    Dvc(PathBuf),
+    /// A Hydra job folder, with the metric logs found inside it (their points are the job's).
+    Hydra(PathBuf, Vec<Unit>),
 }
 
 impl Unit {
+    /// Whether a Hydra job owns this unit when it is found inside the job's folder: metric logs
+    /// are the job's; MLflow runs, Sacred runs, W&B runs and DVC pipelines keep their own identity.
+    fn owned_by_job(&self) -> bool {
+        matches!(self, Unit::Lightning(_) | Unit::Log(..) | Unit::Jsonl(_) | Unit::Tensorboard(_) | Unit::Dvclive(..))
+    }
     fn read(&self, ctx: &Ctx) -> UnitOut {
         match self {
             Unit::MlflowRun(exp, dir) => mlflow_files::read_run(ctx, exp, dir),
@@ -63,6 +79,13 @@ impl Unit {
             Unit::Jsonl(p) => jsonl::read(ctx, p),
             Unit::Tensorboard(dir) => tensorboard::read(ctx, dir),
             Unit::Wandb(dir) => wandb::read(ctx, dir),
+            Unit::Sacred(dir) => sacred::read(ctx, dir),
+            Unit::Dvclive(dir, pipeline) => dvclive::read_live(ctx, dir, pipeline.as_deref()),
+            Unit::Dvc(dvc_yaml) => dvclive::read_pipeline(ctx, dvc_yaml),
+            Unit::Hydra(dir, subs) => {
+                let paths: Vec<&Path> = subs.iter().map(Unit::path).collect();
+                hydra::read(ctx, dir, &paths, &|i, c| subs[i].read(c))
+            }
         }
     }
     fn path(&self) -> &Path {
@@ -73,7 +96,11 @@ impl Unit {
             | Unit::Log(p, _)
             | Unit::Jsonl(p)
             | Unit::Tensorboard(p)
-            | Unit::Wandb(p) => p,
+            | Unit::Wandb(p)
+            | Unit::Sacred(p)
+            | Unit::Dvclive(p, _)
+            | Unit::Dvc(p)
+            | Unit::Hydra(p, _) => p,
         }
     }
 }
@@ -124,8 +151,13 @@ fn is_venv(names: &HashSet<String>) -> bool {
 /// Walks the project and lists the units, without following symlinks.
 fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
     let mut units = Vec::new();
-    let mut stack: Vec<(PathBuf, usize)> = vec![(root.to_path_buf(), 0)];
-    while let Some((dir, depth)) = stack.pop() {
+    // DVCLive folders found from their DVC pipeline folder, which they take params and metrics from.
+    let mut live_pipelines: HashMap<PathBuf, PathBuf> = HashMap::new();
+    // Hydra jobs: each one's folder and the metric logs found inside it.
+    let mut jobs: Vec<(PathBuf, Vec<Unit>)> = Vec::new();
+    // (folder, depth, the Hydra job it is inside of, as an index into `jobs`)
+    let mut stack: Vec<(PathBuf, usize, Option<usize>)> = vec![(root.to_path_buf(), 0, None)];
+    while let Some((dir, depth, mut job)) = stack.pop() {
         let rel = crate::paths::rel(root, &dir).unwrap_or_default();
         let rd = match std::fs::read_dir(&dir) {
             Ok(rd) => rd,
@@ -164,14 +196,59 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
             }
             continue;
         }
+        // A Hydra job: it owns the metric logs found inside it (a nested job owns its own).
+        if hydra::is_job_dir(&dir, &|n| names.contains(n)) {
+            jobs.push((dir.clone(), Vec::new()));
+            job = Some(jobs.len() - 1);
+        }
+        let mut units = Units { units: &mut units, jobs: &mut jobs, job };
         if is_store(&dir, &names) {
             let mut d = Diags::new(rel.clone());
-            units.extend(mlflow_files::list_store(&dir, &mut d).into_iter().map(|(e, r)| Unit::MlflowRun(e, r)));
+            for (e, r) in mlflow_files::list_store(&dir, &mut d) {
+                units.push(Unit::MlflowRun(e, r));
+            }
             for item in d.finish(false).items {
                 diags.push(None, item.message);
             }
             continue;
         }
+        // A DVCLive folder: everything in it is the run's (its TSVs are not logs of their own).
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if dvclive::is_live_dir(&dir, &name, &|n| names.contains(n)) {
+            let pipeline = live_pipelines.remove(&dir);
+            units.push(Unit::Dvclive(dir.clone(), pipeline));
+            continue;
+        }
+        // A DVC pipeline's params and metrics: the DVCLive folder inside it takes them (the one
+        // named `dvclive` if there are several), else they are a run of their own.
+        if dvclive::is_pipeline_dir(&|n| names.contains(n)) {
+            let lives: Vec<&String> = entries
+                .iter()
+                .filter(|(n, e)| {
+                    let sub = dir.join(n);
+                    e.file_type().is_ok_and(|t| t.is_dir())
+                        && !SKIP_DIRS.contains(&n.as_str())
+                        && dvclive::is_live_dir(&sub, n, &|f| sub.join(f).exists())
+                })
+                .map(|(n, _)| n)
+                .collect();
+            match lives.iter().find(|n| n.as_str() == dvclive::DEFAULT_DIR).or(lives.first()) {
+                Some(n) => {
+                    live_pipelines.insert(dir.join(n.as_str()), dir.clone());
+                }
+                None => units.push(Unit::Dvc(dir.join("dvc.yaml"))),
+            }
+        }
+        // A Sacred run folder: its files (run.json, metrics.json, artifacts) are all the run's.
+        if sacred::is_run_dir(|n| names.contains(n)) {
+            units.push(Unit::Sacred(dir.clone()));
+            continue;
+        }
+        // Beside Sacred runs, `_sources` and `_resources` hold copies of files, not runs.
+        let sacred_base = sacred::SIDE_DIRS.iter().any(|d| names.contains(*d))
+            && entries.iter().any(|(n, e)| {
+                e.file_type().is_ok_and(|t| t.is_dir()) && sacred::is_run_dir(|f| dir.join(n).join(f).is_file())
+            });
         if names.contains("metrics.csv")
             && (names.contains("hparams.yaml")
                 || dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with("version_")))
@@ -187,6 +264,12 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
         }
         for (name, ent) in entries.into_iter().rev() {
             let Ok(ft) = ent.file_type() else { continue };
+            if sacred_base && ft.is_dir() && sacred::SIDE_DIRS.contains(&name.as_str()) {
+                continue;
+            }
+            if ft.is_dir() && name == hydra::SUBDIR && job.is_some() {
+                continue; // the job's own files
+            }
             if tb_run && ft.is_dir() && tensorboard::is_hparams_dir(&name) {
                 continue;
             }
@@ -214,7 +297,7 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
                     );
                     continue;
                 }
-                stack.push((path, depth + 1));
+                stack.push((path, depth + 1, job));
                 continue;
             }
             let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
@@ -232,6 +315,7 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
             }
         }
     }
+    units.extend(jobs.into_iter().map(|(dir, subs)| Unit::Hydra(dir, subs)));
     units
 }
 
@@ -284,37 +368,68 @@ fn ignorable(root: &Path, p: &Path) -> bool {
 }
 
 /// Whether the index still holds, for every file of `unit`, the state the reader started from.
-fn states_unchanged(conn: &rusqlite::Connection, unit: &str, prev: &HashMap<String, FileState>) -> rusqlite::Result<bool> {
+fn states_unchanged(conn: &rusqlite::Connection, unit: &str, prev: &States) -> rusqlite::Result<bool> {
+    let mine = prev.get(unit);
     let mut st = conn.prepare_cached("SELECT path, state FROM files WHERE unit = ?1")?;
     let mut rows = st.query([unit])?;
+    let mut n = 0;
     while let Some(r) = rows.next()? {
+        n += 1;
         let path: String = r.get(0)?;
         let now: Option<FileState> = serde_json::from_str(&r.get::<_, String>(1)?).ok();
-        if now.as_ref() != prev.get(&path) {
+        if now.as_ref() != mine.and_then(|m| m.get(&path)) {
             return Ok(false);
         }
     }
-    Ok(true)
+    Ok(n == mine.map_or(0, |m| m.len()))
 }
 
-fn load_states_of(conn: &rusqlite::Connection, units: &[String]) -> rusqlite::Result<HashMap<String, FileState>> {
+fn load_states_of(conn: &rusqlite::Connection, units: &[String]) -> rusqlite::Result<States> {
     let mut st = conn.prepare_cached("SELECT path, state FROM files WHERE unit = ?1")?;
-    let mut out = HashMap::new();
+    let mut out: States = HashMap::new();
     for u in units {
         let rows = st.query_map([u], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         for (p, s) in rows.filter_map(Result::ok) {
             if let Ok(s) = serde_json::from_str(&s) {
-                out.insert(p, s);
+                out.entry(u.clone()).or_default().insert(p, s);
             }
         }
     }
     Ok(out)
 }
 
-fn load_states(conn: &rusqlite::Connection) -> rusqlite::Result<HashMap<String, FileState>> {
-    let mut st = conn.prepare("SELECT path, state FROM files")?;
-    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    Ok(rows.filter_map(Result::ok).filter_map(|(p, s)| serde_json::from_str(&s).ok().map(|s| (p, s))).collect())
+/// Where the walk puts a unit: a metric log inside a Hydra job goes to the job.
+struct Units<'a> {
+    units: &'a mut Vec<Unit>,
+    jobs: &'a mut Vec<(PathBuf, Vec<Unit>)>,
+    job: Option<usize>,
+}
+
+impl Units<'_> {
+    fn push(&mut self, u: Unit) {
+        match self.job {
+            Some(j) if u.owned_by_job() => self.jobs[j].1.push(u),
+            _ => self.units.push(u),
+        }
+    }
+}
+
+/// Remembered file states, by the unit that recorded them, then by path.
+type States = HashMap<String, HashMap<String, FileState>>;
+
+/// The remembered file states, by the unit that recorded them. A reader sees only its own unit's:
+/// a file that moved to another unit (a CSV log that became a Lightning folder's metrics.csv, a
+/// folder that became a Hydra job) is read again from the start by its new unit.
+fn load_states(conn: &rusqlite::Connection) -> rusqlite::Result<States> {
+    let mut st = conn.prepare("SELECT unit, path, state FROM files")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+    let mut out: States = HashMap::new();
+    for (unit, path, state) in rows.filter_map(Result::ok) {
+        if let Ok(state) = serde_json::from_str(&state) {
+            out.entry(unit).or_default().insert(path, state);
+        }
+    }
+    Ok(out)
 }
 
 /// Commit at least this often, so a crash or a cancel loses little and readers see progress.
@@ -418,7 +533,7 @@ impl Index {
     fn read_units(
         &mut self,
         units: &[Unit],
-        prev: HashMap<String, FileState>,
+        prev: States,
         known_units: HashSet<String>,
         walk: Option<Diags>,
         opts: &ScanOptions,
@@ -443,13 +558,15 @@ impl Index {
                 let tx_out = tx_out.clone();
                 let (units, next, prev, root, known_units) = (units, &next, &prev, &root, &known_units);
                 s.spawn(move || {
-                    let ctx = Ctx { root, prev };
+                    let none = HashMap::new();
                     loop {
                         if cancel.load(Ordering::Relaxed) {
                             break;
                         }
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(u) = units.get(i) else { break };
+                        let key = crate::paths::rel(root, u.path()).unwrap_or_default();
+                        let ctx = Ctx { root, prev: prev.get(&key).unwrap_or(&none) };
                         let mut out = u.read(&ctx);
                         out.fresh = !known_units.contains(&out.unit);
                         if tx_out.send(out).is_err() {
@@ -501,16 +618,18 @@ impl Index {
                     .query_map([], |r| r.get::<_, String>(0))?
                     .filter_map(Result::ok)
                     .collect();
-                for u in known.iter().filter(|u| !u.is_empty() && !unit_keys.contains(*u)) {
+                // The project folder itself may be a unit (a Hydra job or a TensorBoard run opened
+                // directly): its key is "".
+                for u in known.iter().filter(|u| u.as_str() != WALK_UNIT && !unit_keys.contains(*u)) {
                     conn.execute("DELETE FROM runs WHERE unit = ?1", [u])?;
                     conn.execute("DELETE FROM files WHERE unit = ?1", [u])?;
                     conn.execute("DELETE FROM diagnostics WHERE unit = ?1", [u])?;
                 }
-                conn.execute("DELETE FROM diagnostics WHERE unit = ''", [])?;
+                conn.execute("DELETE FROM diagnostics WHERE unit = ?1", [WALK_UNIT])?;
                 for d in walk_diags.finish(true).items {
                     conn.execute(
-                        "INSERT INTO diagnostics(unit, file, line, message) VALUES ('', '', NULL, ?1)",
-                        [&d.message],
+                        "INSERT INTO diagnostics(unit, file, line, message) VALUES (?1, '', NULL, ?2)",
+                        [WALK_UNIT, &d.message],
                     )?;
                 }
                 Ok(true)

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::csv_log::time_ms;
 use super::mlflow_files::{text_lines, truncate};
-use super::{flatten_into, Ctx, Diags, FileUpdate, RunOut, UnitOut};
+use super::{flatten_into, number, Ctx, Diags, FileUpdate, RunOut, UnitOut};
 use crate::model::{Point, RunMeta, Source};
 use crate::tail::{self, Chunk, Consumed};
 
@@ -77,20 +77,8 @@ pub(crate) fn quote_non_finite(line: &str) -> String {
     out
 }
 
-fn number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => match s.as_str() {
-            "NaN" | "nan" => Some(f64::NAN),
-            "Infinity" | "inf" => Some(f64::INFINITY),
-            "-Infinity" | "-inf" => Some(f64::NEG_INFINITY),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn collect_numbers(prefix: &str, v: &Value, out: &mut Vec<(String, f64)>) {
+/// The numbers of a JSON value, nested objects giving "a/b" keys; other values are left out.
+pub(crate) fn collect_numbers(prefix: &str, v: &Value, out: &mut Vec<(String, f64)>) {
     match v {
         Value::Object(m) => {
             for (k, v) in m {

@@ -2,9 +2,12 @@
 //! They never fail a scan: whatever cannot be read becomes a diagnostic naming the file and line.
 
 pub mod csv_log;
+pub mod dvclive;
+pub mod hydra;
 pub mod jsonl;
 pub mod mlflow_db;
 pub mod mlflow_files;
+pub mod sacred;
 pub mod tb_proto;
 pub mod tensorboard;
 pub mod tfrecord;
@@ -18,7 +21,8 @@ use std::path::{Path, PathBuf};
 use crate::model::{Diagnostic, Point, RunMeta, Source};
 use crate::tail::FileState;
 
-/// Everything a reader needs from the scan: the project root and what the index remembers.
+/// Everything a reader needs from the scan: the project root and what the index remembers of the
+/// files of this unit (the files it recorded last time; a file another unit recorded is not here).
 pub struct Ctx<'a> {
     pub root: &'a Path,
     pub prev: &'a HashMap<String, FileState>,
@@ -77,6 +81,15 @@ pub struct UnitOut {
 impl UnitOut {
     pub fn points(&self) -> usize {
         self.runs.iter().flat_map(|r| &r.files).flat_map(|f| &f.series).map(|(_, p)| p.len()).sum()
+    }
+}
+
+/// A path inside a unit's folder: `unit/name`, or `name` when the unit is the project itself.
+pub fn join_rel(unit: &str, name: &str) -> String {
+    if unit.is_empty() {
+        name.to_string()
+    } else {
+        format!("{unit}/{name}")
     }
 }
 
@@ -143,16 +156,130 @@ pub fn yaml(text: &str) -> Result<serde_json::Value, String> {
 pub const MAX_META_BYTES: u64 = 16 << 20;
 
 pub fn read_small(path: &Path) -> std::io::Result<String> {
+    read_limited(path, MAX_META_BYTES, "metadata")
+}
+
+/// Reads a whole text file of at most `limit` bytes; a bigger file is an error naming the limit.
+pub fn read_limited(path: &Path, limit: u64, what: &str) -> std::io::Result<String> {
+    use std::io::Read;
     let md = std::fs::metadata(path)?;
-    if md.len() > MAX_META_BYTES {
+    if md.len() > limit {
         return Err(std::io::Error::other(format!(
-            "{} bytes: larger than the {} MiB limit for metadata",
+            "{} bytes: larger than the {} MiB limit for {what}",
             md.len(),
-            MAX_META_BYTES >> 20
+            limit >> 20
         )));
     }
-    let bytes = std::fs::read(path)?;
+    // Never more than the limit, even if the file grew since the stat.
+    let mut bytes = Vec::with_capacity(md.len() as usize);
+    std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(format!("larger than the {} MiB limit for {what}", limit >> 20)));
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").map(<[u8]>::to_vec).unwrap_or(bytes);
     String::from_utf8(bytes).map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not valid UTF-8"))
+}
+
+/// Parses JSON as Python's json module writes it: bare `NaN`, `Infinity` and `-Infinity` are read
+/// as the strings "NaN", "Infinity", "-Infinity" (which `number` turns back into floats).
+/// The error names the line and column (serde_json's message does).
+pub fn json_lenient(text: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(text).or_else(|e| {
+        if text.contains("NaN") || text.contains("Infinity") {
+            serde_json::from_str(&jsonl::quote_non_finite(text)).map_err(|_| e)
+        } else {
+            Err(e)
+        }
+        .map_err(|e| format!("invalid JSON ({e})"))
+    })
+}
+
+/// A JSON number, or one of the strings Python and JavaScript write for non-finite floats.
+pub fn number(v: &serde_json::Value) -> Option<f64> {
+    match v {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => match s.as_str() {
+            "NaN" | "nan" => Some(f64::NAN),
+            "Infinity" | "inf" => Some(f64::INFINITY),
+            "-Infinity" | "-inf" => Some(f64::NEG_INFINITY),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// What the index remembers of a file that is always read whole: its size, mtime and id.
+pub fn stat_state(md: &std::fs::Metadata) -> FileState {
+    FileState {
+        size: md.len(),
+        mtime_ns: crate::tail::mtime_ns(md),
+        file_id: crate::tail::file_id(md),
+        ..Default::default()
+    }
+}
+
+/// An ISO 8601 date-time (`2026-11-27T14:45:04.628447`, a space for the `T`, an optional `Z` or
+/// `+hh:mm` offset) as milliseconds since the epoch, fractions kept. Without an offset the time is
+/// UTC, as Sacred's `datetime.utcnow().isoformat()` writes it.
+pub fn iso_ms(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        (!part.is_empty() && part.bytes().all(|c| c.is_ascii_digit())).then(|| part.parse().ok())?
+    };
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    let mut frac_ms = 0.0;
+    if let Some(r) = rest.strip_prefix('.') {
+        let n = r.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return None;
+        }
+        frac_ms = format!("0.{}", &r[..n]).parse::<f64>().ok()? * 1000.0;
+        rest = &r[n..];
+    }
+    let offset_min = match rest {
+        "" | "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let r = &rest[1..];
+            let (oh, om) = match r.len() {
+                5 if r.as_bytes()[2] == b':' => (r[..2].parse::<i64>().ok()?, r[3..].parse::<i64>().ok()?),
+                4 => (r[..2].parse::<i64>().ok()?, r[2..].parse::<i64>().ok()?),
+                2 => (r.parse::<i64>().ok()?, 0),
+                _ => return None,
+            };
+            sign * (oh * 60 + om)
+        }
+    };
+    // Days from the civil date (Howard Hinnant's algorithm), proleptic Gregorian.
+    let yy = if mo <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_min * 60;
+    Some(secs as f64 * 1000.0 + frac_ms)
 }
 
 /// Lists the files under `dir` (not following symlinks) with sizes, '/'-separated relative to `dir`.
@@ -221,4 +348,42 @@ pub fn list_tree(dir: &Path, diags: &mut Diags, rel_dir: &str) -> Listing {
     out.files.sort_by(|a, b| a.0.cmp(&b.0));
     out.dirs.sort();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_times_are_utc_milliseconds() {
+        // Expected values from Python's datetime.fromisoformat(...).timestamp() (naive = UTC).
+        let close = |s: &str, ms: f64| {
+            let got = iso_ms(s).unwrap_or_else(|| panic!("{s} did not parse"));
+            assert!((got - ms).abs() < 1e-3, "{s}: {got} vs {ms}");
+        };
+        close("2026-11-27T14:45:04.628447", 1795790704628.447);
+        close("2000-02-29T23:59:59.5", 951868799500.0);
+        close("1969-12-31T23:59:59", -1000.0);
+        close("2024-06-01T12:00:00+02:00", 1717236000000.0);
+        close("2024-06-01 10:00:00Z", 1717236000000.0);
+        for bad in [
+            "",
+            "2024-06-01",
+            "2024-13-01T00:00:00",
+            "2024-06-01T10:00:00+2",
+            "2024-06-01T10:00:00.",
+            "x024-06-01T10:00:00",
+        ] {
+            assert_eq!(iso_ms(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn python_json_with_bare_non_finite_numbers_parses() {
+        let v = json_lenient("{\"a\": NaN, \"b\": [Infinity, -Infinity], \"s\": \"NaN\"}").unwrap();
+        assert!(number(&v["a"]).unwrap().is_nan());
+        assert_eq!(number(&v["b"][1]), Some(f64::NEG_INFINITY));
+        let e = json_lenient("{\n\"a\": 1,\n\"b\": }").unwrap_err();
+        assert!(e.contains("line 3"), "{e}");
+    }
 }

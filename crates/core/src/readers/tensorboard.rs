@@ -220,7 +220,7 @@ fn list(dir: &Path, rel_dir: &str, diags: &mut Diags) -> (Vec<EvFile>, Option<Pa
             subdirs.push(name);
         } else if ft.is_file() && is_event_file(&name) {
             match ent.metadata() {
-                Ok(md) => files.push(EvFile { rel: format!("{rel_dir}/{name}"), path: ent.path(), md, group: 0 }),
+                Ok(md) => files.push(EvFile { rel: join_rel(rel_dir, &name), path: ent.path(), md, group: 0 }),
                 Err(e) => diags.push(None, format!("cannot read {name}: {e}")),
             }
         } else if ft.is_file() && name == "hparams.yaml" {
@@ -238,7 +238,7 @@ fn list(dir: &Path, rel_dir: &str, diags: &mut Diags) -> (Vec<EvFile>, Option<Pa
                 let name = ent.file_name().into_string().ok()?;
                 (is_event_file(&name) && ent.file_type().ok()?.is_file()).then_some(())?;
                 let md = ent.metadata().ok()?;
-                Some(EvFile { rel: format!("{rel_dir}/{sub}/{name}"), path: ent.path(), md, group: g + 1 })
+                Some(EvFile { rel: join_rel(rel_dir, &format!("{sub}/{name}")), path: ent.path(), md, group: g + 1 })
             })
             .collect();
         these.sort_by(|a, b| a.rel.cmp(&b.rel));
@@ -247,9 +247,19 @@ fn list(dir: &Path, rel_dir: &str, diags: &mut Diags) -> (Vec<EvFile>, Option<Pa
     (files, hparams_yaml)
 }
 
+/// A path under the run folder `rel_dir` ("" when the run is the project folder itself).
+fn join_rel(rel_dir: &str, name: &str) -> String {
+    if rel_dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{rel_dir}/{name}")
+    }
+}
+
 /// Whether `file` (a project-relative path) is one this run's folder `unit` would own.
 fn owned(unit: &str, file: &str) -> bool {
-    let Some(rest) = file.strip_prefix(unit).and_then(|r| r.strip_prefix('/')) else { return false };
+    let rest = if unit.is_empty() { Some(file) } else { file.strip_prefix(unit).and_then(|r| r.strip_prefix('/')) };
+    let Some(rest) = rest else { return false };
     match rest.split_once('/') {
         None => is_event_file(rest),
         Some((sub, name)) => is_hparams_dir(sub) && !name.contains('/') && is_event_file(name),
