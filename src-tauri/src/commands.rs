@@ -136,15 +136,14 @@ pub async fn open_project(app: AppHandle, path: String, on_progress: Channel<Sca
         let report = scan(&mut writer, &on_progress, &cancel)?;
         let runs = report.runs;
         let out = scanned(&root, report);
-        let project =
-            Project {
-                root: root.clone(),
-                reader: Mutex::new(writer),
-                scanning: AtomicBool::new(false),
-                watching: AtomicBool::new(false),
-                watch_channel: Mutex::new(None),
-                cancel,
-            };
+        let project = Project {
+            root: root.clone(),
+            reader: Mutex::new(writer),
+            scanning: AtomicBool::new(false),
+            watching: AtomicBool::new(false),
+            watch_channel: Mutex::new(None),
+            cancel,
+        };
         *state.project.lock().expect("lock") = Some(Arc::new(project));
         if let Err(e) = state.remember(&root, runs, now_ms()) {
             eprintln!("runlens: could not save the recent projects list: {e}");
