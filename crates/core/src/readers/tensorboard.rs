@@ -174,11 +174,9 @@ fn read_file(
         for v in summary.value {
             if let Some(pd) = v.metadata.as_ref().and_then(|m| m.plugin_data.as_ref()) {
                 match pd.plugin_name.as_str() {
-                    "scalars" => {
-                        if !scalar_tags.contains(&v.tag) {
-                            scalar_tags.insert(v.tag.clone());
-                            extra.scalar_tags.insert(v.tag.clone());
-                        }
+                    "scalars" if !scalar_tags.contains(&v.tag) => {
+                        scalar_tags.insert(v.tag.clone());
+                        extra.scalar_tags.insert(v.tag.clone());
                     }
                     "hparams" => {
                         if let Some(start) =

@@ -13,7 +13,7 @@ pub const MAX_RECORD: u64 = 256 << 20;
 
 pub fn masked_crc(data: &[u8]) -> u32 {
     let c = crc32c::crc32c(data);
-    ((c >> 15) | (c << 17)).wrapping_add(0xa282_ead8)
+    c.rotate_right(15).wrapping_add(0xa282_ead8)
 }
 
 /// What the next read of a record file gave.
