@@ -10,6 +10,9 @@
 //!     cargo build --release -p runlens && cargo run --release -p runlens-core --example live_bench -- \
 //!         --bin target/release/runlens --dir /scratch/bench/s2 [--runs 100] [--tags 16] \
 //!         [--interval-ms 100] [--seconds 30] [--idle-s 10] [--out s2.json]
+//!
+//! `--write-only LOG` only writes (no watcher) and logs `run step unix_ms` per write to LOG, for a
+//! peer measured by another program (bench/s2_peer.py: TensorBoard's data server).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -78,6 +81,36 @@ fn main() {
         files.push(std::fs::OpenOptions::new().append(true).open(&p).unwrap());
     }
 
+    if let Some(log) = arg(&args, "--write-only") {
+        let mut log = std::io::BufWriter::new(std::fs::File::create(log).unwrap());
+        let started = Instant::now();
+        let mut step = 0i64;
+        while started.elapsed() < Duration::from_secs(seconds) {
+            let tick = Instant::now();
+            for (r, f) in files.iter_mut().enumerate() {
+                let wall = wall0 + step as f64 * 0.1;
+                let mut buf = Vec::with_capacity(tags * 48);
+                for (t, name) in tag_names.iter().enumerate() {
+                    buf.extend(event(
+                        step,
+                        wall,
+                        name,
+                        1.0 / (1.0 + step as f32 * 0.01) + (r * tags + t) as f32 * 1e-4,
+                    ));
+                }
+                f.write_all(&buf).unwrap();
+                let ms =
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() * 1000.0;
+                writeln!(log, "{r} {step} {ms:.3}").unwrap();
+            }
+            log.flush().unwrap();
+            step += 1;
+            if let Some(rest) = interval.checked_sub(tick.elapsed()) {
+                std::thread::sleep(rest);
+            }
+        }
+        return;
+    }
     let mut child = Command::new(&bin)
         .arg("--data-dir")
         .arg(&data)

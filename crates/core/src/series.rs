@@ -7,6 +7,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::codec::{self, summarize, ChunkSummary, CHUNK_POINTS};
 use crate::model::Point;
 
+/// A last chunk smaller than this takes appended points into itself; a bigger one is left as it
+/// is. Live appends (a few points every 100 ms) then rewrite at most this many points each.
+pub const TAIL_MERGE: usize = 128;
+
 fn real(v: f64) -> Option<f64> {
     (!v.is_nan()).then_some(v)
 }
@@ -124,11 +128,12 @@ pub fn append(
         Some(e) => {
             let in_order = points[0].cmp_order(&e.last) != std::cmp::Ordering::Less;
             if in_order {
-                // Only the last chunk, if it has room, is rewritten.
+                // Only a small last chunk is rewritten with the new points; past TAIL_MERGE points
+                // they start a new chunk. So a live append costs O(new points), not O(chunk).
                 let (seq, n): (i64, i64) = tx
                     .prepare_cached("SELECT seq, n FROM chunks WHERE sid = ?1 ORDER BY seq DESC LIMIT 1")?
                     .query_row([e.sid], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                if (n as usize) < CHUNK_POINTS {
+                if (n as usize) < TAIL_MERGE {
                     let mut tail = decode_chunks(tx, e.sid, seq)?;
                     tx.prepare_cached("DELETE FROM chunks WHERE sid = ?1 AND seq >= ?2")?
                         .execute(params![e.sid, seq])?;
