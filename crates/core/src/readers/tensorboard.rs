@@ -85,8 +85,14 @@ struct Series {
 
 impl Series {
     fn push(&mut self, tag: &str, p: Point) {
-        let i = match self.slot.get(tag) {
-            Some(&i) => i,
+        // Runs log a few dozen tags in a cycle: a scan of the keys beats hashing every point.
+        let found = if self.keys.len() <= 32 {
+            self.keys.iter().position(|k| k == tag)
+        } else {
+            self.slot.get(tag).copied()
+        };
+        let i = match found {
+            Some(i) => i,
             None => {
                 self.keys.push(tag.to_string());
                 self.points.push(Vec::new());
@@ -102,6 +108,10 @@ impl Series {
         }
     }
     fn merge(&mut self, other: Series) {
+        if self.keys.is_empty() {
+            *self = other;
+            return;
+        }
         for (k, pts) in other.keys.into_iter().zip(other.points) {
             for p in pts {
                 self.push(&k, p);
