@@ -553,7 +553,8 @@ impl Index {
 
         let conn = &mut self.conn;
         let result: Result<(), Error> = std::thread::scope(|s| {
-            let (tx_out, rx_out) = std::sync::mpsc::sync_channel::<UnitOut>(64);
+            // Few read units wait for the writer: each may hold a whole big log's points.
+            let (tx_out, rx_out) = std::sync::mpsc::sync_channel::<UnitOut>(threads * 2);
             for _ in 0..threads {
                 let tx_out = tx_out.clone();
                 let (units, next, prev, root, known_units) = (units, &next, &prev, &root, &known_units);
