@@ -313,3 +313,18 @@ fn a_file_that_changes_units_is_read_by_its_new_unit() {
     assert_eq!(index.find_run("logs/metrics.csv").unwrap().metrics["loss"].count, 2);
     assert_eq!(dump(&index), fresh_dump(&project));
 }
+
+/// A JSONL run starts at its first line's time (seconds or milliseconds), also after appends.
+#[test]
+fn a_jsonl_run_starts_at_its_first_timestamp() {
+    let s = Scratch::new();
+    let project = s.project();
+    let log = project.join("train.jsonl");
+    std::fs::write(&log, "{\"params\": {\"lr\": 0.1}}\n{\"step\": 0, \"loss\": 1.0}\n").unwrap();
+    let (mut index, _) = open_and_scan(&s.data(), &project);
+    assert_eq!(index.find_run("train.jsonl").unwrap().start_time, None, "no time logged yet");
+    append(&log, "{\"step\": 1, \"timestamp\": 1717433039.5, \"loss\": 0.5}\n{\"step\": 2, \"timestamp\": 1717433040.5, \"loss\": 0.25}\n");
+    scan(&mut index);
+    assert_eq!(index.find_run("train.jsonl").unwrap().start_time, Some(1_717_433_039_500));
+    assert_eq!(dump(&index), fresh_dump(&project));
+}

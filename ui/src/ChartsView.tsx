@@ -14,6 +14,9 @@ export interface ChartSettings {
 
 const DEFAULTS: ChartSettings = { x: "step", logY: false, smoothing: 0 };
 
+/** Tick spacings for a step axis: 1, 2, 5, 10, 20, 50, ... up to 5e12. */
+const STEP_INCRS = Array.from({ length: 13 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
+
 /** Metric curves of the selected runs: one chart per chosen metric, cursors in sync. */
 export function ChartsView(props: { project: string; runs: Run[]; colors: Map<string, string>; metrics: string[]; version: number }) {
   const { runs, project } = props;
@@ -180,7 +183,11 @@ export function MetricChart(props: { metric: string; runs: Run[]; colors: Map<st
             y: { distr: settings.logY ? 3 : 1 },
           },
           axes: [
-            settings.x === "relative" ? { values: (_u, ticks) => ticks.map(fmtRelative) } : {},
+            settings.x === "relative"
+              ? { values: (_u, ticks) => ticks.map(fmtRelative) }
+              : settings.x === "step"
+                ? { incrs: STEP_INCRS } // steps are whole numbers: no tick at 0.5
+                : {},
             { values: (_u, ticks) => ticks.map((t) => fmtNum(t)), size: 64 },
           ],
           series: seriesOpts,

@@ -31,6 +31,9 @@ const DECLARATIONS: &[&str] = &["params", "tags", "name"];
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct State {
     next_step: i64,
+    /// The first line's time (ms), the run's start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_ts: Option<f64>,
     name: Option<String>,
     params: BTreeMap<String, String>,
     tags: BTreeMap<String, String>,
@@ -199,6 +202,9 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
         state.next_step = step + 1;
         let time_key = TIME_KEYS.iter().find(|k| obj.contains_key(**k));
         let ts = time_key.and_then(|k| number(&obj[*k])).map_or(f64::NAN, time_ms);
+        if state.first_ts.is_none() && ts.is_finite() {
+            state.first_ts = Some(ts);
+        }
         nums.clear();
         for (k, v) in &obj {
             if Some(&k.as_str()) == step_key || Some(&k.as_str()) == time_key || DECLARATIONS.contains(&k.as_str()) {
@@ -226,6 +232,7 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
         id: file.clone(),
         name,
         experiment,
+        start_time: state.first_ts.map(|t| t as i64),
         params: state.params.clone(),
         tags: state.tags.clone(),
         ..Default::default()
