@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import uPlot from "uplot";
 import { api, errorMessage } from "./api";
-import { align, fmtRelative } from "./chartData";
+import { align, defaultMetrics, fmtRelative } from "./chartData";
 import { fmtNum } from "./format";
 import { loadPref, savePref } from "./prefs";
 import type { Run, XAxis } from "./types";
@@ -35,11 +35,11 @@ export function ChartsView(props: { project: string; runs: Run[]; colors: Map<st
     setSettingsState(s);
     savePref(project, "chartSettings", s);
   };
-  // Chosen metrics the selected runs have; when none was chosen yet, the first few they have.
+  // Chosen metrics the selected runs have; when none was chosen yet, their four longest series.
   const shown = useMemo(() => {
     const c = chosen.filter((k) => present.includes(k));
-    return c.length > 0 ? c : present.slice(0, 4);
-  }, [chosen, present]);
+    return c.length > 0 ? c : defaultMetrics(runs, 4);
+  }, [chosen, present, runs]);
 
   if (runs.length === 0) {
     return <div className="empty muted">Select runs in the Runs table (the checkboxes) to chart their metrics.</div>;

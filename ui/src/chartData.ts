@@ -1,5 +1,5 @@
 // Turns decoded chart series into uPlot's aligned table: one shared x array, one y array per line.
-import type { Series, XAxis } from "./types";
+import type { Run, Series, XAxis } from "./types";
 
 export interface Line {
   run: number;
@@ -69,4 +69,19 @@ export function fmtRelative(sec: number): string {
   if (a < 120) return `${+sec.toFixed(1)}s`;
   if (a < 7200) return `${+(sec / 60).toFixed(1)}m`;
   return `${+(sec / 3600).toFixed(1)}h`;
+}
+
+/**
+ * The metrics to chart before the user chose any: the `n` with the most points in any of the
+ * runs (curves before single values such as a final score or an hparam metric), shown in
+ * alphabetical order.
+ */
+export function defaultMetrics(runs: Run[], n: number): string[] {
+  const most = new Map<string, number>();
+  for (const r of runs) for (const [k, m] of Object.entries(r.metrics)) most.set(k, Math.max(most.get(k) ?? 0, m.count));
+  return [...most.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .slice(0, n)
+    .map(([k]) => k)
+    .sort();
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { accept, complete } from "./completion";
 import { cellText, columnId, compareValues, defaultPrefs, groupRuns, moveColumn, parseColumn, setAgg, sortRuns, toCsv, togglePin, visibleColumns } from "./columns";
-import { align } from "./chartData";
+import { align, defaultMetrics } from "./chartData";
 import { diffRuns, numericParams } from "./diff";
 import { decodeArtifact, decodeSeries } from "./api";
 import { assignColors, PALETTE } from "./colors";
@@ -186,5 +186,20 @@ describe("metric direction", () => {
     const { lowerIsBetter } = await import("./diff");
     expect(["val_loss", "train/loss", "test_error", "rmse", "eval_perplexity"].every(lowerIsBetter)).toBe(true);
     expect(["val_acc", "f1", "auc", "accuracy", "best_val_acc"].some(lowerIsBetter)).toBe(false);
+  });
+});
+
+describe("default chart metrics", () => {
+  it("are the longest series across the runs, shown alphabetically", () => {
+    const a = run("a", {}, { "hparam/score": 1, "train/loss": 1, lr: 1 });
+    a.metrics["train/loss"].count = 1500;
+    a.metrics.lr.count = 1500;
+    a.metrics["hparam/score"].count = 1;
+    const b = run("b", {}, { "val/loss": 1, acc: 1 });
+    b.metrics["val/loss"].count = 13;
+    b.metrics.acc.count = 2;
+    expect(defaultMetrics([a, b], 3)).toEqual(["lr", "train/loss", "val/loss"]);
+    expect(defaultMetrics([a, b], 10)).toEqual(["acc", "hparam/score", "lr", "train/loss", "val/loss"]);
+    expect(defaultMetrics([], 4)).toEqual([]);
   });
 });
