@@ -141,3 +141,16 @@ pub fn touch_later(path: &Path) {
     let t = std::fs::metadata(path).unwrap().modified().unwrap() + std::time::Duration::from_secs(1);
     f.set_modified(t).unwrap();
 }
+
+/// A param as Runlens shows it: strings as they are, anything else as JSON text.
+pub fn param_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Every diagnostic of the index as it is printed (`file:line: message`).
+pub fn messages(index: &Index) -> Vec<String> {
+    index.diagnostics().unwrap().iter().map(|d| d.to_string()).collect()
+}

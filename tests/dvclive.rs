@@ -8,14 +8,6 @@ use std::collections::BTreeMap;
 
 use crate::common::*;
 
-/// A param as Runlens shows it: strings as they are, anything else as JSON text.
-fn param_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// Flattens nested JSON numbers with `sep`, as truth.json's own `flat` maps do.
 fn flatten(prefix: &str, v: &Value, sep: &str, out: &mut BTreeMap<String, Value>) {
     match v {

@@ -6,17 +6,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use runlens_core::Index;
-use serde_json::Value;
 
 use crate::common::*;
-
-/// A param as Runlens shows it: strings as they are, anything else as JSON text.
-fn param_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
 
 fn check_against_truth(index: &Index, project: &Path) {
     let truth = read_json(&project.join("truth.json"));

@@ -17,14 +17,6 @@ fn utc_ms(iso: &str) -> f64 {
     secs as f64 * 1000.0 + frac * 1000.0
 }
 
-/// A param as Runlens shows it: strings as they are, anything else as JSON text.
-fn param_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 fn check_against_truth(index: &Index, project: &Path) {
     let truth = read_json(&project.join("truth.json"));
     let runs = truth["runs"].as_object().unwrap();

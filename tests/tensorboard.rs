@@ -144,10 +144,6 @@ fn loss(index: &Index) -> (u64, i64) {
     r.metrics.get("loss").map_or((0, -1), |m| (m.count, m.last_step))
 }
 
-fn messages(index: &Index) -> Vec<String> {
-    index.diagnostics().unwrap().iter().map(|d| d.to_string()).collect()
-}
-
 #[test]
 fn a_file_cut_anywhere_in_its_last_record_resumes_to_the_whole_file() {
     let whole = event_file(20);

@@ -36,10 +36,6 @@ fn age(path: &Path, secs: u64) {
     f.set_modified(SystemTime::now() - Duration::from_secs(secs)).unwrap();
 }
 
-fn messages(index: &Index) -> Vec<String> {
-    index.diagnostics().unwrap().iter().map(|d| d.to_string()).collect()
-}
-
 /// The 75 000-char config value of run b, as make_wandb.py builds it (truth.json has its hash).
 fn long_text() -> String {
     (0..1500).map(|i| format!("{i:05} the quick brown fox jumps over the lazy dog\n")).collect()

@@ -93,6 +93,55 @@ pub fn join_rel(unit: &str, name: &str) -> String {
     }
 }
 
+/// Points per metric key, in the order keys first appear: what a reader collects from a file.
+#[derive(Default)]
+pub struct KeyedPoints {
+    keys: Vec<String>,
+    slot: HashMap<String, usize>,
+    points: Vec<Vec<Point>>,
+}
+
+impl KeyedPoints {
+    pub fn push(&mut self, key: &str, p: Point) {
+        // Logs cycle through a few dozen keys: a scan of the keys beats hashing every point.
+        let found =
+            if self.keys.len() <= 32 { self.keys.iter().position(|k| k == key) } else { self.slot.get(key).copied() };
+        let i = match found {
+            Some(i) => i,
+            None => {
+                self.keys.push(key.to_string());
+                self.points.push(Vec::new());
+                self.slot.insert(key.to_string(), self.keys.len() - 1);
+                self.keys.len() - 1
+            }
+        };
+        self.points[i].push(p);
+    }
+
+    /// Drops every point at `step` or later (TensorBoard's restart purge).
+    pub fn retain_before(&mut self, step: i64) {
+        for pts in &mut self.points {
+            pts.retain(|p| p.step < step);
+        }
+    }
+
+    pub fn merge(&mut self, other: KeyedPoints) {
+        if self.keys.is_empty() {
+            *self = other;
+            return;
+        }
+        for (k, pts) in other.keys.into_iter().zip(other.points) {
+            for p in pts {
+                self.push(&k, p);
+            }
+        }
+    }
+
+    pub fn into_vec(self) -> Vec<(String, Vec<Point>)> {
+        self.keys.into_iter().zip(self.points).collect()
+    }
+}
+
 /// Collects a file's diagnostics, keeping the first few and counting the rest.
 pub struct Diags {
     file: String,

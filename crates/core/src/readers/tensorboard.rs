@@ -14,7 +14,7 @@
 //!   A bad length checksum stops that file with a warning; a bad data checksum, an invalid
 //!   protobuf or a NaN wall time skips one record, counted.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, Metadata};
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::tb_proto::{Event, HParamsPluginData, SESSION_START};
 use super::tfrecord::{Records, Step};
-use super::{flatten_into, read_small, yaml, Ctx, Diags, FileUpdate, RunOut, UnitOut};
+use super::{flatten_into, read_small, yaml, Ctx, Diags, FileUpdate, KeyedPoints, RunOut, UnitOut};
 use crate::model::{Point, RunMeta, Source};
 use crate::tail::{self, FileState};
 
@@ -75,51 +75,6 @@ struct EvFile {
     group: usize,
 }
 
-/// Points per tag, in first-seen tag order.
-#[derive(Default)]
-struct Series {
-    keys: Vec<String>,
-    slot: HashMap<String, usize>,
-    points: Vec<Vec<Point>>,
-}
-
-impl Series {
-    fn push(&mut self, tag: &str, p: Point) {
-        // Runs log a few dozen tags in a cycle: a scan of the keys beats hashing every point.
-        let found = if self.keys.len() <= 32 {
-            self.keys.iter().position(|k| k == tag)
-        } else {
-            self.slot.get(tag).copied()
-        };
-        let i = match found {
-            Some(i) => i,
-            None => {
-                self.keys.push(tag.to_string());
-                self.points.push(Vec::new());
-                self.slot.insert(tag.to_string(), self.keys.len() - 1);
-                self.keys.len() - 1
-            }
-        };
-        self.points[i].push(p);
-    }
-    fn purge(&mut self, step: i64) {
-        for pts in &mut self.points {
-            pts.retain(|p| p.step < step);
-        }
-    }
-    fn merge(&mut self, other: Series) {
-        if self.keys.is_empty() {
-            *self = other;
-            return;
-        }
-        for (k, pts) in other.keys.into_iter().zip(other.points) {
-            for p in pts {
-                self.push(&k, p);
-            }
-        }
-    }
-}
-
 /// A START event met while appending: the whole run must be read again.
 struct NeedFull;
 
@@ -130,7 +85,7 @@ fn read_file(
     from: u64,
     extra: &mut FileExtra,
     scalar_tags: &mut BTreeSet<String>,
-    series: &mut Series,
+    series: &mut KeyedPoints,
     purge_allowed: bool,
 ) -> std::io::Result<Result<(u64, u64), NeedFull>> {
     let mut file = File::open(&f.path)?;
@@ -177,7 +132,7 @@ fn read_file(
             if !purge_allowed {
                 return Ok(Err(NeedFull));
             }
-            series.purge(ev.step);
+            series.retain_before(ev.step);
         }
         let Some(summary) = ev.summary else { continue };
         let ts = ev.wall_time * 1000.0;
@@ -357,10 +312,10 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
     let merged = loop {
         extras.clear();
         results.clear();
-        let mut merged = Series::default();
+        let mut merged = KeyedPoints::default();
         let mut restart = false;
         for g in 0..groups {
-            let mut series = Series::default();
+            let mut series = KeyedPoints::default();
             let mut scalar_tags: BTreeSet<String> = BTreeSet::new();
             if !attempt_full {
                 for (i, f) in files.iter().enumerate().filter(|(_, f)| f.group == g) {
@@ -426,11 +381,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
         _ => dir_name.clone(),
     };
     run.meta = Some(RunMeta { id: unit.clone(), name, experiment: parent, start_time, params, ..Default::default() });
-    run.files.push(FileUpdate {
-        file: unit.clone(),
-        replace: attempt_full,
-        series: merged.keys.into_iter().zip(merged.points).collect(),
-    });
+    run.files.push(FileUpdate { file: unit.clone(), replace: attempt_full, series: merged.into_vec() });
 
     for ((f, extra), res) in files.iter().zip(&extras).zip(&results) {
         match res {

@@ -34,7 +34,7 @@
 //!   both are counted in one warning naming the first one's byte offset. A file that does not
 //!   start with W&B's header is not read, with one warning.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, Metadata};
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -46,7 +46,7 @@ use serde_json::{Map, Value};
 use super::jsonl::quote_non_finite;
 use super::wandb_log::{Log, Next, FILE_HEADER};
 use super::wandb_proto::{HistoryItem, HistoryRecord, Record, RunRecord, UpdateRecord};
-use super::{flatten_into, read_small, yaml, Ctx, Diags, FileUpdate, RunOut, UnitOut};
+use super::{flatten_into, read_small, yaml, Ctx, Diags, FileUpdate, KeyedPoints, RunOut, UnitOut};
 use crate::model::{Point, RunMeta, Source, Status};
 use crate::tail::{self, FileState};
 
@@ -168,32 +168,6 @@ impl LogState {
 
 fn state_of(st: &FileState) -> LogState {
     serde_json::from_str(&st.extra).unwrap_or_default()
-}
-
-/// Points per key, in first-seen key order.
-#[derive(Default)]
-struct Series {
-    keys: Vec<String>,
-    slot: HashMap<String, usize>,
-    points: Vec<Vec<Point>>,
-}
-
-impl Series {
-    fn push(&mut self, key: &str, p: Point) {
-        let i = match self.slot.get(key) {
-            Some(&i) => i,
-            None => {
-                self.keys.push(key.to_string());
-                self.points.push(Vec::new());
-                self.slot.insert(key.to_string(), self.keys.len() - 1);
-                self.keys.len() - 1
-            }
-        };
-        self.points[i].push(p);
-    }
-    fn into_vec(self) -> Vec<(String, Vec<Point>)> {
-        self.keys.into_iter().zip(self.points).collect()
-    }
 }
 
 /// JSON text as W&B writes it: bare NaN, Infinity and -Infinity become those strings.
@@ -318,7 +292,7 @@ fn merge_run(st: &mut LogState, r: RunRecord) {
     }
 }
 
-fn history(st: &mut LogState, h: HistoryRecord, series: &mut Series) {
+fn history(st: &mut LogState, h: HistoryRecord, series: &mut KeyedPoints) {
     let mut step = h.step.map(|s| s.num);
     let mut ts = None;
     let mut points: Vec<(String, f64)> = Vec::new();
@@ -358,7 +332,7 @@ fn history(st: &mut LogState, h: HistoryRecord, series: &mut Series) {
     }
 }
 
-fn apply_record(st: &mut LogState, rec: Record, series: &mut Series) {
+fn apply_record(st: &mut LogState, rec: Record, series: &mut KeyedPoints) {
     if let Some(r) = rec.run {
         merge_run(st, r);
     }
@@ -378,7 +352,13 @@ fn apply_record(st: &mut LogState, rec: Record, series: &mut Series) {
 
 /// Reads the log from `from` (0: from the start, with a fresh `st`) to the size in `md`, into
 /// `st` and `series`. Returns the offset to resume at.
-fn read_log(path: &Path, md: &Metadata, from: u64, st: &mut LogState, series: &mut Series) -> std::io::Result<u64> {
+fn read_log(
+    path: &Path,
+    md: &Metadata,
+    from: u64,
+    st: &mut LogState,
+    series: &mut KeyedPoints,
+) -> std::io::Result<u64> {
     let end = md.len();
     let mut file = File::open(path)?;
     st.stopped = None;
@@ -634,7 +614,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
             None => (0, LogState::default()),
         };
         st = prev_st;
-        let mut series = Series::default();
+        let mut series = KeyedPoints::default();
         let offset = match read_log(&log_path, &md, from, &mut st, &mut series) {
             Ok(off) => off,
             Err(e) => {
