@@ -25,6 +25,9 @@ use prost::Message;
 use runlens_core::readers::tb_proto::{Event, Summary, Value};
 use runlens_core::readers::tfrecord::frame;
 
+/// Wall time of step 0 (seconds), in every run.
+const WALL0: f64 = 1.7e9;
+
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
 }
@@ -49,6 +52,38 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / 100.0) // USER_HZ is 100 on Linux
 }
 
+/// Every `interval` for `seconds`, appends one step of every tag to every run's file (one write
+/// per run), then calls `wrote(run, step, bytes)`. Returns the number of steps written.
+fn write_steps(
+    files: &mut [std::fs::File],
+    tag_names: &[String],
+    interval: Duration,
+    seconds: u64,
+    mut wrote: impl FnMut(usize, i64, usize),
+) -> i64 {
+    let started = Instant::now();
+    let mut step = 0i64;
+    let tags = tag_names.len();
+    while started.elapsed() < Duration::from_secs(seconds) {
+        let tick = Instant::now();
+        for (r, f) in files.iter_mut().enumerate() {
+            let wall = WALL0 + step as f64 * 0.1;
+            let mut buf = Vec::with_capacity(tags * 48);
+            for (t, name) in tag_names.iter().enumerate() {
+                let v = 1.0 / (1.0 + step as f32 * 0.01) + (r * tags + t) as f32 * 1e-4;
+                buf.extend(event(step, wall, name, v));
+            }
+            f.write_all(&buf).unwrap();
+            wrote(r, step, buf.len());
+        }
+        step += 1;
+        if let Some(rest) = interval.checked_sub(tick.elapsed()) {
+            std::thread::sleep(rest);
+        }
+    }
+    step
+}
+
 fn pct(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -70,45 +105,23 @@ fn main() {
     let _ = std::fs::remove_dir_all(&data);
     let tag_names: Vec<String> =
         (0..tags).map(|t| if t == 0 { "train/loss".into() } else { format!("m/tag{t:02}") }).collect();
-    let wall0 = 1.7e9;
     let mut files = Vec::new();
     for r in 0..runs {
         let d = dir.join(format!("run_{r:04}"));
         std::fs::create_dir_all(&d).unwrap();
         let p = d.join("events.out.tfevents.1700000000.bench");
-        let version = Event { wall_time: wall0, file_version: Some("brain.Event:2".into()), ..Default::default() };
+        let version = Event { wall_time: WALL0, file_version: Some("brain.Event:2".into()), ..Default::default() };
         std::fs::write(&p, frame(&version.encode_to_vec())).unwrap();
         files.push(std::fs::OpenOptions::new().append(true).open(&p).unwrap());
     }
 
     if let Some(log) = arg(&args, "--write-only") {
         let mut log = std::io::BufWriter::new(std::fs::File::create(log).unwrap());
-        let started = Instant::now();
-        let mut step = 0i64;
-        while started.elapsed() < Duration::from_secs(seconds) {
-            let tick = Instant::now();
-            for (r, f) in files.iter_mut().enumerate() {
-                let wall = wall0 + step as f64 * 0.1;
-                let mut buf = Vec::with_capacity(tags * 48);
-                for (t, name) in tag_names.iter().enumerate() {
-                    buf.extend(event(
-                        step,
-                        wall,
-                        name,
-                        1.0 / (1.0 + step as f32 * 0.01) + (r * tags + t) as f32 * 1e-4,
-                    ));
-                }
-                f.write_all(&buf).unwrap();
-                let ms =
-                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() * 1000.0;
-                writeln!(log, "{r} {step} {ms:.3}").unwrap();
-            }
-            log.flush().unwrap();
-            step += 1;
-            if let Some(rest) = interval.checked_sub(tick.elapsed()) {
-                std::thread::sleep(rest);
-            }
-        }
+        write_steps(&mut files, &tag_names, interval, seconds, |r, step, _| {
+            let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() * 1000.0;
+            writeln!(log, "{r} {step} {ms:.3}").unwrap();
+        });
+        log.flush().unwrap();
         return;
     }
     let mut child = Command::new(&bin)
@@ -159,26 +172,11 @@ fn main() {
 
     let cpu0 = cpu_seconds(pid);
     let started = Instant::now();
-    let mut step = 0i64;
     let mut bytes = 0usize;
-    while started.elapsed() < Duration::from_secs(seconds) {
-        let tick = Instant::now();
-        for (r, f) in files.iter_mut().enumerate() {
-            let wall = wall0 + step as f64 * 0.1;
-            let mut buf = Vec::with_capacity(tags * 48);
-            for (t, name) in tag_names.iter().enumerate() {
-                let v = 1.0 / (1.0 + step as f32 * 0.01) + (r * tags + t) as f32 * 1e-4;
-                buf.extend(event(step, wall, name, v));
-            }
-            f.write_all(&buf).unwrap();
-            bytes += buf.len();
-            written.lock().unwrap().insert((r, step), Instant::now());
-        }
-        step += 1;
-        if let Some(rest) = interval.checked_sub(tick.elapsed()) {
-            std::thread::sleep(rest);
-        }
-    }
+    let step = write_steps(&mut files, &tag_names, interval, seconds, |r, step, n| {
+        bytes += n;
+        written.lock().unwrap().insert((r, step), Instant::now());
+    });
     let load_s = started.elapsed().as_secs_f64();
     let cpu_load = cpu_seconds(pid).zip(cpu0).map(|(a, b)| a - b);
     std::thread::sleep(Duration::from_secs(2)); // let the last writes land
