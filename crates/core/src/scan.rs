@@ -473,16 +473,6 @@ impl Index {
         Ok(report)
     }
 
-    /// Re-reads only the units that hold `changed` paths, when every changed path lies in a unit the
-    /// last full scan found (an append to a log, a new file in a run folder). None: a path is new
-    /// to the index (a new run, a new log): the caller must scan in full.
-    pub fn scan_changed(&mut self, changed: &[PathBuf], opts: &ScanOptions) -> Result<Option<ScanReport>, Error> {
-        match self.units_for(changed) {
-            Some(units) => self.scan_units(&units, opts).map(Some),
-            None => Ok(None),
-        }
-    }
-
     /// The units holding `changed` paths (changes no reader looks at are dropped); None when a
     /// path lies in no known unit, or no full scan has run yet.
     pub(crate) fn units_for(&self, changed: &[PathBuf]) -> Option<Vec<Unit>> {
@@ -505,7 +495,8 @@ impl Index {
         crate::paths::rel(&self.root, u.path()).unwrap_or_default()
     }
 
-    /// Re-reads `units` only: nothing else is listed, nothing is removed.
+    /// Re-reads `units` only: nothing else is listed, nothing is removed. The report counts what was
+    /// read (units, points, conflicts); the index-wide run counts and diagnostics are left empty.
     pub(crate) fn scan_units(&mut self, units: &[Unit], opts: &ScanOptions) -> Result<ScanReport, Error> {
         let started = Instant::now();
         if units.is_empty() {
@@ -541,6 +532,7 @@ impl Index {
         cancel: &AtomicBool,
         started: Instant,
     ) -> Result<ScanReport, Error> {
+        let full = walk.is_some();
         let root = self.root.clone();
         let total = units.len();
         let threads =
@@ -649,14 +641,17 @@ impl Index {
             Ok(())
         });
         result?;
-        let mut st = self.conn.prepare("SELECT source, count(*) FROM runs GROUP BY source ORDER BY source")?;
-        for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
-            let (s, n) = row?;
-            report.runs += n as usize;
-            report.runs_by_source.insert(s, n as usize);
+        // The whole index's summary is for full scans; a watcher's re-read of a few units skips it.
+        if full {
+            let mut st = self.conn.prepare("SELECT source, count(*) FROM runs GROUP BY source ORDER BY source")?;
+            for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+                let (s, n) = row?;
+                report.runs += n as usize;
+                report.runs_by_source.insert(s, n as usize);
+            }
+            drop(st);
+            report.diagnostics = self.diagnostics()?;
         }
-        drop(st);
-        report.diagnostics = self.diagnostics()?;
         report.elapsed = started.elapsed();
         Ok(report)
     }
