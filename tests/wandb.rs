@@ -488,7 +488,7 @@ fn config_yaml_and_summary_json_add_what_the_log_lacks() {
     touch_later(&summary);
     scan(&mut index);
     assert_eq!(pts(&index, "final_score")[0].value, 0.5);
-    assert!(index.run_detail("rlfixd004").unwrap().run.metrics.get("worst").is_none());
+    assert!(!index.run_detail("rlfixd004").unwrap().run.metrics.contains_key("worst"));
     assert_eq!(dump(&index), fresh_dump(&project));
     std::fs::write(&summary, "{not json").unwrap();
     touch_later(&summary);

@@ -8,6 +8,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 
+use crate::files::ProjectFs;
 use crate::index::Index;
 use crate::paths;
 use crate::Error;
@@ -182,10 +183,8 @@ impl Index {
         }
         let file = paths::project_file(self.root(), path)
             .ok_or_else(|| Error::NotFound(format!("{path}: not a file inside the project")))?;
-        let md = std::fs::symlink_metadata(&file).map_err(|e| Error::Io(format!("{path}: {e}")))?;
-        if !md.is_file() {
-            return Err(Error::NotFound(format!("{path}: not a regular file")));
-        }
+        let fs = ProjectFs::new(self.root());
+        fs.stat_file(&file).map_err(|e| Error::NotFound(format!("{path}: {e}")))?;
         Ok(file)
     }
 
@@ -194,7 +193,8 @@ impl Index {
     pub fn read_artifact(&self, run_id: &str, path: &str) -> Result<ArtifactPreview, Error> {
         let file = self.run_file(run_id, path)?;
         let io = |e: std::io::Error| Error::Io(format!("{path}: {e}"));
-        let size = std::fs::metadata(&file).map_err(io)?.len();
+        let fs = ProjectFs::new(self.root());
+        let size = fs.stat_file(&file).map_err(io)?.len();
         let mut kind = kind_by_name(path);
         let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
         let mut preview = ArtifactPreview {
@@ -213,13 +213,13 @@ impl Index {
                     return Ok(preview);
                 }
                 preview.mime = image_mime(&ext);
-                preview.bytes = std::fs::read(&file).map_err(io)?;
+                preview.bytes = fs.read(&file, IMAGE_LIMIT, "an image preview").map_err(io)?;
                 return Ok(preview);
             }
             _ => {}
         }
         let mut bytes = Vec::new();
-        std::fs::File::open(&file).map_err(io)?.take(TEXT_LIMIT as u64 + 1).read_to_end(&mut bytes).map_err(io)?;
+        fs.open(&file).map_err(io)?.take(TEXT_LIMIT as u64 + 1).read_to_end(&mut bytes).map_err(io)?;
         if bytes.len() > TEXT_LIMIT {
             bytes.truncate(TEXT_LIMIT);
             preview.truncated = true;

@@ -72,6 +72,27 @@ fn resolve(path: &Path) -> PathBuf {
     }
 }
 
+/// SQLite says only "unable to open database file" when the index's folder cannot be written: say
+/// why when the folder's disk is read-only or full.
+fn writable_error(e: rusqlite::Error, db_path: &Path) -> Error {
+    let dir = db_path.parent().unwrap_or(db_path);
+    let probe = dir.join(format!(".runlens-probe-{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            e.into()
+        }
+        Err(io) if io.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+            Error::Index(format!("the index cannot be written: {} is on a read-only disk", dir.display()))
+        }
+        Err(io) if io.kind() == std::io::ErrorKind::StorageFull => Error::Index(format!(
+            "the disk holding the index ({}) is full: free some space and scan again",
+            dir.display()
+        )),
+        Err(io) => Error::Index(format!("the index cannot be written in {}: {io}", dir.display())),
+    }
+}
+
 impl Index {
     /// Opens (creating or migrating) the index of `project` under `data_dir`.
     pub fn open(data_dir: &Path, project: &Path) -> Result<Index, Error> {
@@ -86,6 +107,15 @@ impl Index {
                 data_dir.display()
             )));
         }
+        // SQLite's locking is unreliable on network and FUSE file systems (reliability case 26).
+        let existing = data_dir.ancestors().find(|a| a.exists()).unwrap_or(&data_dir);
+        if let Some(kind) = crate::files::remote_fs(existing) {
+            return Err(Error::Project(format!(
+                "the data dir {} is on a {kind} file system, where SQLite's locking is unreliable: choose a \
+                 local folder for the index with --data-dir or RUNLENS_DATA_DIR",
+                data_dir.display()
+            )));
+        }
         let db_path = index_path(&data_dir, &root);
         if let Some(parent) = db_path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::Io(format!("{}: {e}", parent.display())))?;
@@ -94,13 +124,13 @@ impl Index {
             &db_path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| writable_error(e, &db_path))?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         // Scans and the watcher use a few dozen statements in their loops: keep them all prepared.
         conn.set_prepared_statement_cache_capacity(128);
         // With STAT4 compiled in, SQLite marks statements whose plan might depend on a bound value
         // and re-prepares them each time they are reused. Our plans never do: keep them stable.
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&mut conn, &db_path.display().to_string()).map_err(|e| Error::Index(e.to_string()))?;

@@ -6,6 +6,7 @@
 
 pub mod artifacts;
 pub mod codec;
+pub mod files;
 pub mod filter;
 pub mod index;
 pub mod model;
@@ -47,7 +48,14 @@ pub enum Error {
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        Error::Index(e.to_string())
+        use rusqlite::ErrorCode::*;
+        let kept = "the index keeps what it had before this write";
+        Error::Index(match e.sqlite_error_code() {
+            Some(DiskFull) => format!("the disk holding the index is full: {kept}; free some space and scan again"),
+            Some(ReadOnly) => format!("the index cannot be written, its disk is read-only: {kept}"),
+            Some(SystemIoFailure) => format!("the disk failed while writing the index ({e}): {kept}"),
+            _ => e.to_string(),
+        })
     }
 }
 

@@ -83,6 +83,15 @@ pub fn ends_with(location: &str, tail: &[&str]) -> bool {
     })
 }
 
+/// `name` when it is usable as one path component: not empty, not `.` or `..`, no separator
+/// (`/`, `\\`), no NUL, no `:` (a Windows drive or stream), at most 255 bytes. Ids and names
+/// taken from other tools' metadata are joined into paths only through this.
+pub fn component(name: &str) -> Option<&str> {
+    let bad =
+        name.is_empty() || name == "." || name == ".." || name.len() > 255 || name.contains(['/', '\\', '\0', ':']);
+    (!bad).then_some(name)
+}
+
 /// Checks that `rel_parts` names an existing entry under `root`, with no symlink on the way.
 /// A project-relative, '/'-separated path as a path under `root`, or None when it has `..`, is
 /// absolute, is empty, or passes through a symlink.
@@ -197,6 +206,16 @@ mod tests {
         assert_eq!(resolve_in_project(&root, &root, &own).unwrap(), root.join("mlruns/1/r/artifacts"));
         let rel = resolve_in_project(&root, &root.join("mlruns/1/r"), "artifacts").unwrap();
         assert_eq!(rel, root.join("mlruns/1/r/artifacts"));
+    }
+
+    #[test]
+    fn components_are_single_names() {
+        for ok in ["abc", "m-0123", "run.json", "a b", "é"] {
+            assert_eq!(component(ok), Some(ok));
+        }
+        for bad in ["", ".", "..", "../x", "a/b", "a\\b", "c:", "a\0", &"x".repeat(256)] {
+            assert_eq!(component(bad), None, "{bad:?}");
+        }
     }
 
     #[cfg(unix)]

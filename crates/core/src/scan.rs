@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::files::{Kind, ProjectFs};
 use crate::index::{apply, Index};
 use crate::model::{Diagnostic, Source};
 use crate::readers::mlflow_files::{self, Experiment};
@@ -138,10 +139,10 @@ pub struct ScanReport {
     pub conflicts: usize,
 }
 
-fn is_store(dir: &Path, names: &HashSet<String>) -> bool {
+fn is_store(fs: &ProjectFs, dir: &Path, names: &HashSet<String>) -> bool {
     dir.file_name().is_some_and(|n| n == "mlruns")
         || names.contains(".trash")
-        || (names.contains("0") && dir.join("0").join("meta.yaml").is_file())
+        || (names.contains("0") && fs.is_file(&dir.join("0").join("meta.yaml")))
 }
 
 fn is_venv(names: &HashSet<String>) -> bool {
@@ -150,6 +151,7 @@ fn is_venv(names: &HashSet<String>) -> bool {
 
 /// Walks the project and lists the units, without following symlinks.
 fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
+    let fs = &ProjectFs::new(root);
     let mut units = Vec::new();
     // DVCLive folders found from their DVC pipeline folder, which they take params and metrics from.
     let mut live_pipelines: HashMap<PathBuf, PathBuf> = HashMap::new();
@@ -159,29 +161,28 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
     let mut stack: Vec<(PathBuf, usize, Option<usize>)> = vec![(root.to_path_buf(), 0, None)];
     while let Some((dir, depth, mut job)) = stack.pop() {
         let rel = crate::paths::rel(root, &dir).unwrap_or_default();
-        let rd = match std::fs::read_dir(&dir) {
-            Ok(rd) => rd,
+        let listed = match fs.list(&dir) {
+            Ok(entries) => entries,
             Err(e) => {
                 diags.push(None, format!("{}: cannot list: {e}", if rel.is_empty() { "." } else { &rel }));
                 continue;
             }
         };
-        let mut entries = Vec::new();
-        for ent in rd.flatten() {
-            match ent.file_name().into_string() {
-                Ok(name) => entries.push((name, ent)),
-                Err(name) => diags.push(None, format!("{rel}: skipped a name that is not valid UTF-8: {name:?}")),
+        let mut entries = Vec::with_capacity(listed.len());
+        for ent in listed {
+            if ent.kind == Kind::BadName {
+                diags.push(None, format!("{rel}: skipped a name that is not valid UTF-8: {:?}", ent.name));
+            } else {
+                entries.push(ent);
             }
         }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let names: HashSet<String> = entries.iter().map(|(n, _)| n.clone()).collect();
+        let names: HashSet<String> = entries.iter().map(|e| e.name.clone()).collect();
         if is_venv(&names) {
             continue;
         }
         // A W&B run folder (found anywhere, e.g. copied out of wandb/) is one unit.
         let dir_name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if wandb::run_dir_id(&dir_name).is_some()
-            && entries.iter().any(|(n, e)| wandb::is_log_name(n) && e.file_type().is_ok_and(|t| t.is_file()))
+        if wandb::run_dir_id(&dir_name).is_some() && entries.iter().any(|e| wandb::is_log_name(&e.name) && e.is_file())
         {
             units.push(Unit::Wandb(dir.clone()));
             continue;
@@ -189,22 +190,22 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
         // W&B's own folder: only its run folders are read. The rest (the `latest-run` symlink,
         // debug logs, sweep folders) is W&B's bookkeeping, never a run of another format.
         if depth > 0 && wandb::is_wandb_dir(&dir_name) {
-            for (name, ent) in &entries {
-                if ent.file_type().is_ok_and(|t| t.is_dir()) && wandb::run_dir_id(name).is_some() {
-                    units.push(Unit::Wandb(ent.path()));
+            for ent in &entries {
+                if ent.is_dir() && wandb::run_dir_id(&ent.name).is_some() {
+                    units.push(Unit::Wandb(ent.path.clone()));
                 }
             }
             continue;
         }
         // A Hydra job: it owns the metric logs found inside it (a nested job owns its own).
-        if hydra::is_job_dir(&dir, &|n| names.contains(n)) {
+        if hydra::is_job_dir(fs, &dir, &|n| names.contains(n)) {
             jobs.push((dir.clone(), Vec::new()));
             job = Some(jobs.len() - 1);
         }
         let mut units = Units { units: &mut units, jobs: &mut jobs, job };
-        if is_store(&dir, &names) {
+        if is_store(fs, &dir, &names) {
             let mut d = Diags::new(rel.clone());
-            for (e, r) in mlflow_files::list_store(&dir, &mut d) {
+            for (e, r) in mlflow_files::list_store(fs, &dir, &mut d) {
                 units.push(Unit::MlflowRun(e, r));
             }
             for item in d.finish(false).items {
@@ -214,7 +215,7 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
         }
         // A DVCLive folder: everything in it is the run's (its TSVs are not logs of their own).
         let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if dvclive::is_live_dir(&dir, &name, &|n| names.contains(n)) {
+        if dvclive::is_live_dir(fs, &dir, &name, &|n| names.contains(n)) {
             let pipeline = live_pipelines.remove(&dir);
             units.push(Unit::Dvclive(dir.clone(), pipeline));
             continue;
@@ -224,13 +225,12 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
         if dvclive::is_pipeline_dir(&|n| names.contains(n)) {
             let lives: Vec<&String> = entries
                 .iter()
-                .filter(|(n, e)| {
-                    let sub = dir.join(n);
-                    e.file_type().is_ok_and(|t| t.is_dir())
-                        && !SKIP_DIRS.contains(&n.as_str())
-                        && dvclive::is_live_dir(&sub, n, &|f| sub.join(f).exists())
+                .filter(|e| {
+                    e.is_dir()
+                        && !SKIP_DIRS.contains(&e.name.as_str())
+                        && dvclive::is_live_dir(fs, &e.path, &e.name, &|f| fs.exists(&e.path.join(f)))
                 })
-                .map(|(n, _)| n)
+                .map(|e| &e.name)
                 .collect();
             match lives.iter().find(|n| n.as_str() == dvclive::DEFAULT_DIR).or(lives.first()) {
                 Some(n) => {
@@ -246,9 +246,7 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
         }
         // Beside Sacred runs, `_sources` and `_resources` hold copies of files, not runs.
         let sacred_base = sacred::SIDE_DIRS.iter().any(|d| names.contains(*d))
-            && entries.iter().any(|(n, e)| {
-                e.file_type().is_ok_and(|t| t.is_dir()) && sacred::is_run_dir(|f| dir.join(n).join(f).is_file())
-            });
+            && entries.iter().any(|e| e.is_dir() && sacred::is_run_dir(|f| fs.is_file(&e.path.join(f))));
         if names.contains("metrics.csv")
             && (names.contains("hparams.yaml")
                 || dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with("version_")))
@@ -257,25 +255,24 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
             continue;
         }
         // A folder with event files is a TensorBoard run; its add_hparams subfolders are part of it.
-        let tb_run =
-            entries.iter().any(|(n, e)| tensorboard::is_event_file(n) && e.file_type().is_ok_and(|t| t.is_file()));
+        let tb_run = entries.iter().any(|e| tensorboard::is_event_file(&e.name) && e.is_file());
         if tb_run {
             units.push(Unit::Tensorboard(dir.clone()));
         }
-        for (name, ent) in entries.into_iter().rev() {
-            let Ok(ft) = ent.file_type() else { continue };
-            if sacred_base && ft.is_dir() && sacred::SIDE_DIRS.contains(&name.as_str()) {
+        for ent in entries.into_iter().rev() {
+            let (name, path) = (ent.name, ent.path);
+            let is_dir = ent.kind == Kind::Dir;
+            if sacred_base && is_dir && sacred::SIDE_DIRS.contains(&name.as_str()) {
                 continue;
             }
-            if ft.is_dir() && name == hydra::SUBDIR && job.is_some() {
+            if is_dir && name == hydra::SUBDIR && job.is_some() {
                 continue; // the job's own files
             }
-            if tb_run && ft.is_dir() && tensorboard::is_hparams_dir(&name) {
+            if tb_run && is_dir && tensorboard::is_hparams_dir(&name) {
                 continue;
             }
-            let path = ent.path();
-            if ft.is_symlink() {
-                if path.is_dir() && !SKIP_DIRS.contains(&name.as_str()) {
+            if ent.kind == Kind::Link {
+                if !SKIP_DIRS.contains(&name.as_str()) {
                     diags.push(
                         None,
                         format!("{}: symlink not followed", crate::paths::rel(root, &path).unwrap_or_default()),
@@ -283,7 +280,10 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
                 }
                 continue;
             }
-            if ft.is_dir() {
+            if ent.kind != Kind::File && !is_dir {
+                continue; // a FIFO, socket or device
+            }
+            if is_dir {
                 if SKIP_DIRS.contains(&name.as_str()) {
                     continue;
                 }
@@ -303,12 +303,12 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
             let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
             match ext.as_str() {
                 "csv" | "tsv" => {
-                    if let Some(source) = csv_log::sniff(&path) {
+                    if let Some(source) = csv_log::sniff(fs, &path) {
                         units.push(Unit::Log(path, source));
                     }
                 }
                 "jsonl" | "ndjson" => units.push(Unit::Jsonl(path)),
-                "db" | "sqlite" | "sqlite3" if mlflow_db::is_mlflow_db(&path) => {
+                "db" | "sqlite" | "sqlite3" if mlflow_db::is_mlflow_db(fs, &path) => {
                     units.push(Unit::MlflowDb(path));
                 }
                 _ => {}
@@ -398,6 +398,25 @@ fn load_states_of(conn: &rusqlite::Connection, units: &[String]) -> rusqlite::Re
     Ok(out)
 }
 
+/// Reads one unit; a panic inside its reader (a bug of ours, met on some file) becomes a diagnostic
+/// naming the unit, and the unit keeps what the index had for it. The scan goes on.
+fn read_guarded(u: &Unit, ctx: &Ctx, key: &str) -> UnitOut {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| u.read(ctx))) {
+        Ok(out) => out,
+        Err(payload) => {
+            let why = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            let shown = if key.is_empty() { "." } else { key };
+            let mut d = Diags::new(key);
+            d.push(None, format!("internal error reading {shown}: {why} (please report this; the rest was read)"));
+            UnitOut { unit: key.to_string(), untouched: true, diags: vec![d.finish(true)], ..Default::default() }
+        }
+    }
+}
+
 /// Where the walk puts a unit: a metric log inside a Hydra job goes to the job.
 struct Units<'a> {
     units: &'a mut Vec<Unit>,
@@ -448,7 +467,7 @@ impl Index {
     ) -> Result<ScanReport, Error> {
         let started = Instant::now();
         let root = self.root.clone();
-        if std::fs::read_dir(&root).is_err() {
+        if ProjectFs::new(&root).list(&root).is_err() {
             return Err(Error::Project(format!("{}: cannot read the folder", root.display())));
         }
         let mut walk_diags = Diags::new("");
@@ -559,8 +578,9 @@ impl Index {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(u) = units.get(i) else { break };
                         let key = crate::paths::rel(root, u.path()).unwrap_or_default();
-                        let ctx = Ctx { root, prev: prev.get(&key).unwrap_or(&none) };
-                        let mut out = u.read(&ctx);
+                        let fs = ProjectFs::new(root);
+                        let ctx = Ctx { root, prev: prev.get(&key).unwrap_or(&none), fs: &fs };
+                        let mut out = read_guarded(u, &ctx, &key);
                         out.fresh = !known_units.contains(&out.unit);
                         if tx_out.send(out).is_err() {
                             break;

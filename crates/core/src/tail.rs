@@ -11,6 +11,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::files::ProjectFs;
+
 /// How many bytes before the offset are remembered to detect an in-place rewrite.
 const GUARD: usize = 16;
 
@@ -75,7 +77,7 @@ fn hex(b: &[u8]) -> String {
 }
 
 /// Reads what is new in `path` since `prev`.
-pub fn read_new(path: &Path, prev: Option<&FileState>, md: &Metadata) -> std::io::Result<Chunk> {
+pub fn read_new(fs: &ProjectFs, path: &Path, prev: Option<&FileState>, md: &Metadata) -> std::io::Result<Chunk> {
     let size = md.len();
     if let Some(prev) = prev {
         if unchanged(prev, md) {
@@ -84,7 +86,7 @@ pub fn read_new(path: &Path, prev: Option<&FileState>, md: &Metadata) -> std::io
         if !prev.pending && prev.file_id == file_id(md) && size >= prev.offset {
             let guard_len = prev.guard.len() as u64 / 2;
             let start = prev.offset - guard_len;
-            let mut f = File::open(path)?;
+            let mut f = fs.open(path)?;
             f.seek(SeekFrom::Start(start))?;
             let mut bytes = Vec::with_capacity((size - start) as usize);
             f.take(size.saturating_sub(start)).read_to_end(&mut bytes)?;
@@ -95,7 +97,7 @@ pub fn read_new(path: &Path, prev: Option<&FileState>, md: &Metadata) -> std::io
         }
     }
     let mut bytes = Vec::with_capacity(size as usize);
-    File::open(path)?.take(size).read_to_end(&mut bytes)?;
+    fs.open(path)?.take(size).read_to_end(&mut bytes)?;
     Ok(Chunk::Full { bytes })
 }
 

@@ -120,61 +120,9 @@ fn diff(before: &Snapshot, after: &Snapshot) -> Vec<Change> {
     out
 }
 
-/// The file system kind of `path` when it is one where file events do not arrive (network shares,
-/// FUSE, 9p as WSL2 uses for Windows drives).
-pub fn remote_fs(path: &Path) -> Option<String> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-        // SAFETY: a valid NUL-terminated path and a zeroed out-parameter of the right type.
-        if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
-            return None;
-        }
-        let kind = match (st.f_type as u64) & 0xffff_ffff {
-            0x6969 => "nfs",
-            0x517b => "smb",
-            0xff53_4d42 => "cifs",
-            0xfe53_4d42 => "smb2",
-            0x6573_5546 => "fuse",
-            0x0102_1997 => "9p",
-            0x5346_414f => "afs",
-            0x00c3_6400 => "ceph",
-            0x7375_7245 => "coda",
-            _ => return None,
-        };
-        Some(kind.to_string())
-    }
-    #[cfg(target_os = "macos")]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-        // SAFETY: as above.
-        if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
-            return None;
-        }
-        let name: String = st.f_fstypename.iter().take_while(|&&b| b != 0).map(|&b| b as u8 as char).collect();
-        ["nfs", "smbfs", "afpfs", "webdav", "macfuse", "osxfuse", "fusefs", "cifs"]
-            .contains(&name.as_str())
-            .then_some(name)
-    }
-    #[cfg(windows)]
-    {
-        // A UNC path (\\server\share) is a network share.
-        let s = path.as_os_str().to_string_lossy();
-        (s.starts_with(r"\\") && !s.starts_with(r"\\?\") || s.starts_with(r"\\?\UNC\")).then(|| "smb".to_string())
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
-    {
-        let _ = path;
-        None
-    }
-}
-
 /// Folders a recursive watch would add, up to `cap + 1` (the walk stops there).
 fn count_dirs(root: &Path, cap: usize) -> usize {
+    let fs = crate::files::ProjectFs::new(root);
     let mut n = 0;
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -182,11 +130,7 @@ fn count_dirs(root: &Path, cap: usize) -> usize {
         if n > cap {
             break;
         }
-        for ent in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            if ent.file_type().is_ok_and(|t| t.is_dir()) {
-                stack.push(ent.path());
-            }
-        }
+        stack.extend(fs.list(&d).unwrap_or_default().into_iter().filter(|e| e.is_dir()).map(|e| e.path));
     }
     n
 }
@@ -246,7 +190,7 @@ impl Index {
         let mut polling = opts.poll;
         let mut notice: Option<String> = None;
         if polling.is_none() {
-            if let Some(kind) = remote_fs(&root) {
+            if let Some(kind) = crate::files::remote_fs(&root) {
                 polling = Some(DEFAULT_POLL);
                 notice = Some(format!(
                     "{} is on a {kind} file system, where file events do not arrive: checking for changes every {} s",

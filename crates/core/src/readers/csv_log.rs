@@ -8,7 +8,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::mlflow_files::{parse_f64, truncate};
-use super::{flatten_into, read_small, yaml, Ctx, Diags, FileUpdate, RunOut, UnitOut};
+use super::{flatten_into, yaml, Ctx, Diags, FileUpdate, RunOut, UnitOut};
+use crate::files::ProjectFs;
 use crate::model::{Point, RunMeta, Source};
 use crate::tail::{self, Chunk, Consumed, FileState};
 
@@ -61,10 +62,10 @@ fn split_header(header: &[u8], delimiter: u8) -> Vec<String> {
 }
 
 /// What kind of log a CSV/TSV file is, from its first line; None when it is not a metric log.
-pub fn sniff(path: &Path) -> Option<Source> {
+pub fn sniff(fs: &ProjectFs, path: &Path) -> Option<Source> {
     use std::io::Read;
     let mut buf = vec![0u8; 64 * 1024];
-    let n = std::fs::File::open(path).ok()?.read(&mut buf).ok()?;
+    let n = fs.open(path).ok()?.read(&mut buf).ok()?;
     let header = header_line(&buf[..n])?;
     let cols = split_header(header, guess_delimiter(path, header));
     let has = |name: &str| cols.iter().any(|c| c.eq_ignore_ascii_case(name));
@@ -136,7 +137,17 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
         let hp = dir.join("hparams.yaml");
         let key = ctx.rel(&hp);
         hp_changed = ctx.prev.contains_key(&key);
-        if let Ok(md) = std::fs::metadata(&hp) {
+        let found = match ctx.fs.stat_file(&hp) {
+            Ok(md) => Some(md),
+            Err(e) if crate::files::is_link_error(&e) => {
+                let mut hd = Diags::new(key.clone());
+                hd.push(None, "symlink not followed");
+                out.diags.push(hd.finish(true));
+                None
+            }
+            Err(_) => None,
+        };
+        if let Some(md) = found {
             let st = FileState {
                 size: md.len(),
                 mtime_ns: tail::mtime_ns(&md),
@@ -145,7 +156,7 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
             };
             hp_changed = ctx.prev.get(&key) != Some(&st);
             let mut hd = Diags::new(key.clone());
-            match read_small(&hp).map_err(|e| e.to_string()).and_then(|t| yaml(&t)) {
+            match ctx.read_small(&hp).map_err(|e| e.to_string()).and_then(|t| yaml(&t)) {
                 Ok(serde_json::Value::Null) => {}
                 Ok(v) => flatten_into("", &v, &mut params),
                 Err(e) => hd.push(None, e),
@@ -155,12 +166,17 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
         }
     }
 
-    let md = match std::fs::metadata(csv_path) {
+    let md = match ctx.fs.stat_file(csv_path) {
         Ok(md) => md,
-        Err(_) => return out, // gone mid-scan: the run disappears
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return out, // gone mid-scan: the run disappears
+        Err(e) => {
+            diags.push(None, format!("cannot read: {e}"));
+            out.diags.push(diags.finish(true));
+            return out;
+        }
     };
     let prev = ctx.prev.get(&file);
-    let mut chunk = match tail::read_new(csv_path, prev, &md) {
+    let mut chunk = match tail::read_new(ctx.fs, csv_path, prev, &md) {
         Ok(c) => c,
         Err(e) => {
             diags.push(None, format!("cannot read: {e}"));
@@ -174,13 +190,15 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
         // Only the first line is read: a BOM, the header, and its line end.
         let head_len = l.header_raw.len() as u64 + 5;
         let mut head = Vec::with_capacity(head_len as usize);
-        let same = std::fs::File::open(csv_path)
+        let same = ctx
+            .fs
+            .open(csv_path)
             .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, head_len), &mut head))
             .ok()
             .and_then(|_| header_line(&head).map(|h| h == l.header_raw.as_bytes()))
             .unwrap_or(false);
         if !same {
-            chunk = match tail::read_new(csv_path, None, &md) {
+            chunk = match tail::read_new(ctx.fs, csv_path, None, &md) {
                 Ok(c) => c,
                 Err(_) => return out,
             };

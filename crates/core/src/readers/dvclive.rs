@@ -21,8 +21,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::jsonl::collect_numbers;
-use super::{csv_log, flatten_into, json_lenient, list_tree, read_small, stat_state, yaml, Ctx, Diags, FileUpdate};
+use super::{csv_log, flatten_into, json_lenient, stat_state, yaml, Ctx, Diags, FileUpdate};
 use super::{RunOut, UnitOut};
+use crate::files::ProjectFs;
 use crate::model::{Point, RunMeta, Source};
 
 /// DVCLive's default folder name.
@@ -31,12 +32,12 @@ pub const DEFAULT_DIR: &str = "dvclive";
 /// Whether a folder is a DVCLive folder: named `dvclive` and holding a summary, params or metric
 /// plots, or of any name holding `plots/metrics/` and a summary or params. A folder holding
 /// `dvc.lock`, `.dvc` or `.git` is a project, never a DVCLive folder (even one named `dvclive`).
-pub fn is_live_dir(dir: &Path, name: &str, has: &dyn Fn(&str) -> bool) -> bool {
+pub fn is_live_dir(fs: &ProjectFs, dir: &Path, name: &str, has: &dyn Fn(&str) -> bool) -> bool {
     if has("dvc.lock") || has(".dvc") || has(".git") {
         return false;
     }
     let meta = has("params.yaml") || has("metrics.json");
-    let plots = || has("plots") && dir.join("plots").join("metrics").is_dir();
+    let plots = || has("plots") && fs.is_dir(&dir.join("plots").join("metrics"));
     if name == DEFAULT_DIR {
         meta || plots()
     } else {
@@ -107,7 +108,15 @@ fn read(ctx: &Ctx, live: Option<&Path>, pipeline: Option<&Path>) -> UnitOut {
     let small: Vec<Small> = wanted
         .into_iter()
         .filter_map(|(kind, path)| {
-            let md = std::fs::symlink_metadata(&path).ok().filter(|m| m.is_file())?;
+            let md = match ctx.fs.stat_file(&path) {
+                Ok(md) => md,
+                Err(e) => {
+                    if crate::files::is_link_error(&e) {
+                        listing.push(None, format!("symlink not followed: {}", ctx.rel(&path)));
+                    }
+                    return None;
+                }
+            };
             Some(Small { kind, rel: ctx.rel(&path), path, md })
         })
         .collect();
@@ -117,7 +126,7 @@ fn read(ctx: &Ctx, live: Option<&Path>, pipeline: Option<&Path>) -> UnitOut {
     if let Some(d) = live {
         let pm = d.join("plots").join("metrics");
         let rel_pm = ctx.rel(&pm);
-        for (p, md) in list_tree(&pm, &mut listing, &rel_pm).files {
+        for (p, md) in ctx.list_tree(&pm, &mut listing, &rel_pm).files {
             let Some(base) = p.strip_suffix(".tsv").filter(|_| md.is_file()) else { continue };
             let path = p.split('/').fold(pm.clone(), |acc, part| acc.join(part));
             tsvs.push((base.to_string(), path, format!("{rel_pm}/{p}"), md));
@@ -151,7 +160,7 @@ fn read(ctx: &Ctx, live: Option<&Path>, pipeline: Option<&Path>) -> UnitOut {
     let mut summary_step: Option<i64> = None;
     for s in &small {
         let mut d = Diags::new(s.rel.clone());
-        let text = read_small(&s.path).map_err(|e| format!("cannot read: {e}"));
+        let text = ctx.read_small(&s.path).map_err(|e| format!("cannot read: {e}"));
         match s.kind {
             Kind::LiveParams | Kind::PipelineParams => {
                 let into = if s.kind == Kind::LiveParams { &mut params } else { &mut pipeline_params };

@@ -21,7 +21,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{flatten_into, join_rel, read_small, stat_state, yaml, Ctx, Diags, RunOut, UnitOut};
+use super::{flatten_into, join_rel, stat_state, yaml, Ctx, Diags, RunOut, UnitOut};
+use crate::files::{Kind, ProjectFs};
 use crate::model::{Artifact, RunMeta, Source};
 use crate::tail::FileState;
 
@@ -29,8 +30,8 @@ use crate::tail::FileState;
 pub const SUBDIR: &str = ".hydra";
 
 /// Whether a folder is a Hydra job's output folder.
-pub fn is_job_dir(dir: &Path, has: &dyn Fn(&str) -> bool) -> bool {
-    has(SUBDIR) && dir.join(SUBDIR).join("config.yaml").is_file()
+pub fn is_job_dir(fs: &ProjectFs, dir: &Path, has: &dyn Fn(&str) -> bool) -> bool {
+    has(SUBDIR) && fs.is_file(&dir.join(SUBDIR).join("config.yaml"))
 }
 
 /// Kept in the state of `.hydra/config.yaml`: whether keys were prefixed by their log's path.
@@ -52,36 +53,33 @@ pub fn read(ctx: &Ctx, dir: &Path, subs: &[&Path], read_sub: &dyn Fn(usize, &Ctx
     let prev_extra: Option<Extra> = ctx.prev.get(&config_rel).and_then(|s| serde_json::from_str(&s.extra).ok());
     let full = !ctx.prev.is_empty() && prev_extra.map(|e| e.prefixed) != Some(prefixed);
     let none = HashMap::new();
-    let sub_ctx = Ctx { root: ctx.root, prev: if full { &none } else { ctx.prev } };
+    let sub_ctx = Ctx { root: ctx.root, prev: if full { &none } else { ctx.prev }, fs: ctx.fs };
     let parts: Vec<UnitOut> = (0..subs.len()).map(|i| read_sub(i, &sub_ctx)).collect();
     let sub_files: HashSet<&str> = parts.iter().flat_map(|p| p.states.iter().map(|(f, _)| f.as_str())).collect();
 
     // The job folder's own files: its top level and .hydra/, without the logs' files.
     let mut own: Vec<(String, std::path::PathBuf, std::fs::Metadata)> = Vec::new();
     for (sub, prefix) in [(dir.to_path_buf(), String::new()), (dir.join(SUBDIR), format!("{SUBDIR}/"))] {
-        let Ok(rd) = std::fs::read_dir(&sub) else { continue };
-        for ent in rd.flatten() {
-            let Ok(ft) = ent.file_type() else { continue };
-            let name = match ent.file_name().into_string() {
-                Ok(n) => n,
-                Err(n) => {
-                    listing.push(
-                        None,
-                        format!("skipped a name that is not valid UTF-8 in {}: {n:?}", join_rel(&unit, &prefix)),
-                    );
-                    continue;
-                }
-            };
-            if ft.is_symlink() {
+        let Ok(entries) = ctx.fs.list(&sub) else { continue };
+        for ent in entries {
+            let name = &ent.name;
+            if ent.kind == Kind::BadName {
+                listing.push(
+                    None,
+                    format!("skipped a name that is not valid UTF-8 in {}: {name:?}", join_rel(&unit, &prefix)),
+                );
+                continue;
+            }
+            if ent.kind == Kind::Link {
                 listing.push(None, format!("symlink not followed: {}", join_rel(&unit, &format!("{prefix}{name}"))));
                 continue;
             }
             let rel = join_rel(&unit, &format!("{prefix}{name}"));
-            if !ft.is_file() || sub_files.contains(rel.as_str()) || super::tensorboard::is_event_file(&name) {
+            if !ent.is_file() || sub_files.contains(rel.as_str()) || super::tensorboard::is_event_file(name) {
                 continue;
             }
             if let Ok(md) = ent.metadata() {
-                own.push((format!("{prefix}{name}"), ent.path(), md));
+                own.push((format!("{prefix}{name}"), ent.path.clone(), md));
             }
         }
     }
@@ -150,7 +148,7 @@ pub fn read(ctx: &Ctx, dir: &Path, subs: &[&Path], read_sub: &dyn Fn(usize, &Ctx
     let mut read_yaml = |name: &str| -> Option<Value> {
         let (_, path, _) = own.iter().find(|(n, _, _)| n == name)?;
         let mut d = Diags::new(own_rel(name));
-        let v = match read_small(path).map_err(|e| format!("cannot read: {e}")).and_then(|t| yaml(&t)) {
+        let v = match ctx.read_small(path).map_err(|e| format!("cannot read: {e}")).and_then(|t| yaml(&t)) {
             Ok(v) => Some(v),
             Err(e) => {
                 d.push(None, e);
@@ -236,7 +234,7 @@ fn sweep_dir(ctx: &Ctx, dir: &Path) -> String {
         if !d.starts_with(ctx.root) {
             break;
         }
-        if d.join("multirun.yaml").is_file() {
+        if ctx.fs.is_file(&d.join("multirun.yaml")) {
             let rel = ctx.rel(d);
             // The project itself is the sweep folder: name it by its folder name.
             return if rel.is_empty() {

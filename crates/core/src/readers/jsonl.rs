@@ -100,8 +100,15 @@ pub(crate) fn collect_numbers(prefix: &str, v: &Value, out: &mut Vec<(String, f6
 pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
     let file = ctx.rel(path);
     let mut out = UnitOut { unit: file.clone(), ..Default::default() };
-    let Ok(md) = std::fs::metadata(path) else {
-        return out;
+    let md = match ctx.fs.stat_file(path) {
+        Ok(md) => md,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return out, // gone mid-scan
+        Err(e) => {
+            let mut d = Diags::new(file.clone());
+            d.push(None, format!("cannot read: {e}"));
+            out.diags.push(d.finish(true));
+            return out;
+        }
     };
     let prev = ctx.prev.get(&file);
     let mut run = RunOut {
@@ -112,7 +119,7 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
         series_files: vec![file.clone()],
     };
     let mut diags = Diags::new(file.clone());
-    let chunk = match tail::read_new(path, prev, &md) {
+    let chunk = match tail::read_new(ctx.fs, path, prev, &md) {
         Ok(c) => c,
         Err(e) => {
             diags.push(None, format!("cannot read: {e}"));

@@ -7,7 +7,8 @@ use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::{list_files, Ctx, Diags, FileUpdate, RunOut, UnitOut};
+use super::{Ctx, Diags, FileUpdate, RunOut, UnitOut};
+use crate::files::ProjectFs;
 use crate::model::{DatasetInput, LoggedModel, Point, RunMeta, Source, Status};
 use crate::tail::{self, FileState};
 
@@ -83,10 +84,10 @@ const KNOWN_REVISIONS: &[&str] = &[
 ];
 
 /// True when the file is an SQLite database with MLflow's tracking tables.
-pub fn is_mlflow_db(path: &Path) -> bool {
+pub fn is_mlflow_db(fs: &ProjectFs, path: &Path) -> bool {
     use std::io::Read;
     let mut head = [0u8; 16];
-    let ok = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok();
+    let ok = fs.open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok();
     if !ok || &head != b"SQLite format 3\0" {
         return false;
     }
@@ -100,20 +101,33 @@ pub fn is_mlflow_db(path: &Path) -> bool {
     })
 }
 
+/// How long one pass over a database may take before it is given up: a hostile file (recursive
+/// views, a huge page count) cannot hang a scan.
+const DB_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Opens another tool's database read-only, not through a link, with its schema distrusted: no
+/// function or virtual table named in its schema runs, the defensive flag is on, and every
+/// statement is interrupted once `DB_TIME_LIMIT` has passed since the open.
 fn open(path: &Path) -> rusqlite::Result<Connection> {
-    let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    use rusqlite::config::DbConfig;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+    let mut c = Connection::open_with_flags(path, flags)?;
+    c.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
+    c.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
     c.busy_timeout(std::time::Duration::from_secs(5))?;
+    let started = std::time::Instant::now();
+    c.progress_handler(10_000, Some(move || started.elapsed() > DB_TIME_LIMIT))?;
     Ok(c)
 }
 
 /// The state of the database file and its journal: any change re-reads the whole store.
-fn db_state(path: &Path) -> Option<FileState> {
-    let md = std::fs::metadata(path).ok()?;
+fn db_state(fs: &ProjectFs, path: &Path) -> Option<FileState> {
+    let md = fs.stat_file(path).ok()?;
     let mut st =
         FileState { size: md.len(), mtime_ns: tail::mtime_ns(&md), file_id: tail::file_id(&md), ..Default::default() };
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
-    if let Ok(w) = std::fs::metadata(&wal) {
+    if let Ok(w) = fs.stat_file(Path::new(&wal)) {
         st.extra = format!("wal {} {}", w.len(), tail::mtime_ns(&w));
     }
     Some(st)
@@ -150,7 +164,7 @@ fn value_of(v: f64, is_nan: bool) -> f64 {
 pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
     let file = ctx.rel(path);
     let mut out = UnitOut { unit: file.clone(), ..Default::default() };
-    let Some(state) = db_state(path) else {
+    let Some(state) = db_state(ctx.fs, path) else {
         return out;
     };
     if ctx.prev.get(&file) == Some(&state) {
@@ -251,7 +265,7 @@ fn read_all(ctx: &Ctx, path: &Path, file: &str, diags: &mut Diags) -> rusqlite::
         let art = m.artifact_uri.as_deref().and_then(|u| crate::paths::resolve_in_project(root, base, u));
         if let Some(dir) = art {
             let rel = ctx.rel(&dir);
-            m.artifacts = list_files(&dir, diags, &rel);
+            m.artifacts = ctx.list_files(&dir, diags, &rel);
             m.artifact_dir = Some(rel);
         }
     }
@@ -377,8 +391,8 @@ fn read_models(
         let mut lm = LoggedModel { model_id, step, name: name.unwrap_or_default(), ..Default::default() };
         if let Some(dir) = loc.as_deref().and_then(|l| crate::paths::resolve_in_project(ctx.root, base, l)) {
             let rel = ctx.rel(&dir);
-            lm.files = list_files(&dir, diags, &rel);
-            super::mlflow_files::read_mlmodel(&dir, &mut lm, diags);
+            lm.files = ctx.list_files(&dir, diags, &rel);
+            super::mlflow_files::read_mlmodel(ctx, &dir, &mut lm, diags);
             lm.dir = Some(rel);
         }
         runs[i].models.push(lm);

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{list_files, list_tree, read_small, yaml, Ctx, DiagUpdate, Diags, FileUpdate, Listing, RunOut, UnitOut};
+use super::{yaml, Ctx, DiagUpdate, Diags, FileUpdate, Listing, RunOut, UnitOut};
+use crate::files::ProjectFs;
 use crate::model::{DatasetInput, LoggedModel, Point, RunMeta, Source, Status};
 use crate::tail::{self, Chunk, Consumed, FileState};
 
@@ -25,25 +26,20 @@ pub struct Experiment {
 const NOT_RUNS: &[&str] = &["models", "tags", "datasets", "traces", ".trash"];
 
 /// Lists the experiments and run folders of a store. Problems go to `diags`.
-pub fn list_store(store: &Path, diags: &mut Diags) -> Vec<(std::sync::Arc<Experiment>, PathBuf)> {
+pub fn list_store(fs: &ProjectFs, store: &Path, diags: &mut Diags) -> Vec<(std::sync::Arc<Experiment>, PathBuf)> {
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(store) else {
+    let Ok(entries) = fs.list(store) else {
         return out;
     };
-    let mut exp_dirs: Vec<PathBuf> = rd
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter(|e| {
-            let n = e.file_name();
-            n != ".trash" && n != "models" && n != ".git"
-        })
-        .map(|e| e.path())
+    let exp_dirs: Vec<PathBuf> = entries
+        .into_iter()
+        .filter(|e| e.is_dir() && e.name != ".trash" && e.name != "models" && e.name != ".git")
+        .map(|e| e.path)
         .collect();
-    exp_dirs.sort();
     for dir in exp_dirs {
         let meta_path = dir.join("meta.yaml");
         let fallback_id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let exp = match read_small(&meta_path) {
+        let exp = match fs.read_text(&meta_path, super::MAX_META_BYTES, "metadata") {
             Ok(text) => match yaml(&text) {
                 Ok(v) => Experiment {
                     id: str_field(&v, "experiment_id").unwrap_or(fallback_id),
@@ -64,21 +60,19 @@ pub fn list_store(store: &Path, diags: &mut Diags) -> Vec<(std::sync::Arc<Experi
             }
         };
         let mut exp = exp;
-        if let Ok(md) = meta_path.metadata() {
+        if let Ok(md) = fs.stat(&meta_path) {
             exp.meta_sig = (md.len(), tail::mtime_ns(&md));
         }
         let exp = std::sync::Arc::new(exp);
-        let Ok(rd) = std::fs::read_dir(&dir) else {
+        let Ok(entries) = fs.list(&dir) else {
             continue;
         };
-        let mut runs: Vec<PathBuf> = rd
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .filter(|e| !NOT_RUNS.iter().any(|n| e.file_name() == *n))
-            .map(|e| e.path())
-            .collect(); // a folder without meta.yaml reads as no run
-
-        runs.sort();
+        // A folder without meta.yaml reads as no run.
+        let runs: Vec<PathBuf> = entries
+            .into_iter()
+            .filter(|e| e.is_dir() && !NOT_RUNS.contains(&e.name.as_str()))
+            .map(|e| e.path)
+            .collect();
         out.extend(runs.into_iter().map(|r| (exp.clone(), r)));
     }
     out
@@ -109,10 +103,11 @@ pub(crate) fn fnv(h: &mut u64, bytes: &[u8]) {
 }
 
 /// Key/value files under `dir` (params/, tags/): the key is the path below `dir`, '/'-separated.
-fn read_kv(dir: &Path, names: &[String], diags: &mut Diags, what: &str) -> BTreeMap<String, String> {
+fn read_kv(fs: &ProjectFs, dir: &Path, names: &[String], diags: &mut Diags, what: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for name in names {
-        match std::fs::read(dir.join(name)) {
+        let path = name.split('/').fold(dir.to_path_buf(), |p, part| p.join(part));
+        match fs.read(&path, MAX_VALUE_BYTES, "a param or tag value") {
             Ok(bytes) => {
                 let value = match String::from_utf8(bytes) {
                     Ok(s) => s,
@@ -131,6 +126,10 @@ fn read_kv(dir: &Path, names: &[String], diags: &mut Diags, what: &str) -> BTree
     }
     out
 }
+
+/// MLflow caps param values at 6,000 characters and tag values at 8,000; anything far bigger is
+/// not a value MLflow wrote.
+const MAX_VALUE_BYTES: u64 = 256 << 10;
 
 /// What a run folder looked like at the last scan: enough to tell, with a few `stat` calls and no
 /// directory listing, that nothing changed. Any folder whose mtime moved (a file added, removed or
@@ -165,7 +164,7 @@ struct Walk {
 
 /// Walks the run folder: every folder's mtime, the tracked files, the params, tags and artifacts,
 /// and the metric files with their metadata. Listing problems go to `diags`.
-fn walk_layout(run_dir: &Path, exp: &Experiment, diags: &mut Diags, rel: &str) -> Walk {
+fn walk_layout(ctx: &Ctx, run_dir: &Path, exp: &Experiment, diags: &mut Diags, rel: &str) -> Walk {
     let mut layout = Layout::default();
     let mut files: Vec<(String, (u64, i64))> = Vec::new();
     let mut walk = Walk {
@@ -188,7 +187,7 @@ fn walk_layout(run_dir: &Path, exp: &Experiment, diags: &mut Diags, rel: &str) -
             listing.files
         };
     for (sub, track) in META_DIRS {
-        let listing = list_tree(&run_dir.join(sub), diags, &format!("{rel}/{sub}"));
+        let listing = ctx.list_tree(&run_dir.join(sub), diags, &format!("{rel}/{sub}"));
         let entries = add(listing, sub, *track, &mut layout);
         match *sub {
             "params" => walk.params = entries.into_iter().map(|(n, _)| n).collect(),
@@ -200,19 +199,18 @@ fn walk_layout(run_dir: &Path, exp: &Experiment, diags: &mut Diags, rel: &str) -
             _ => {}
         }
     }
-    if let Ok(rd) = std::fs::read_dir(run_dir.join("outputs")) {
-        for e in rd.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let listing = list_tree(&exp.dir.join("models").join(&name), &mut Diags::new(""), "");
-            add(listing, &format!("../models/{name}"), true, &mut layout);
+    if let Ok(entries) = ctx.fs.list(&run_dir.join("outputs")) {
+        for e in entries.into_iter().filter(|e| e.is_dir()) {
+            let listing = ctx.list_tree(&exp.dir.join("models").join(&e.name), &mut Diags::new(""), "");
+            add(listing, &format!("../models/{}", e.name), true, &mut layout);
         }
     }
-    let listing = list_tree(&run_dir.join("metrics"), diags, &format!("{rel}/metrics"));
+    let listing = ctx.list_tree(&run_dir.join("metrics"), diags, &format!("{rel}/metrics"));
     walk.metrics = add(listing, "metrics", false, &mut layout);
     layout.metrics = walk.metrics.iter().map(|(n, _)| n.clone()).collect();
     files.sort_by(|a, b| a.0.cmp(&b.0));
     layout.dirs.sort();
-    layout.sig = signature(run_dir, exp, &layout.dirs, files.iter().map(|(_, s)| *s));
+    layout.sig = signature(ctx.fs, run_dir, exp, &layout.dirs, files.iter().map(|(_, s)| *s));
     layout.files = files.into_iter().map(|(f, _)| f).collect();
     // A folder changed in the last seconds may change again within its mtime's resolution: do not
     // trust it to reveal the next change.
@@ -225,6 +223,7 @@ fn walk_layout(run_dir: &Path, exp: &Experiment, diags: &mut Diags, rel: &str) -
 }
 
 fn signature(
+    fs: &ProjectFs,
     run_dir: &Path,
     exp: &Experiment,
     dirs: &[(String, i64)],
@@ -233,7 +232,7 @@ fn signature(
     let mut h = 0xcbf29ce484222325u64;
     fnv(&mut h, &exp.meta_sig.0.to_le_bytes());
     fnv(&mut h, &exp.meta_sig.1.to_le_bytes());
-    if let Ok(md) = run_dir.join("meta.yaml").metadata() {
+    if let Ok(md) = fs.stat(&run_dir.join("meta.yaml")) {
         fnv(&mut h, &md.len().to_le_bytes());
         fnv(&mut h, &tail::mtime_ns(&md).to_le_bytes());
     }
@@ -250,29 +249,29 @@ fn signature(
 
 /// With a trusted layout from the last scan: checks with `stat` alone that no folder changed and
 /// the signature holds. Returns None when a full walk is needed.
-fn quick_check(run_dir: &Path, exp: &Experiment, prev: &Layout) -> Option<()> {
+fn quick_check(fs: &ProjectFs, run_dir: &Path, exp: &Experiment, prev: &Layout) -> Option<()> {
     if prev.dirs.is_empty() {
         return None;
     }
     for (d, mt) in &prev.dirs {
         let path = if let Some(m) = d.strip_prefix("../") { exp.dir.join(m) } else { run_dir.join(d) };
-        if path.metadata().ok().map(|m| tail::mtime_ns(&m)) != Some(*mt) {
+        if fs.stat(&path).ok().filter(|m| m.is_dir()).map(|m| tail::mtime_ns(&m)) != Some(*mt) {
             return None;
         }
     }
     // Folders that did not exist must still not exist.
     for (sub, _) in META_DIRS {
-        if !prev.dirs.iter().any(|(d, _)| d == sub) && run_dir.join(sub).exists() {
+        if !prev.dirs.iter().any(|(d, _)| d == sub) && fs.exists(&run_dir.join(sub)) {
             return None;
         }
     }
     let mut sizes = Vec::with_capacity(prev.files.len());
     for f in &prev.files {
         let path = if let Some(m) = f.strip_prefix("../") { exp.dir.join(m) } else { run_dir.join(f) };
-        let md = path.metadata().ok()?;
+        let md = fs.stat(&path).ok()?;
         sizes.push((md.len(), tail::mtime_ns(&md)));
     }
-    (signature(run_dir, exp, &prev.dirs, sizes.into_iter()) == prev.sig).then_some(())
+    (signature(fs, run_dir, exp, &prev.dirs, sizes.into_iter()) == prev.sig).then_some(())
 }
 
 /// Reads one run folder, incrementally against what the index remembers.
@@ -285,14 +284,14 @@ pub fn read_run(ctx: &Ctx, exp: &Experiment, run_dir: &Path) -> UnitOut {
     let mut meta = None;
     let mut meta_changed = false;
     let metric_files: Vec<(String, Option<std::fs::Metadata>)> =
-        match prev_layout.as_ref().and_then(|p| quick_check(run_dir, exp, p).map(|()| p)) {
+        match prev_layout.as_ref().and_then(|p| quick_check(ctx.fs, run_dir, exp, p).map(|()| p)) {
             Some(p) => {
                 out.states.push((meta_key.clone(), None));
                 p.metrics.iter().map(|m| (m.clone(), None)).collect()
             }
             None => {
                 let mut diags = Diags::new(meta_key.clone());
-                let walk = walk_layout(run_dir, exp, &mut diags, &path);
+                let walk = walk_layout(ctx, run_dir, exp, &mut diags, &path);
                 meta_changed =
                     prev_layout.as_ref().is_none_or(|p| p.sig != walk.layout.sig || p.metrics != walk.layout.metrics);
                 let state =
@@ -318,7 +317,7 @@ pub fn read_run(ctx: &Ctx, exp: &Experiment, run_dir: &Path) -> UnitOut {
         let file = format!("{path}/metrics/{name}");
         let full = metrics_dir.join(&name);
         let prev = ctx.prev.get(&file);
-        let md = match md.map_or_else(|| full.metadata(), Ok) {
+        let md = match md.map_or_else(|| ctx.fs.stat_file(&full), Ok) {
             Ok(md) => md,
             Err(_) => {
                 all_unchanged = false; // gone since the last scan
@@ -326,7 +325,7 @@ pub fn read_run(ctx: &Ctx, exp: &Experiment, run_dir: &Path) -> UnitOut {
             }
         };
         run.series_files.push(file.clone());
-        let chunk = match tail::read_new(&full, prev, &md) {
+        let chunk = match tail::read_new(ctx.fs, &full, prev, &md) {
             Ok(c) => c,
             Err(e) => {
                 let mut d = Diags::new(file.clone());
@@ -530,7 +529,7 @@ pub fn parse_f64(s: &str) -> Option<f64> {
 
 fn read_meta(ctx: &Ctx, exp: &Experiment, run_dir: &Path, walk: &Walk, diags: &mut Diags) -> Option<RunMeta> {
     let meta_path = run_dir.join("meta.yaml");
-    let text = match read_small(&meta_path) {
+    let text = match ctx.read_small(&meta_path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None, // removed mid-scan
         Err(e) => {
@@ -564,8 +563,8 @@ fn read_meta(ctx: &Ctx, exp: &Experiment, run_dir: &Path, walk: &Walk, diags: &m
         }
     }
     let rel = ctx.rel(run_dir);
-    m.params = read_kv(&run_dir.join("params"), &walk.params, diags, &format!("{rel}/params"));
-    m.tags = read_kv(&run_dir.join("tags"), &walk.tags, diags, &format!("{rel}/tags"));
+    m.params = read_kv(ctx.fs, &run_dir.join("params"), &walk.params, diags, &format!("{rel}/params"));
+    m.tags = read_kv(ctx.fs, &run_dir.join("tags"), &walk.tags, diags, &format!("{rel}/tags"));
     m.name = str_field(&v, "run_name").filter(|s| !s.is_empty()).or_else(|| m.tags.get("mlflow.runName").cloned());
     m.parent_id = m.tags.get("mlflow.parentRunId").cloned();
     if m.user.is_none() {
@@ -573,7 +572,7 @@ fn read_meta(ctx: &Ctx, exp: &Experiment, run_dir: &Path, walk: &Walk, diags: &m
     }
     // Artifacts: where artifact_uri points if that is inside the project, else the default folder.
     let art = m.artifact_uri.as_deref().filter(|u| !u.trim().is_empty()).map_or_else(
-        || Some(run_dir.join("artifacts")).filter(|d| d.is_dir()),
+        || Some(run_dir.join("artifacts")).filter(|d| ctx.fs.is_dir(d)),
         |u| crate::paths::resolve_in_project(ctx.root, run_dir, u),
     );
     if let Some(u) = &m.artifact_uri {
@@ -581,7 +580,7 @@ fn read_meta(ctx: &Ctx, exp: &Experiment, run_dir: &Path, walk: &Walk, diags: &m
         // missing (git does not keep empty folders): that is no problem worth a warning.
         let run_name = run_dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         let default_missing =
-            crate::paths::ends_with(u, &[run_name, "artifacts"]) && !run_dir.join("artifacts").exists();
+            crate::paths::ends_with(u, &[run_name, "artifacts"]) && !ctx.fs.exists(&run_dir.join("artifacts"));
         if art.is_none() && !u.is_empty() && !default_missing {
             diags
                 .push(None, format!("artifact location {:?} is outside the project or missing: not read", truncate(u)));
@@ -590,34 +589,35 @@ fn read_meta(ctx: &Ctx, exp: &Experiment, run_dir: &Path, walk: &Walk, diags: &m
     if let Some(dir) = art {
         let rel_art = ctx.rel(&dir);
         // The run's own artifacts folder was listed by the walk.
-        m.artifacts =
-            if dir == run_dir.join("artifacts") { walk.artifacts.clone() } else { list_files(&dir, diags, &rel_art) };
+        m.artifacts = if dir == run_dir.join("artifacts") {
+            walk.artifacts.clone()
+        } else {
+            ctx.list_files(&dir, diags, &rel_art)
+        };
         for a in &m.artifacts {
             if a.path == "MLmodel" || a.path.ends_with("/MLmodel") {
                 let model_dir = dir.join(a.path.trim_end_matches("MLmodel"));
                 let name = a.path.trim_end_matches("MLmodel").trim_end_matches('/').to_string();
                 let mut lm = LoggedModel { name, dir: Some(ctx.rel(&model_dir)), ..Default::default() };
-                read_mlmodel(&model_dir, &mut lm, diags);
+                read_mlmodel(ctx, &model_dir, &mut lm, diags);
                 lm.files = m.artifacts.iter().filter(|f| f.path.starts_with(&lm.name)).cloned().collect();
                 m.models.push(lm);
             }
         }
         m.artifact_dir = Some(rel_art);
     }
-    m.inputs = read_inputs(exp, run_dir, diags);
+    m.inputs = read_inputs(ctx, exp, run_dir, diags);
     m.models.extend(read_outputs(ctx, exp, run_dir, diags));
     Some(m)
 }
 
-fn read_inputs(exp: &Experiment, run_dir: &Path, diags: &mut Diags) -> Vec<DatasetInput> {
+fn read_inputs(ctx: &Ctx, exp: &Experiment, run_dir: &Path, diags: &mut Diags) -> Vec<DatasetInput> {
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(run_dir.join("inputs")) else {
+    let Ok(entries) = ctx.fs.list(&run_dir.join("inputs")) else {
         return out;
     };
-    let mut dirs: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
-    dirs.sort();
-    for d in dirs {
-        let Ok(text) = read_small(&d.join("meta.yaml")) else {
+    for d in entries.into_iter().filter(|e| e.is_dir()).map(|e| e.path) {
+        let Ok(text) = ctx.read_small(&d.join("meta.yaml")) else {
             continue;
         };
         let v = match yaml(&text) {
@@ -641,15 +641,20 @@ fn read_inputs(exp: &Experiment, run_dir: &Path, diags: &mut Diags) -> Vec<Datas
             }
         }
         if let Some(id) = str_field(&v, "source_id") {
-            let ds = exp.dir.join("datasets").join(&id).join("meta.yaml");
-            match read_small(&ds).map_err(|e| e.to_string()).and_then(|t| yaml(&t)) {
+            let Some(part) = crate::paths::component(&id) else {
+                diags.push(None, format!("dataset id {:?} is not a plain name: not read", truncate(&id)));
+                out.push(input);
+                continue;
+            };
+            let ds = exp.dir.join("datasets").join(part).join("meta.yaml");
+            match ctx.read_small(&ds).map_err(|e| e.to_string()).and_then(|t| yaml(&t)) {
                 Ok(dv) => {
                     input.name = str_field(&dv, "name").unwrap_or_default();
                     input.digest = str_field(&dv, "digest").unwrap_or_default();
                     input.source_type = str_field(&dv, "source_type").unwrap_or_default();
                     input.source = str_field(&dv, "source").unwrap_or_default();
                 }
-                Err(e) => diags.push(None, format!("dataset {id}: {e}")),
+                Err(e) => diags.push(None, format!("dataset {}: {e}", truncate(&id))),
             }
         }
         out.push(input);
@@ -659,13 +664,11 @@ fn read_inputs(exp: &Experiment, run_dir: &Path, diags: &mut Diags) -> Vec<Datas
 
 fn read_outputs(ctx: &Ctx, exp: &Experiment, run_dir: &Path, diags: &mut Diags) -> Vec<LoggedModel> {
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(run_dir.join("outputs")) else {
+    let Ok(entries) = ctx.fs.list(&run_dir.join("outputs")) else {
         return out;
     };
-    let mut dirs: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
-    dirs.sort();
-    for d in dirs {
-        let Ok(text) = read_small(&d.join("meta.yaml")) else {
+    for d in entries.into_iter().filter(|e| e.is_dir()).map(|e| e.path) {
+        let Ok(text) = ctx.read_small(&d.join("meta.yaml")) else {
             continue;
         };
         let Ok(v) = yaml(&text) else {
@@ -676,17 +679,22 @@ fn read_outputs(ctx: &Ctx, exp: &Experiment, run_dir: &Path, diags: &mut Diags) 
             continue;
         };
         let mut lm = LoggedModel { model_id: model_id.clone(), step: int_field(&v, "step"), ..Default::default() };
-        let model_dir = exp.dir.join("models").join(&model_id);
-        if let Ok(t) = read_small(&model_dir.join("meta.yaml")) {
+        let Some(part) = crate::paths::component(&model_id) else {
+            diags.push(None, format!("logged model id {:?} is not a plain name: not read", truncate(&model_id)));
+            out.push(lm);
+            continue;
+        };
+        let model_dir = exp.dir.join("models").join(part);
+        if let Ok(t) = ctx.read_small(&model_dir.join("meta.yaml")) {
             if let Ok(mv) = yaml(&t) {
                 lm.name = str_field(&mv, "name").unwrap_or_default();
             }
         }
         let art = model_dir.join("artifacts");
-        if art.is_dir() {
+        if ctx.fs.is_dir(&art) {
             let rel = ctx.rel(&art);
-            lm.files = list_files(&art, diags, &rel);
-            read_mlmodel(&art, &mut lm, diags);
+            lm.files = ctx.list_files(&art, diags, &rel);
+            read_mlmodel(ctx, &art, &mut lm, diags);
             lm.dir = Some(rel);
         }
         out.push(lm);
@@ -695,8 +703,8 @@ fn read_outputs(ctx: &Ctx, exp: &Experiment, run_dir: &Path, diags: &mut Diags) 
 }
 
 /// Reads an MLmodel file as text: flavors and signature. The model itself is never loaded.
-pub(crate) fn read_mlmodel(model_dir: &Path, lm: &mut LoggedModel, diags: &mut Diags) {
-    let Ok(text) = read_small(&model_dir.join("MLmodel")) else {
+pub(crate) fn read_mlmodel(ctx: &Ctx, model_dir: &Path, lm: &mut LoggedModel, diags: &mut Diags) {
+    let Ok(text) = ctx.read_small(&model_dir.join("MLmodel")) else {
         return;
     };
     match yaml(&text) {

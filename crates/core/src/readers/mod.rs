@@ -18,6 +18,7 @@ pub mod wandb_proto;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use crate::files::{Kind, ProjectFs};
 use crate::model::{Diagnostic, Point, RunMeta, Source};
 use crate::tail::FileState;
 
@@ -26,11 +27,78 @@ use crate::tail::FileState;
 pub struct Ctx<'a> {
     pub root: &'a Path,
     pub prev: &'a HashMap<String, FileState>,
+    /// The only way to the project's files (no link followed, nothing outside the root).
+    pub fs: &'a ProjectFs<'a>,
 }
 
 impl Ctx<'_> {
     pub fn rel(&self, p: &Path) -> String {
         crate::paths::rel(self.root, p).unwrap_or_else(|| p.to_string_lossy().replace('\\', "/"))
+    }
+
+    /// A whole metadata file (YAML, JSON) of at most [`MAX_META_BYTES`], as text.
+    pub fn read_small(&self, path: &Path) -> std::io::Result<String> {
+        self.fs.read_text(path, MAX_META_BYTES, "metadata")
+    }
+
+    /// Lists the files under `dir` with sizes, '/'-separated relative to `dir`; links and
+    /// unreadable entries are reported, depth is bounded.
+    pub fn list_files(&self, dir: &Path, diags: &mut Diags, rel_dir: &str) -> Vec<crate::model::Artifact> {
+        self.list_tree(dir, diags, rel_dir)
+            .files
+            .into_iter()
+            .map(|(path, md)| crate::model::Artifact { path, size: md.len() })
+            .collect()
+    }
+
+    /// Lists a folder tree without following links; links, names that are not UTF-8 and nesting
+    /// past 64 levels are reported. A missing folder (or a link in its place) gives an empty
+    /// listing; the link is reported.
+    pub fn list_tree(&self, dir: &Path, diags: &mut Diags, rel_dir: &str) -> Listing {
+        const MAX_DEPTH: usize = 64;
+        let mut out = Listing::default();
+        let mut stack: Vec<(PathBuf, String, usize)> = vec![(dir.to_path_buf(), String::new(), 0)];
+        while let Some((d, prefix, depth)) = stack.pop() {
+            let shown = if prefix.is_empty() { rel_dir.to_string() } else { format!("{rel_dir}/{prefix}") };
+            let entries = match self.fs.list(&d) {
+                Ok(e) => e,
+                Err(e) if crate::files::is_link_error(&e) => {
+                    diags.push(None, format!("symlink not followed: {shown}"));
+                    continue;
+                }
+                Err(e) => {
+                    if depth > 0 {
+                        diags.push(None, format!("cannot list {shown}: {e}"));
+                    }
+                    continue;
+                }
+            };
+            if let Ok(md) = self.fs.stat(&d) {
+                out.dirs.push((prefix.clone(), crate::tail::mtime_ns(&md)));
+            }
+            for ent in entries {
+                let rel = if prefix.is_empty() { ent.name.clone() } else { format!("{prefix}/{}", ent.name) };
+                match ent.kind {
+                    Kind::BadName => {
+                        diags.push(None, format!("skipped a name that is not valid UTF-8 in {shown}: {:?}", ent.name))
+                    }
+                    Kind::Link => diags.push(None, format!("symlink not followed: {rel_dir}/{rel}")),
+                    Kind::Dir if depth + 1 >= MAX_DEPTH => {
+                        diags.push(None, format!("nesting deeper than {MAX_DEPTH} levels not listed: {rel_dir}/{rel}"))
+                    }
+                    Kind::Dir => stack.push((ent.path, rel, depth + 1)),
+                    Kind::File => {
+                        if let Ok(md) = ent.metadata() {
+                            out.files.push((rel, md));
+                        }
+                    }
+                    Kind::Other => {}
+                }
+            }
+        }
+        out.files.sort_by(|a, b| a.0.cmp(&b.0));
+        out.dirs.sort();
+        out
     }
 }
 
@@ -176,8 +244,11 @@ impl Diags {
 
 /// Flattens nested YAML/JSON config into "a.b.c" keys. Strings stay as they are; other scalars and
 /// lists are written as JSON text.
+/// An empty mapping at the top (Lightning's `hparams.yaml` is `{}` when a model saves none) is no
+/// params at all.
 pub fn flatten_into(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, String>) {
     match v {
+        serde_json::Value::Object(m) if m.is_empty() && prefix.is_empty() => {}
         serde_json::Value::Object(m) if !m.is_empty() => {
             for (k, v) in m {
                 let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
@@ -203,31 +274,6 @@ pub fn yaml(text: &str) -> Result<serde_json::Value, String> {
 
 /// Largest YAML or JSON metadata file we parse; anything bigger is reported, not read.
 pub const MAX_META_BYTES: u64 = 16 << 20;
-
-pub fn read_small(path: &Path) -> std::io::Result<String> {
-    read_limited(path, MAX_META_BYTES, "metadata")
-}
-
-/// Reads a whole text file of at most `limit` bytes; a bigger file is an error naming the limit.
-pub fn read_limited(path: &Path, limit: u64, what: &str) -> std::io::Result<String> {
-    use std::io::Read;
-    let md = std::fs::metadata(path)?;
-    if md.len() > limit {
-        return Err(std::io::Error::other(format!(
-            "{} bytes: larger than the {} MiB limit for {what}",
-            md.len(),
-            limit >> 20
-        )));
-    }
-    // Never more than the limit, even if the file grew since the stat.
-    let mut bytes = Vec::with_capacity(md.len() as usize);
-    std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        return Err(std::io::Error::other(format!("larger than the {} MiB limit for {what}", limit >> 20)));
-    }
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").map(<[u8]>::to_vec).unwrap_or(bytes);
-    String::from_utf8(bytes).map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not valid UTF-8"))
-}
 
 /// Parses JSON as Python's json module writes it: bare `NaN`, `Infinity` and `-Infinity` are read
 /// as the strings "NaN", "Infinity", "-Infinity" (which `number` turns back into floats).
@@ -309,11 +355,15 @@ pub fn iso_ms(s: &str) -> Option<f64> {
                 b'-' => -1,
                 _ => return None,
             };
+            // Digits only, so no slice below can split a character.
             let r = &rest[1..];
+            let digits = |t: &str| -> Option<i64> {
+                (t.len() == 2 && t.bytes().all(|c| c.is_ascii_digit())).then(|| t.parse().ok())?
+            };
             let (oh, om) = match r.len() {
-                5 if r.as_bytes()[2] == b':' => (r[..2].parse::<i64>().ok()?, r[3..].parse::<i64>().ok()?),
-                4 => (r[..2].parse::<i64>().ok()?, r[2..].parse::<i64>().ok()?),
-                2 => (r.parse::<i64>().ok()?, 0),
+                5 if r.as_bytes()[2] == b':' => (digits(r.get(..2)?)?, digits(r.get(3..)?)?),
+                4 => (digits(r.get(..2)?)?, digits(r.get(2..)?)?),
+                2 => (digits(r)?, 0),
                 _ => return None,
             };
             sign * (oh * 60 + om)
@@ -331,72 +381,11 @@ pub fn iso_ms(s: &str) -> Option<f64> {
     Some(secs as f64 * 1000.0 + frac_ms)
 }
 
-/// Lists the files under `dir` (not following symlinks) with sizes, '/'-separated relative to `dir`.
-/// Symlinks and unreadable entries are reported; depth is bounded.
-pub fn list_files(dir: &Path, diags: &mut Diags, rel_dir: &str) -> Vec<crate::model::Artifact> {
-    list_entries(dir, diags, rel_dir)
-        .into_iter()
-        .map(|(path, md)| crate::model::Artifact { path, size: md.len() })
-        .collect()
-}
-
-/// Like `list_files`, with each file's metadata (taken relative to its folder: no path walk).
-pub fn list_entries(dir: &Path, diags: &mut Diags, rel_dir: &str) -> Vec<(String, std::fs::Metadata)> {
-    list_tree(dir, diags, rel_dir).files
-}
-
 /// A folder's files with their metadata, and its folders (the root as "") with their mtimes.
 #[derive(Default)]
 pub struct Listing {
     pub files: Vec<(String, std::fs::Metadata)>,
     pub dirs: Vec<(String, i64)>,
-}
-
-/// Lists a folder tree without following symlinks; symlinks, names that are not UTF-8 and nesting
-/// past 64 levels are reported. A missing folder gives an empty listing.
-pub fn list_tree(dir: &Path, diags: &mut Diags, rel_dir: &str) -> Listing {
-    const MAX_DEPTH: usize = 64;
-    let mut out = Listing::default();
-    let mut stack: Vec<(PathBuf, String, usize)> = vec![(dir.to_path_buf(), String::new(), 0)];
-    while let Some((d, prefix, depth)) = stack.pop() {
-        let rd = match std::fs::read_dir(&d) {
-            Ok(rd) => rd,
-            Err(e) => {
-                if depth > 0 {
-                    diags.push(None, format!("cannot list {rel_dir}/{prefix}: {e}"));
-                }
-                continue;
-            }
-        };
-        if let Ok(md) = d.metadata() {
-            out.dirs.push((prefix.clone(), crate::tail::mtime_ns(&md)));
-        }
-        for ent in rd.flatten() {
-            let name = match ent.file_name().into_string() {
-                Ok(n) => n,
-                Err(n) => {
-                    diags.push(None, format!("skipped a name that is not valid UTF-8 in {rel_dir}/{prefix}: {:?}", n));
-                    continue;
-                }
-            };
-            let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
-            let Ok(ft) = ent.file_type() else { continue };
-            if ft.is_symlink() {
-                diags.push(None, format!("symlink not followed: {rel_dir}/{rel}"));
-            } else if ft.is_dir() {
-                if depth + 1 >= MAX_DEPTH {
-                    diags.push(None, format!("nesting deeper than {MAX_DEPTH} levels not listed: {rel_dir}/{rel}"));
-                } else {
-                    stack.push((ent.path(), rel, depth + 1));
-                }
-            } else if let Ok(md) = ent.metadata() {
-                out.files.push((rel, md));
-            }
-        }
-    }
-    out.files.sort_by(|a, b| a.0.cmp(&b.0));
-    out.dirs.sort();
-    out
 }
 
 #[cfg(test)]
@@ -422,6 +411,12 @@ mod tests {
             "2024-06-01T10:00:00+2",
             "2024-06-01T10:00:00.",
             "x024-06-01T10:00:00",
+            // Multibyte characters where digits belong (these panicked once).
+            "2024-06-01T10:00:00+0é0",
+            "2024-06-01T10:00:00+00:é",
+            "2024-06-01T10:00:0é",
+            "２０２４-06-01T10:00:00",
+            "2024-06-01T10:00:00.５",
         ] {
             assert_eq!(iso_ms(bad), None, "{bad:?}");
         }

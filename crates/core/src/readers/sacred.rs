@@ -13,9 +13,9 @@ use serde_json::Value;
 
 use super::mlflow_files::truncate;
 use super::{
-    flatten_into, iso_ms, join_rel, json_lenient, number, read_limited, read_small, stat_state, Ctx, Diags, FileUpdate,
-    RunOut, UnitOut,
+    flatten_into, iso_ms, join_rel, json_lenient, number, stat_state, Ctx, Diags, FileUpdate, RunOut, UnitOut,
 };
+use crate::files::Kind;
 use crate::model::{Artifact, Point, RunMeta, Source, Status};
 
 /// A folder is a Sacred run when it holds both files Sacred writes when a run starts (or is queued).
@@ -39,27 +39,24 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
 
     // The run folder's own files: each one's size, mtime and id tell whether anything changed.
     let mut files: Vec<(String, std::fs::Metadata)> = Vec::new();
-    match std::fs::read_dir(dir) {
-        Ok(rd) => {
-            for ent in rd.flatten() {
-                let Ok(ft) = ent.file_type() else { continue };
-                if !ft.is_file() {
-                    if ft.is_symlink() {
-                        listing
-                            .push(None, format!("symlink not followed: {unit}/{}", ent.file_name().to_string_lossy()));
+    match ctx.fs.list(dir) {
+        Ok(entries) => {
+            for ent in entries {
+                match ent.kind {
+                    Kind::File => match ent.metadata() {
+                        Ok(md) => files.push((ent.name, md)),
+                        Err(e) => listing.push(None, format!("cannot read {}: {e}", ent.name)),
+                    },
+                    Kind::Link => listing.push(None, format!("symlink not followed: {}", join_rel(&unit, &ent.name))),
+                    Kind::BadName => {
+                        listing.push(None, format!("skipped a name that is not valid UTF-8: {:?}", ent.name))
                     }
-                    continue;
-                }
-                match (ent.file_name().into_string(), ent.metadata()) {
-                    (Ok(name), Ok(md)) => files.push((name, md)),
-                    (Err(name), _) => listing.push(None, format!("skipped a name that is not valid UTF-8: {name:?}")),
-                    (Ok(name), Err(e)) => listing.push(None, format!("cannot read {name}: {e}")),
+                    Kind::Dir | Kind::Other => {}
                 }
             }
         }
         Err(_) => return out, // gone mid-scan: the run disappears
     }
-    files.sort_by(|a, b| a.0.cmp(&b.0));
     if files.iter().any(|(n, _)| n == "metrics.json") {
         run.series_files.push(metrics_rel.clone());
     }
@@ -78,7 +75,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
 
     // run.json: the experiment, status, times and a few facts as tags.
     let mut rd = Diags::new(rel("run.json"));
-    match read_small(&dir.join("run.json")).map_err(|e| e.to_string()).and_then(|t| json_lenient(&t)) {
+    match ctx.read_small(&dir.join("run.json")).map_err(|e| e.to_string()).and_then(|t| json_lenient(&t)) {
         Ok(Value::Object(r)) => {
             let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
             meta.experiment = s(r.get("experiment").and_then(|e| e.get("name")));
@@ -137,7 +134,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
 
     // config.json: the params, flattened with ".".
     let mut cd = Diags::new(rel("config.json"));
-    match read_small(&dir.join("config.json")).map_err(|e| e.to_string()).and_then(|t| json_lenient(&t)) {
+    match ctx.read_small(&dir.join("config.json")).map_err(|e| e.to_string()).and_then(|t| json_lenient(&t)) {
         Ok(v @ Value::Object(_)) => {
             let mut params = BTreeMap::new();
             flatten_into("", &v, &mut params);
@@ -157,7 +154,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
         let changed = !ctx.prev.get(&metrics_rel).is_some_and(|p| crate::tail::unchanged(p, md));
         if changed {
             let mut md_diags = Diags::new(metrics_rel.clone());
-            let series = read_metrics(&dir.join("metrics.json"), &mut md_diags);
+            let series = read_metrics(ctx, &dir.join("metrics.json"), &mut md_diags);
             out.diags.push(md_diags.finish(true));
             run.files.push(FileUpdate { file: metrics_rel.clone(), replace: true, series });
         }
@@ -175,8 +172,8 @@ fn value_of(v: &Value) -> Option<f64> {
     number(v).or_else(|| v.get("value").and_then(number))
 }
 
-fn read_metrics(path: &Path, diags: &mut Diags) -> Vec<(String, Vec<Point>)> {
-    let text = match read_limited(path, MAX_METRICS_BYTES, "metrics.json") {
+fn read_metrics(ctx: &Ctx, path: &Path, diags: &mut Diags) -> Vec<(String, Vec<Point>)> {
+    let text = match ctx.fs.read_text(path, MAX_METRICS_BYTES, "metrics.json") {
         Ok(t) => t,
         Err(e) => {
             diags.push(None, format!("cannot read: {e}"));

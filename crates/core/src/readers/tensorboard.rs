@@ -15,7 +15,7 @@
 //!   protobuf or a NaN wall time skips one record, counted.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{File, Metadata};
+use std::fs::Metadata;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use super::tb_proto::{Event, HParamsPluginData, SESSION_START};
 use super::tfrecord::{Records, Step};
-use super::{flatten_into, read_small, yaml, Ctx, Diags, FileUpdate, KeyedPoints, RunOut, UnitOut};
+use super::{flatten_into, yaml, Ctx, Diags, FileUpdate, KeyedPoints, RunOut, UnitOut};
+use crate::files::{Kind, ProjectFs};
 use crate::model::{Point, RunMeta, Source};
 use crate::tail::{self, FileState};
 
@@ -81,6 +82,7 @@ struct NeedFull;
 /// Reads one file's records from `from` to the size in `md`, into `series`.
 /// Returns the new offset and the number of whole records read.
 fn read_file(
+    fs: &ProjectFs,
     f: &EvFile,
     from: u64,
     extra: &mut FileExtra,
@@ -88,7 +90,7 @@ fn read_file(
     series: &mut KeyedPoints,
     purge_allowed: bool,
 ) -> std::io::Result<Result<(u64, u64), NeedFull>> {
-    let mut file = File::open(&f.path)?;
+    let mut file = fs.open(&f.path)?;
     file.seek(SeekFrom::Start(from))?;
     let limit = f.md.len().saturating_sub(from);
     let mut records = Records::new(BufReader::with_capacity(1 << 18, file.take(limit)), from);
@@ -171,40 +173,32 @@ fn read_file(
     Ok(Ok((records.offset, count)))
 }
 
-fn list(dir: &Path, rel_dir: &str, diags: &mut Diags) -> (Vec<EvFile>, Option<PathBuf>) {
+fn list(fs: &ProjectFs, dir: &Path, rel_dir: &str, diags: &mut Diags) -> (Vec<EvFile>, Option<PathBuf>) {
     let mut files = Vec::new();
     let mut hparams_yaml = None;
     let mut subdirs = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else { return (files, None) };
-    for ent in rd.flatten() {
-        let Ok(name) = ent.file_name().into_string() else { continue };
-        let Ok(ft) = ent.file_type() else { continue };
-        if ft.is_dir() && is_hparams_dir(&name) {
+    let Ok(entries) = fs.list(dir) else { return (files, None) };
+    for ent in entries {
+        let name = ent.name.clone();
+        if ent.kind == Kind::Dir && is_hparams_dir(&name) {
             subdirs.push(name);
-        } else if ft.is_file() && is_event_file(&name) {
+        } else if ent.kind == Kind::Link && (is_event_file(&name) || name == "hparams.yaml") {
+            diags.push(None, format!("symlink not followed: {}", join_rel(rel_dir, &name)));
+        } else if ent.kind == Kind::File && is_event_file(&name) {
             match ent.metadata() {
-                Ok(md) => files.push(EvFile { rel: join_rel(rel_dir, &name), path: ent.path(), md, group: 0 }),
+                Ok(md) => files.push(EvFile { rel: join_rel(rel_dir, &name), path: ent.path, md, group: 0 }),
                 Err(e) => diags.push(None, format!("cannot read {name}: {e}")),
             }
-        } else if ft.is_file() && name == "hparams.yaml" {
-            hparams_yaml = Some(ent.path());
+        } else if ent.kind == Kind::File && name == "hparams.yaml" {
+            hparams_yaml = Some(ent.path);
         }
     }
-    files.sort_by(|a, b| a.rel.cmp(&b.rel));
-    subdirs.sort();
     for (g, sub) in subdirs.iter().enumerate() {
-        let mut these: Vec<EvFile> = std::fs::read_dir(dir.join(sub))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|ent| {
-                let name = ent.file_name().into_string().ok()?;
-                (is_event_file(&name) && ent.file_type().ok()?.is_file()).then_some(())?;
-                let md = ent.metadata().ok()?;
-                Some(EvFile { rel: join_rel(rel_dir, &format!("{sub}/{name}")), path: ent.path(), md, group: g + 1 })
-            })
-            .collect();
-        these.sort_by(|a, b| a.rel.cmp(&b.rel));
+        let these = fs.list(&dir.join(sub)).unwrap_or_default().into_iter().filter_map(|ent| {
+            (ent.kind == Kind::File && is_event_file(&ent.name)).then_some(())?;
+            let md = ent.metadata().ok()?;
+            Some(EvFile { rel: join_rel(rel_dir, &format!("{sub}/{}", ent.name)), path: ent.path, md, group: g + 1 })
+        });
         files.extend(these);
     }
     (files, hparams_yaml)
@@ -234,6 +228,7 @@ fn extra_of(st: Option<&FileState>) -> FileExtra {
 }
 
 fn new_state(
+    fs: &ProjectFs,
     f: &EvFile,
     prev: Option<&FileState>,
     from: u64,
@@ -241,7 +236,7 @@ fn new_state(
     records: u64,
     extra: &FileExtra,
 ) -> FileState {
-    let guard = File::open(&f.path).and_then(|mut h| tail::guard_before(&mut h, offset)).unwrap_or_default();
+    let guard = fs.open(&f.path).and_then(|mut h| tail::guard_before(&mut h, offset)).unwrap_or_default();
     let lines = if from > 0 { prev.map_or(0, |p| p.lines) } else { 0 } + records;
     FileState {
         size: f.md.len(),
@@ -271,7 +266,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
     let unit = ctx.rel(dir);
     let mut out = UnitOut { unit: unit.clone(), ..Default::default() };
     let mut listing_diags = Diags::new(unit.clone());
-    let (files, hparams_yaml) = list(dir, &unit, &mut listing_diags);
+    let (files, hparams_yaml) = list(ctx.fs, dir, &unit, &mut listing_diags);
     let groups = files.iter().map(|f| f.group).max().map_or(1, |g| g + 1);
     let here: BTreeSet<&str> = files.iter().map(|f| f.rel.as_str()).collect();
     let gone = ctx.prev.keys().any(|k| owned(&unit, k) && !here.contains(k.as_str()));
@@ -289,7 +284,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
     for f in &files {
         match ctx.prev.get(&f.rel) {
             Some(p) if tail::unchanged(p, &f.md) => resume.push(None),
-            Some(p) => match File::open(&f.path).and_then(|mut h| tail::resume_offset(&mut h, p, &f.md)) {
+            Some(p) => match ctx.fs.open(&f.path).and_then(|mut h| tail::resume_offset(&mut h, p, &f.md)) {
                 Ok(Some(off)) => resume.push(Some(off)),
                 _ => {
                     full = true;
@@ -335,7 +330,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
                     continue;
                 };
                 let mut extra = if from > 0 { extra_of(ctx.prev.get(&f.rel)) } else { FileExtra::default() };
-                match read_file(f, from, &mut extra, &mut scalar_tags, &mut series, attempt_full) {
+                match read_file(ctx.fs, f, from, &mut extra, &mut scalar_tags, &mut series, attempt_full) {
                     Ok(Ok((offset, records))) => {
                         extras.push(extra);
                         results.push(Some((from, offset, records)));
@@ -365,7 +360,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
     // The run: params from hparams (and Lightning's hparams.yaml), start from the first event.
     let mut params = BTreeMap::new();
     if let Some(p) = &hparams_yaml {
-        match read_small(p).map_err(|e| e.to_string()).and_then(|t| yaml(&t)) {
+        match ctx.read_small(p).map_err(|e| e.to_string()).and_then(|t| yaml(&t)) {
             Ok(v) => flatten_into("", &v, &mut params),
             Err(e) => listing_diags.push(None, format!("hparams.yaml: {e}")),
         }
@@ -387,7 +382,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
         match res {
             Some((from, offset, records)) => {
                 let prev = ctx.prev.get(&f.rel);
-                out.states.push((f.rel.clone(), Some(new_state(f, prev, *from, *offset, *records, extra))));
+                out.states.push((f.rel.clone(), Some(new_state(ctx.fs, f, prev, *from, *offset, *records, extra))));
                 out.diags.push(file_diags(f, extra));
             }
             None => out.states.push((f.rel.clone(), None)),

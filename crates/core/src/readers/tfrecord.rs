@@ -127,6 +127,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::manual_rotate)] // spelled as TensorFlow's header spells it
     fn the_masked_crc_matches_tensorflow() {
         // TensorFlow's crc32c test vector, then masked as in tensorflow/core/lib/hash/crc32c.h.
         assert_eq!(crc32c::crc32c(b"123456789"), 0xe306_9283);

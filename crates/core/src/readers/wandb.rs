@@ -35,7 +35,7 @@
 //!   start with W&B's header is not read, with one warning.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{File, Metadata};
+use std::fs::Metadata;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
@@ -46,7 +46,8 @@ use serde_json::{Map, Value};
 use super::jsonl::quote_non_finite;
 use super::wandb_log::{Log, Next, FILE_HEADER};
 use super::wandb_proto::{HistoryItem, HistoryRecord, Record, RunRecord, UpdateRecord};
-use super::{flatten_into, read_small, yaml, Ctx, Diags, FileUpdate, KeyedPoints, RunOut, UnitOut};
+use super::{flatten_into, yaml, Ctx, Diags, FileUpdate, KeyedPoints, RunOut, UnitOut};
+use crate::files::{Kind, ProjectFs};
 use crate::model::{Point, RunMeta, Source, Status};
 use crate::tail::{self, FileState};
 
@@ -85,26 +86,17 @@ pub fn is_wandb_dir(name: &str) -> bool {
 }
 
 /// The run's log: `run-<id>.wandb`, else the first `*.wandb` file by name. Symlinks are not logs.
-fn find_log(dir: &Path, id: &str) -> Option<(String, Metadata)> {
+fn find_log(fs: &ProjectFs, dir: &Path, id: &str) -> Option<(String, Metadata)> {
     if !id.is_empty() {
         let name = format!("run-{id}.wandb");
-        if let Ok(md) = std::fs::symlink_metadata(dir.join(&name)) {
-            if md.is_file() {
-                return Some((name, md));
-            }
+        if let Ok(md) = fs.stat_file(&dir.join(&name)) {
+            return Some((name, md));
         }
     }
-    let mut found: Vec<(String, Metadata)> = std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            (is_log_name(&name) && e.file_type().ok()?.is_file()).then_some(())?;
-            Some((name, e.metadata().ok()?))
-        })
-        .collect();
-    found.sort_by(|a, b| a.0.cmp(&b.0));
-    found.into_iter().next()
+    fs.list(dir).ok()?.into_iter().find_map(|e| {
+        (e.kind == Kind::File && is_log_name(&e.name)).then_some(())?;
+        Some((e.name.clone(), e.metadata().ok()?))
+    })
 }
 
 /// The run record's fields, merged over the records of the log (a later non-empty value wins:
@@ -353,6 +345,7 @@ fn apply_record(st: &mut LogState, rec: Record, series: &mut KeyedPoints) {
 /// Reads the log from `from` (0: from the start, with a fresh `st`) to the size in `md`, into
 /// `st` and `series`. Returns the offset to resume at.
 fn read_log(
+    fs: &ProjectFs,
     path: &Path,
     md: &Metadata,
     from: u64,
@@ -360,7 +353,7 @@ fn read_log(
     series: &mut KeyedPoints,
 ) -> std::io::Result<u64> {
     let end = md.len();
-    let mut file = File::open(path)?;
+    let mut file = fs.open(path)?;
     st.stopped = None;
     let start = if from == 0 {
         let mut head = Vec::with_capacity(7);
@@ -458,16 +451,23 @@ struct Files {
     summary: Map<String, Value>,
 }
 
-fn read_files(dir: &Path, unit: &str, out: &mut UnitOut, files: &mut Files) {
+fn read_files(ctx: &Ctx, dir: &Path, unit: &str, out: &mut UnitOut, files: &mut Files) {
     for name in [CONFIG_FILE, SUMMARY_FILE] {
         let path = dir.join(name);
         let rel = format!("{unit}/{name}");
-        let Ok(md) = std::fs::symlink_metadata(&path) else { continue };
-        if !md.is_file() {
-            continue;
-        }
+        let md = match ctx.fs.stat_file(&path) {
+            Ok(md) => md,
+            Err(e) => {
+                if crate::files::is_link_error(&e) {
+                    let mut d = Diags::new(rel.clone());
+                    d.push(None, "symlink not followed");
+                    out.diags.push(d.finish(true));
+                }
+                continue;
+            }
+        };
         let mut d = Diags::new(rel.clone());
-        let parsed = read_small(&path).map_err(|e| format!("cannot read: {e}")).and_then(|text| {
+        let parsed = ctx.read_small(&path).map_err(|e| format!("cannot read: {e}")).and_then(|text| {
             if name == CONFIG_FILE {
                 yaml(&text)
             } else {
@@ -567,7 +567,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
     let mut out = UnitOut { unit: unit.clone(), ..Default::default() };
     let dir_name = dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let (offline, dir_id) = run_dir_id(&dir_name).unwrap_or((false, ""));
-    let Some((log_name, md)) = find_log(dir, dir_id) else { return out };
+    let Some((log_name, md)) = find_log(ctx.fs, dir, dir_id) else { return out };
     let log_rel = format!("{unit}/{log_name}");
     let log_path: PathBuf = dir.join(&log_name);
     let summary_owner = format!("{log_rel}#summary");
@@ -582,7 +582,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
     let prev = ctx.prev.get(&log_rel);
     let log_changed = prev.is_none_or(|p| !tail::unchanged(p, &md));
     let files_changed = [CONFIG_FILE, SUMMARY_FILE].iter().any(|name| {
-        let md = std::fs::symlink_metadata(dir.join(name)).ok().filter(Metadata::is_file);
+        let md = ctx.fs.stat_file(&dir.join(name)).ok();
         match (ctx.prev.get(&format!("{unit}/{name}")), md) {
             (None, None) => false,
             (Some(p), Some(md)) => !tail::unchanged(p, &md),
@@ -607,7 +607,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
     let mut state: FileState;
     if log_changed {
         let (from, prev_st) = match prev {
-            Some(p) => match File::open(&log_path).and_then(|mut h| tail::resume_offset(&mut h, p, &md)) {
+            Some(p) => match ctx.fs.open(&log_path).and_then(|mut h| tail::resume_offset(&mut h, p, &md)) {
                 Ok(Some(off)) if off > 0 => (off, state_of(p)),
                 _ => (0, LogState::default()),
             },
@@ -615,7 +615,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
         };
         st = prev_st;
         let mut series = KeyedPoints::default();
-        let offset = match read_log(&log_path, &md, from, &mut st, &mut series) {
+        let offset = match read_log(ctx.fs, &log_path, &md, from, &mut st, &mut series) {
             Ok(off) => off,
             Err(e) => {
                 // Nothing of this read is kept: the next scan tries again.
@@ -636,7 +636,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
             d.push(None, why.clone());
         }
         out.diags.push(d.finish(true));
-        let guard = File::open(&log_path).and_then(|mut h| tail::guard_before(&mut h, offset)).unwrap_or_default();
+        let guard = ctx.fs.open(&log_path).and_then(|mut h| tail::guard_before(&mut h, offset)).unwrap_or_default();
         state = FileState {
             size: md.len(),
             mtime_ns: tail::mtime_ns(&md),
@@ -655,7 +655,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
     }
     let status = status_of(st.exit, &md);
     let mut files = Files::default();
-    read_files(dir, &unit, &mut out, &mut files);
+    read_files(ctx, dir, &unit, &mut out, &mut files);
     st.status = Some(status.as_str().to_string());
     state.extra = serde_json::to_string(&st).unwrap_or_default();
     out.states.push((log_rel, Some(state)));
