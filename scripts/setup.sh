@@ -10,7 +10,7 @@ want_tests=0
 [ "${1:-}" = "--tests" ] && want_tests=1
 
 pkgs=(build-essential pkg-config libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev)
-((want_tests)) && pkgs+=(xvfb xauth webkit2gtk-driver x11-apps dbus-daemon)
+((want_tests)) && pkgs+=(xvfb xauth webkit2gtk-driver x11-apps dbus-daemon bindfs)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
