@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test on a clean clone: the engine's unit and integration tests (real fixture files,
+# Runs every test on a clean clone: formatting and clippy, the engine's unit and integration tests (real fixture files,
 # the real CLI binary), the UI's logic tests (vitest), and the end-to-end tests that drive the real
 # desktop app under Xvfb (tauri-driver + WebKitWebDriver). Installs what is missing first.
 set -euo pipefail
@@ -9,6 +9,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 echo "== UI build (embedded in the desktop binary)"
 npm --prefix ui run build --silent
+echo "== format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== Rust tests"
 cargo test --workspace --locked
 echo "== desktop app build"
