@@ -197,6 +197,39 @@ fn keras_csv_equals_truth() {
     }
 }
 
+/// Keras's CSVLogger writes whatever name it is given (its docs use `training.log`): a file of any
+/// name starting with a Keras header is a Keras run, and the run is the file. A CSV whose header
+/// starts with `epoch` but pads its names (YOLOv5's results.csv) is a plain CSV log, keys trimmed.
+#[test]
+fn keras_logs_of_any_name_and_padded_csv_headers() {
+    let s = Scratch::new();
+    let project = s.project();
+    let history = std::fs::read(fixture("keras/history.csv")).unwrap();
+    std::fs::write(project.join("training.log"), &history).unwrap();
+    std::fs::create_dir_all(project.join("logs")).unwrap();
+    std::fs::write(project.join("logs/fit.txt"), &history).unwrap();
+    std::fs::write(project.join("notes.txt"), "epoch 1 went well, epoch 2 less so\n").unwrap();
+    std::fs::write(project.join("stdout.log"), "INFO epoch=1 loss=0.5\n").unwrap();
+    std::fs::write(
+        project.join("results.csv"),
+        "               epoch,      train/box_loss,      metrics/mAP_0.5\n                   0,            0.11,        0.25\n                   1,            0.09,        0.5\n",
+    )
+    .unwrap();
+    let (index, report) = open_and_scan(&s.data(), &project);
+    assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+    let keys = ["accuracy", "loss", "val_accuracy", "val_loss"];
+    for file in ["training.log", "logs/fit.txt"] {
+        let run = index.find_run(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!((run.source.as_str(), run.path.as_str()), ("keras", file));
+        assert_eq!(run.metrics.keys().map(String::as_str).collect::<Vec<_>>(), keys);
+    }
+    let yolo = index.find_run("results.csv").unwrap();
+    assert_eq!(yolo.source, "csv");
+    assert_eq!(yolo.metrics.keys().map(String::as_str).collect::<Vec<_>>(), ["metrics/mAP_0.5", "train/box_loss"]);
+    assert_eq!(yolo.metrics["metrics/mAP_0.5"].last, 0.5);
+    assert_eq!(report.runs, 3, "notes.txt and stdout.log are not runs");
+}
+
 #[test]
 fn p3_holds_exactly_the_expected_runs() {
     let s = Scratch::new();

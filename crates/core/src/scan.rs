@@ -307,6 +307,8 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
                         units.push(Unit::Log(path, source));
                     }
                 }
+                // Keras's CSVLogger writes any file name it is given; its docs use `training.log`.
+                "log" | "txt" if csv_log::is_keras_log(fs, &path) => units.push(Unit::Log(path, Source::Keras)),
                 "jsonl" | "ndjson" => units.push(Unit::Jsonl(path)),
                 "db" | "sqlite" | "sqlite3" if mlflow_db::is_mlflow_db(fs, &path) => {
                     units.push(Unit::MlflowDb(path));
@@ -343,8 +345,6 @@ fn ignorable(root: &Path, p: &Path) -> bool {
         "pyc",
         "ipynb",
         "md",
-        "txt",
-        "log",
         "pt",
         "pth",
         "ckpt",
@@ -364,7 +364,11 @@ fn ignorable(root: &Path, p: &Path) -> bool {
         "tmp",
         "swp",
     ];
-    IGNORED.contains(&ext.as_str())
+    match ext.as_str() {
+        // Training output, unless it is a Keras log (of any name) that appeared since the last scan.
+        "log" | "txt" => !csv_log::is_keras_log(&ProjectFs::new(root), p),
+        _ => IGNORED.contains(&ext.as_str()),
+    }
 }
 
 /// Whether the index still holds, for every file of `unit`, the state the reader started from.

@@ -67,16 +67,26 @@ pub fn sniff(fs: &ProjectFs, path: &Path) -> Option<Source> {
     let mut buf = vec![0u8; 64 * 1024];
     let n = fs.open(path).ok()?.read(&mut buf).ok()?;
     let header = header_line(&buf[..n])?;
-    let cols = split_header(header, guess_delimiter(path, header));
+    let delimiter = guess_delimiter(path, header);
+    let cols = split_header(header, delimiter);
     let has = |name: &str| cols.iter().any(|c| c.eq_ignore_ascii_case(name));
     if !STEP_COLUMNS.iter().any(|s| has(s)) || cols.len() < 2 {
         return None;
     }
-    if cols[0] == "epoch" && !has("step") {
+    // Keras's CSVLogger writes `epoch` first and never pads a name; YOLOv5's results.csv starts
+    // with `epoch` too, padded with spaces: that is a plain CSV log.
+    let padded = header.split(|&b| b == delimiter).any(|c| c.first() == Some(&b' ') || c.last() == Some(&b' '));
+    if cols[0] == "epoch" && !has("step") && !padded {
         Some(Source::Keras)
     } else {
         Some(Source::Csv)
     }
+}
+
+/// Whether a file of any name (`training.log`, as Keras's own documentation names it) is a Keras
+/// CSVLogger log: its first line is a Keras header.
+pub fn is_keras_log(fs: &ProjectFs, path: &Path) -> bool {
+    sniff(fs, path) == Some(Source::Keras)
 }
 
 fn layout(path: &Path, header: &[u8], source: Source) -> Option<Layout> {
