@@ -8,8 +8,8 @@
 //! - reads with a size cap the caller names.
 //!
 //! Folders already checked (or listed: a listing's types come from the directory itself, without
-//! following) are remembered for the life of the `ProjectFs`, one unit's read or one walk, so a
-//! reader pays one system call per file as before.
+//! following) are remembered for the life of the `ProjectFs`, one reader thread's part of a scan or
+//! one walk, so a reader pays one system call per file as before.
 //!
 //! Writes into the project (the registry, soon) are atomic: a temporary file in the same folder, fsync,
 //! rename (or link, which never replaces), fsync of the folder; the temporary file is removed on
@@ -139,6 +139,9 @@ impl<'a> ProjectFs<'a> {
         let md = std::fs::symlink_metadata(path)?;
         if md.file_type().is_symlink() {
             return Err(link_error(path));
+        }
+        if md.is_dir() {
+            self.checked.borrow_mut().insert(path.to_path_buf());
         }
         Ok(md)
     }

@@ -575,6 +575,9 @@ impl Index {
                 let (units, next, prev, root, known_units) = (units, &next, &prev, &root, &known_units);
                 s.spawn(move || {
                     let none = HashMap::new();
+                    // One per thread for the whole scan: folders checked for one unit (the store,
+                    // the experiment) need no second look for the next.
+                    let fs = ProjectFs::new(root);
                     loop {
                         if cancel.load(Ordering::Relaxed) {
                             break;
@@ -582,7 +585,6 @@ impl Index {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(u) = units.get(i) else { break };
                         let key = crate::paths::rel(root, u.path()).unwrap_or_default();
-                        let fs = ProjectFs::new(root);
                         let ctx = Ctx { root, prev: prev.get(&key).unwrap_or(&none), fs: &fs };
                         let mut out = read_guarded(u, &ctx, &key);
                         out.fresh = !known_units.contains(&out.unit);
