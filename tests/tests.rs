@@ -11,6 +11,7 @@ mod dvclive;
 mod hostile;
 mod hydra;
 mod incremental;
+mod memory;
 mod plot;
 mod reliability;
 mod sacred;

@@ -588,6 +588,29 @@ impl Index {
                         let ctx = Ctx { root, prev: prev.get(&key).unwrap_or(&none), fs: &fs };
                         let mut out = read_guarded(u, &ctx, &key);
                         out.fresh = !known_units.contains(&out.unit);
+                        // A big log comes in pieces: each is written before the next is read, so
+                        // memory stays bounded. The next piece starts from the states this one left.
+                        let mut states: Option<HashMap<String, FileState>> = None;
+                        while out.more && !cancel.load(Ordering::Relaxed) {
+                            let mut next = states.take().unwrap_or_else(|| ctx.prev.clone());
+                            let mut moved = false;
+                            for (p, st) in &out.states {
+                                if let Some(st) = st {
+                                    moved |= next.get(p) != Some(st);
+                                    next.insert(p.clone(), st.clone());
+                                }
+                            }
+                            if !moved {
+                                break; // no progress: never spin on a piece
+                            }
+                            if tx_out.send(out).is_err() {
+                                return;
+                            }
+                            let piece_ctx = Ctx { root, prev: &next, fs: &fs };
+                            out = read_guarded(u, &piece_ctx, &key);
+                            out.expect = Some(next.clone());
+                            states = Some(next);
+                        }
                         if tx_out.send(out).is_err() {
                             break;
                         }
@@ -602,13 +625,20 @@ impl Index {
             let mut batch_start = Instant::now();
             let body = (|| -> Result<bool, Error> {
                 for out in rx_out {
-                    done += 1;
-                    if !out.untouched {
-                        report.units_read += 1;
+                    if out.expect.is_none() {
+                        done += 1;
+                    }
+                    if !out.untouched && out.expect.is_none() {
+                        report.units_read += 1; // a unit read in pieces counts once
                     }
                     // Another writer (the CLI beside the app) may have read these files since
                     // we loaded their states: then its result stands and ours would duplicate it.
-                    if !out.untouched && !states_unchanged(conn, &out.unit, &prev)? {
+                    let expected = match &out.expect {
+                        Some(e) => HashMap::from([(out.unit.clone(), e.clone())]),
+                        None => HashMap::new(),
+                    };
+                    let against = if out.expect.is_some() { &expected } else { &prev };
+                    if !out.untouched && !states_unchanged(conn, &out.unit, against)? {
                         report.conflicts += 1;
                         continue;
                     }

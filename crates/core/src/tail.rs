@@ -32,6 +32,10 @@ pub struct FileState {
     /// re-reads the file from the start.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pending: bool,
+    /// The read stopped at a piece's end ([`PIECE`]): the file has more to read even though it did
+    /// not change, so the next read goes on from `offset`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
     /// Format-specific state (a CSV header, a JSONL step counter), as JSON text.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub extra: String,
@@ -60,16 +64,40 @@ pub fn file_id(_md: &Metadata) -> u64 {
 
 /// True when nothing about the file changed since `prev` was recorded.
 pub fn unchanged(prev: &FileState, md: &Metadata) -> bool {
-    prev.size == md.len() && prev.mtime_ns == mtime_ns(md) && prev.file_id == file_id(md)
+    !prev.partial && prev.size == md.len() && prev.mtime_ns == mtime_ns(md) && prev.file_id == file_id(md)
 }
+
+/// How many bytes of a text log one read takes at most (more when a single line is longer). A big
+/// log is read in pieces, each written to the index before the next is read, so memory stays
+/// bounded whatever the file's size.
+pub const PIECE: u64 = 4 << 20;
 
 pub enum Chunk {
     /// The file is as it was.
     Unchanged,
-    /// New bytes after `prev.offset`.
-    Append { bytes: Vec<u8>, first_line: u64 },
+    /// New bytes after `prev.offset`; `more` when the file goes on past them (see [`PIECE`]).
+    Append { bytes: Vec<u8>, first_line: u64, more: bool },
     /// Read from the start (first time, truncated, replaced or rewritten).
-    Full { bytes: Vec<u8> },
+    Full { bytes: Vec<u8>, more: bool },
+}
+
+/// Up to `PIECE` bytes of `f` from `start` (its end at `size`), extended until the piece holds a
+/// newline after its first `skip` bytes (the guard); `more` when bytes are left after it.
+fn read_piece(f: &mut File, start: u64, size: u64, skip: usize) -> std::io::Result<(Vec<u8>, bool)> {
+    f.seek(SeekFrom::Start(start))?;
+    let total = size.saturating_sub(start);
+    let mut bytes = Vec::with_capacity(total.min(PIECE) as usize);
+    loop {
+        let had = bytes.len();
+        let want = (total - had as u64).min(PIECE);
+        (&mut *f).take(want).read_to_end(&mut bytes)?;
+        let short = ((bytes.len() - had) as u64) < want;
+        if short || bytes.len() as u64 >= total || bytes[had.max(skip).min(bytes.len())..].contains(&b'\n') {
+            break;
+        }
+    }
+    let more = (bytes.len() as u64) < total;
+    Ok((bytes, more))
 }
 
 fn hex(b: &[u8]) -> String {
@@ -87,18 +115,15 @@ pub fn read_new(fs: &ProjectFs, path: &Path, prev: Option<&FileState>, md: &Meta
             let guard_len = prev.guard.len() as u64 / 2;
             let start = prev.offset - guard_len;
             let mut f = fs.open(path)?;
-            f.seek(SeekFrom::Start(start))?;
-            let mut bytes = Vec::with_capacity((size - start) as usize);
-            f.take(size.saturating_sub(start)).read_to_end(&mut bytes)?;
+            let (mut bytes, more) = read_piece(&mut f, start, size, guard_len as usize)?;
             if bytes.len() as u64 >= guard_len && hex(&bytes[..guard_len as usize]) == prev.guard {
                 bytes.drain(..guard_len as usize);
-                return Ok(Chunk::Append { bytes, first_line: prev.lines + 1 });
+                return Ok(Chunk::Append { bytes, first_line: prev.lines + 1, more });
             }
         }
     }
-    let mut bytes = Vec::with_capacity(size as usize);
-    fs.open(path)?.take(size).read_to_end(&mut bytes)?;
-    Ok(Chunk::Full { bytes })
+    let (bytes, more) = read_piece(&mut fs.open(path)?, 0, size, 0)?;
+    Ok(Chunk::Full { bytes, more })
 }
 
 /// What a reader took from a read: `consumed` bytes of `bytes` (read from the start, or after the
@@ -110,11 +135,13 @@ pub struct Consumed<'a> {
     pub consumed: usize,
     pub lines: u64,
     pub pending: bool,
+    /// The bytes were a piece and the file goes on ([`Chunk`]'s `more`).
+    pub partial: bool,
 }
 
 /// The state to remember after a read.
 pub fn next_state(md: &Metadata, prev: Option<&FileState>, c: Consumed, extra: String) -> FileState {
-    let Consumed { bytes, append, consumed, lines, pending } = c;
+    let Consumed { bytes, append, consumed, lines, pending, partial } = c;
     let base = if append { prev.map_or(0, |p| p.offset) } else { 0 };
     let offset = base + consumed as u64;
     let guard = if consumed >= GUARD {
@@ -130,7 +157,17 @@ pub fn next_state(md: &Metadata, prev: Option<&FileState>, c: Consumed, extra: S
     } else {
         hex(&bytes[..consumed])
     };
-    FileState { size: md.len(), mtime_ns: mtime_ns(md), file_id: file_id(md), offset, lines, guard, pending, extra }
+    FileState {
+        size: md.len(),
+        mtime_ns: mtime_ns(md),
+        file_id: file_id(md),
+        offset,
+        lines,
+        guard,
+        pending,
+        partial,
+        extra,
+    }
 }
 
 /// The length of the prefix of `bytes` that ends with a complete line ('\n'), honouring double

@@ -229,9 +229,9 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
         out.runs.push(run);
         return out;
     }
-    let (bytes, first_line, append) = match chunk {
-        Chunk::Append { bytes, first_line } => (bytes, first_line, true),
-        Chunk::Full { bytes } => (bytes, 1, false),
+    let (bytes, first_line, append, partial) = match chunk {
+        Chunk::Append { bytes, first_line, more } => (bytes, first_line, true, more),
+        Chunk::Full { bytes, more } => (bytes, 1, false, more),
         Chunk::Unchanged => unreachable!(),
     };
 
@@ -258,7 +258,7 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
                 let st = tail::next_state(
                     &md,
                     prev,
-                    Consumed { bytes: &bytes, append: false, consumed: 0, lines: 0, pending: false },
+                    Consumed { bytes: &bytes, append: false, consumed: 0, lines: 0, pending: false, partial: false },
                     String::new(),
                 );
                 out.states.push((file.clone(), Some(st)));
@@ -272,8 +272,10 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
 
     let body = &bytes[body_start..];
     let complete = tail::complete_prefix(body, true);
-    let take_pending =
-        tail::settled(&md) && complete < body.len() && !body[complete..].iter().all(|b| b.is_ascii_whitespace());
+    let take_pending = !partial
+        && tail::settled(&md)
+        && complete < body.len()
+        && !body[complete..].iter().all(|b| b.is_ascii_whitespace());
     let end = if take_pending { body.len() } else { complete };
     let mut series: Vec<Vec<Point>> = vec![Vec::new(); layout.metrics.len()];
     let mut reader = csv::ReaderBuilder::new()
@@ -368,13 +370,14 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
     let st = tail::next_state(
         &md,
         prev,
-        Consumed { bytes: &bytes, append, consumed, lines: total_lines, pending: take_pending },
+        Consumed { bytes: &bytes, append, consumed, lines: total_lines, pending: take_pending, partial },
         extra,
     );
     out.states.push((file.clone(), Some(st)));
     out.diags.push(diags.finish(!append));
     let series = layout.metrics.iter().zip(series).map(|((_, k), pts)| (k.clone(), pts)).collect();
     run.files.push(FileUpdate { file, replace: !append, series });
+    out.more = partial;
     out.runs.push(run);
     out
 }

@@ -223,6 +223,7 @@ fn read(ctx: &Ctx, live: Option<&Path>, pipeline: Option<&Path>) -> UnitOut {
     // The TSVs, each from where the last scan stopped.
     for (base, path, _, _) in &tsvs {
         let u = csv_log::read(ctx, path, None, Source::Csv);
+        out.more |= u.more;
         out.states.extend(u.states);
         out.diags.extend(u.diags);
         for r in u.runs {

@@ -55,6 +55,7 @@ pub fn read(ctx: &Ctx, dir: &Path, subs: &[&Path], read_sub: &dyn Fn(usize, &Ctx
     let none = HashMap::new();
     let sub_ctx = Ctx { root: ctx.root, prev: if full { &none } else { ctx.prev }, fs: ctx.fs };
     let parts: Vec<UnitOut> = (0..subs.len()).map(|i| read_sub(i, &sub_ctx)).collect();
+    out.more = parts.iter().any(|p| p.more);
     let sub_files: HashSet<&str> = parts.iter().flat_map(|p| p.states.iter().map(|(f, _)| f.as_str())).collect();
 
     // The job folder's own files: its top level and .hydra/, without the logs' files.

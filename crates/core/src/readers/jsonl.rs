@@ -127,15 +127,15 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
             return out;
         }
     };
-    let (bytes, first_line, append) = match chunk {
+    let (bytes, first_line, append, partial) = match chunk {
         Chunk::Unchanged => {
             out.states.push((file, None));
             out.untouched = true;
             out.runs.push(run);
             return out;
         }
-        Chunk::Append { bytes, first_line } => (bytes, first_line, true),
-        Chunk::Full { bytes } => (bytes, 1, false),
+        Chunk::Append { bytes, first_line, more } => (bytes, first_line, true, more),
+        Chunk::Full { bytes, more } => (bytes, 1, false, more),
     };
     let mut state: State = if append {
         prev.and_then(|p| serde_json::from_str(&p.extra).ok()).unwrap_or_default()
@@ -145,8 +145,10 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
     let body = if append { &bytes[..] } else { bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes) };
     let bom = bytes.len() - body.len();
     let complete = tail::complete_prefix(body, false);
-    let take_pending =
-        tail::settled(&md) && complete < body.len() && !body[complete..].iter().all(|b| b.is_ascii_whitespace());
+    let take_pending = !partial
+        && tail::settled(&md)
+        && complete < body.len()
+        && !body[complete..].iter().all(|b| b.is_ascii_whitespace());
     let end = if take_pending { body.len() } else { complete };
 
     let mut keys: Vec<String> = Vec::new();
@@ -250,12 +252,13 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
     let st = tail::next_state(
         &md,
         prev,
-        Consumed { bytes: &bytes, append, consumed: bom + complete, lines, pending: take_pending },
+        Consumed { bytes: &bytes, append, consumed: bom + complete, lines, pending: take_pending, partial },
         extra,
     );
     out.states.push((file.clone(), Some(st)));
     out.diags.push(diags.finish(!append));
     run.files.push(FileUpdate { file, replace: !append, series: keys.into_iter().zip(series).collect() });
+    out.more = partial;
     out.runs.push(run);
     out
 }

@@ -313,6 +313,7 @@ pub fn read_run(ctx: &Ctx, exp: &Experiment, run_dir: &Path) -> UnitOut {
         RunOut { path: path.clone(), source: Source::Mlflow, meta, files: Vec::new(), series_files: Vec::new() };
     let metrics_dir = run_dir.join("metrics");
     let mut all_unchanged = !meta_changed;
+    let mut more = false;
     for (name, md) in metric_files {
         let file = format!("{path}/metrics/{name}");
         let full = metrics_dir.join(&name);
@@ -334,22 +335,24 @@ pub fn read_run(ctx: &Ctx, exp: &Experiment, run_dir: &Path) -> UnitOut {
                 continue;
             }
         };
-        let (bytes, first_line, append) = match chunk {
+        let (bytes, first_line, append, partial) = match chunk {
             Chunk::Unchanged => {
                 out.states.push((file, None));
                 continue;
             }
-            Chunk::Append { bytes, first_line } => (bytes, first_line, true),
-            Chunk::Full { bytes } => (bytes, 1, false),
+            Chunk::Append { bytes, first_line, more: m } => (bytes, first_line, true, m),
+            Chunk::Full { bytes, more: m } => (bytes, 1, false, m),
         };
+        more |= partial;
         all_unchanged = false;
         let mut diags = Diags::new(file.clone());
-        let (points, consumed, lines, pending) = parse_metric_file(&bytes, first_line, tail::settled(&md), &mut diags);
+        let settled = !partial && tail::settled(&md);
+        let (points, consumed, lines, pending) = parse_metric_file(&bytes, first_line, settled, &mut diags);
         let prev_lines = if append { prev.map_or(0, |p| p.lines) } else { 0 };
         let state = tail::next_state(
             &md,
             prev,
-            Consumed { bytes: &bytes, append, consumed, lines: prev_lines + lines, pending },
+            Consumed { bytes: &bytes, append, consumed, lines: prev_lines + lines, pending, partial },
             String::new(),
         );
         out.states.push((file.clone(), Some(state)));
@@ -357,6 +360,7 @@ pub fn read_run(ctx: &Ctx, exp: &Experiment, run_dir: &Path) -> UnitOut {
         run.files.push(FileUpdate { file, replace: !append, series: vec![(name, points)] });
     }
     out.untouched = all_unchanged;
+    out.more = more;
     out.runs.push(run);
     out
 }

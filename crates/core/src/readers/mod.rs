@@ -144,6 +144,12 @@ pub struct UnitOut {
     pub untouched: bool,
     /// The index holds nothing of this unit yet (set by the scan, not the reader).
     pub fresh: bool,
+    /// A file was read up to a piece's end (`tail::PIECE`): the scan writes this and reads the
+    /// unit again, from the states this left, until it is whole.
+    pub more: bool,
+    /// For such a next piece: the unit's file states it was read against (the scan checks them
+    /// instead of the ones loaded at its start).
+    pub expect: Option<HashMap<String, FileState>>,
 }
 
 impl UnitOut {

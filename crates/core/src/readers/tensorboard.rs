@@ -246,6 +246,7 @@ fn new_state(
         lines,
         guard,
         pending: false,
+        partial: false,
         extra: serde_json::to_string(extra).unwrap_or_default(),
     }
 }

@@ -645,6 +645,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
             lines: 0,
             guard,
             pending: false,
+            partial: false,
             extra: String::new(),
         };
         log_update = Some(FileUpdate { file: log_rel.clone(), replace: from == 0, series: series.into_vec() });

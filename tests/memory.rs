@@ -1,0 +1,129 @@
+//! Memory is bounded by design, not by file size: big text logs are read in pieces
+//! (`tail::PIECE`), each written to the index before the next is read.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::common::*;
+
+fn value(i: u64) -> f64 {
+    ((i % 9973) as f64 * 0.37).sin()
+}
+
+/// Writes `lines` lines of a CSV log (`step,loss,acc`) or a JSONL log into `path`.
+fn write_log(path: &Path, lines: u64, jsonl: bool) {
+    let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
+    if !jsonl {
+        writeln!(f, "step,loss,acc").unwrap();
+    }
+    for i in 0..lines {
+        if jsonl {
+            writeln!(f, "{{\"step\": {i}, \"loss\": {}, \"acc\": {}}}", value(i), value(i + 1)).unwrap();
+        } else {
+            writeln!(f, "{i},{},{}", value(i), value(i + 1)).unwrap();
+        }
+    }
+}
+
+/// Peak RSS of a finished child process, in bytes (reaped here, with its own rusage).
+#[cfg(target_os = "linux")]
+fn run_and_peak_rss(cmd: &mut Command) -> (i32, u64) {
+    let child = cmd.spawn().unwrap();
+    let mut status = 0;
+    // SAFETY: a zeroed rusage out-parameter, and the pid of our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    (libc::WEXITSTATUS(status), usage.ru_maxrss as u64 * 1024)
+}
+
+/// A 320 MB CSV and a 420 MB JSONL log are indexed with a peak RSS under 200 MB (the old
+/// whole-file read took more than the file's size), and every summary is exact.
+#[cfg(target_os = "linux")]
+#[test]
+fn big_logs_are_indexed_in_bounded_memory() {
+    let s = Scratch::new();
+    let project = s.project();
+    let lines = 8_000_000;
+    write_log(&project.join("big.csv"), lines, false);
+    write_log(&project.join("big.jsonl"), lines, true);
+    let size: u64 = ["big.csv", "big.jsonl"].iter().map(|f| std::fs::metadata(project.join(f)).unwrap().len()).sum();
+    assert!(size > 700 << 20, "{size} bytes of logs");
+    let (code, peak) = run_and_peak_rss(
+        Command::new(env!("CARGO_BIN_EXE_runlens"))
+            .arg("--data-dir")
+            .arg(s.data())
+            .args(["index", "-q"])
+            .arg(&project)
+            .stdout(std::process::Stdio::null()),
+    );
+    assert_eq!(code, 0);
+    assert!(peak < 200 << 20, "peak RSS {} MB for {} MB of logs", peak >> 20, size >> 20);
+    let out = Command::new(env!("CARGO_BIN_EXE_runlens"))
+        .arg("--data-dir")
+        .arg(s.data())
+        .args(["runs", "--no-refresh", "--format", "json"])
+        .arg(&project)
+        .output()
+        .unwrap();
+    let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for i in 0..lines {
+        lo = lo.min(value(i));
+        hi = hi.max(value(i));
+    }
+    for r in runs.as_array().unwrap() {
+        let loss = &r["metrics"]["loss"];
+        assert_eq!(loss["count"], lines, "{}", r["path"]);
+        assert_eq!(loss["last_step"], lines - 1);
+        assert_eq!(loss["last"].as_f64(), Some(value(lines - 1)));
+        assert_eq!(loss["min"].as_f64(), Some(lo));
+        assert_eq!(loss["max"].as_f64(), Some(hi));
+        assert_eq!(r["metrics"]["acc"]["count"], lines);
+    }
+    assert_eq!(runs.as_array().unwrap().len(), 2);
+}
+
+/// A log read in several pieces, with a line longer than a piece, CRLF line ends and a line
+/// completed after the first scan, equals its lines point for point, and equals a fresh index.
+#[test]
+fn a_log_read_in_pieces_equals_its_lines() {
+    let s = Scratch::new();
+    let project = s.project();
+    let path = project.join("log.jsonl");
+    let mut text = String::new();
+    let mut expect = Vec::new();
+    for i in 0..400_000u64 {
+        if i == 150_000 {
+            // Longer than a piece (4 MiB): the piece grows to hold it.
+            text.push_str(&format!(
+                "{{\"step\": {i}, \"note\": \"{}\", \"loss\": {}}}\r\n",
+                "x".repeat(5 << 20),
+                value(i)
+            ));
+        } else {
+            text.push_str(&format!("{{\"step\": {i}, \"loss\": {}}}\r\n", value(i)));
+        }
+        expect.push((i as i64, value(i)));
+    }
+    assert!(text.len() > 3 * (4 << 20), "several pieces");
+    // The last line is still being written.
+    text.push_str("{\"step\": 400000, \"lo");
+    std::fs::write(&path, &text).unwrap();
+    let (mut index, report) = open_and_scan(&s.data(), &project);
+    assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+    let row = index.find_run("log.jsonl").unwrap();
+    let got: Vec<(i64, f64)> = index.series(row.uid, "loss").unwrap().iter().map(|p| (p.step, p.value)).collect();
+    assert_eq!(got.len(), expect.len());
+    assert!(got == expect, "every point equals its line");
+    append(&path, &format!("ss\": {}}}\r\n", value(400_000)));
+    scan(&mut index);
+    expect.push((400_000, value(400_000)));
+    let row = index.find_run("log.jsonl").unwrap();
+    let got: Vec<(i64, f64)> = index.series(row.uid, "loss").unwrap().iter().map(|p| (p.step, p.value)).collect();
+    assert!(got == expect, "the completed line was read exactly once");
+    assert_eq!(dump(&index), fresh_dump(&project));
+}
