@@ -61,6 +61,7 @@ fn big_logs_are_indexed_in_bounded_memory() {
             .stdout(std::process::Stdio::null()),
     );
     assert_eq!(code, 0);
+    eprintln!("peak RSS {} MB for {} MB of logs", peak >> 20, size >> 20);
     assert!(peak < 200 << 20, "peak RSS {} MB for {} MB of logs", peak >> 20, size >> 20);
     let out = Command::new(env!("CARGO_BIN_EXE_runlens"))
         .arg("--data-dir")
