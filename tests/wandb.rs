@@ -500,3 +500,24 @@ fn config_yaml_and_summary_json_add_what_the_log_lacks() {
     assert!(messages(&index).is_empty());
     assert_eq!(dump(&index), fresh_dump(&project));
 }
+
+/// A zero-byte or headerless `.wandb` log (wandb crashed before writing, or is just starting) is a
+/// run with a warning that says so, not a silent "killed" run.
+#[test]
+fn an_empty_or_headerless_log_is_a_run_with_a_warning() {
+    let s = Scratch::new();
+    let project = s.project();
+    for (id, bytes) in [("empty0001", &b""[..]), ("short0001", &b":W&"[..])] {
+        let dir = project.join(format!("wandb/offline-run-20260101_000000-{id}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("run-{id}.wandb")), bytes).unwrap();
+    }
+    let (index, report) = open_and_scan(&s.data(), &project);
+    assert_eq!(report.runs, 2);
+    let msgs = messages(&index);
+    assert!(
+        msgs.iter().any(|m| m.contains("run-empty0001.wandb") && m.contains("the log is empty (0 bytes)")),
+        "{msgs:?}"
+    );
+    assert!(msgs.iter().any(|m| m.contains("run-short0001.wandb") && m.contains("only 3 bytes")), "{msgs:?}");
+}

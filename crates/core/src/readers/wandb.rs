@@ -366,6 +366,12 @@ fn read_log(
             return Ok(0);
         }
         if head.len() < 7 {
+            st.stopped = Some(if head.is_empty() {
+                "the log is empty (0 bytes): wandb wrote nothing to it; the run's status is a guess from the file's age"
+                    .to_string()
+            } else {
+                format!("the log has only {} bytes, not yet a whole W&B header: nothing read", head.len())
+            });
             return Ok(0);
         }
         7
