@@ -230,6 +230,32 @@ fn keras_logs_of_any_name_and_padded_csv_headers() {
     assert_eq!(report.runs, 3, "notes.txt and stdout.log are not runs");
 }
 
+/// Lightning's metrics.csv is read by Lightning's rules wherever it lies: in `version_N`, beside
+/// hparams.yaml, or alone in any folder (as in a Hydra job): `epoch` is never a metric.
+#[test]
+fn lightning_metrics_csv_follows_one_rule_everywhere() {
+    let s = Scratch::new();
+    let project = s.project();
+    let csv = "epoch,loss,step\n0,0.5,0\n0,0.4,1\n1,0.3,2\n";
+    for dir in ["lightning_logs/version_0", "with_hparams", "alone", "job/.hydra"] {
+        std::fs::create_dir_all(project.join(dir)).unwrap();
+    }
+    std::fs::write(project.join("lightning_logs/version_0/metrics.csv"), csv).unwrap();
+    std::fs::write(project.join("with_hparams/metrics.csv"), csv).unwrap();
+    std::fs::write(project.join("with_hparams/hparams.yaml"), "{}\n").unwrap();
+    std::fs::write(project.join("alone/metrics.csv"), csv).unwrap();
+    std::fs::write(project.join("job/.hydra/config.yaml"), "lr: 0.1\n").unwrap();
+    std::fs::write(project.join("job/metrics.csv"), csv).unwrap();
+    let (index, report) = open_and_scan(&s.data(), &project);
+    assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+    for path in ["lightning_logs/version_0", "with_hparams", "alone/metrics.csv", "job"] {
+        let run = index.find_run(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(run.metrics.keys().collect::<Vec<_>>(), ["loss"], "{path}");
+        assert_eq!(run.metrics["loss"].count, 3, "{path}");
+        assert!(!run.params.contains_key(""), "{path}: `{{}}` is no params");
+    }
+}
+
 #[test]
 fn p3_holds_exactly_the_expected_runs() {
     let s = Scratch::new();

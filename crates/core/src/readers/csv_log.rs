@@ -78,6 +78,10 @@ pub fn sniff(fs: &ProjectFs, path: &Path) -> Option<Source> {
     let padded = header.split(|&b| b == delimiter).any(|c| c.first() == Some(&b' ') || c.last() == Some(&b' '));
     if cols[0] == "epoch" && !has("step") && !padded {
         Some(Source::Keras)
+    } else if path.file_name().is_some_and(|n| n == "metrics.csv") && has("step") && has("epoch") {
+        // Lightning's CSVLogger, wherever it lies (inside a Hydra job, without hparams.yaml):
+        // read by Lightning's rules, so `epoch` is never a metric in one place and not another.
+        Some(Source::Lightning)
     } else {
         Some(Source::Csv)
     }
@@ -273,7 +277,7 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
     let body = &bytes[body_start..];
     let complete = tail::complete_prefix(body, true);
     let take_pending = !partial
-        && tail::settled(&md)
+        && tail::settled(&md, ctx.now)
         && complete < body.len()
         && !body[complete..].iter().all(|b| b.is_ascii_whitespace());
     let end = if take_pending { body.len() } else { complete };
