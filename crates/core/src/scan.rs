@@ -110,6 +110,9 @@ impl Unit {
 pub struct ScanOptions {
     /// Reader threads; 0 = one per core.
     pub threads: usize,
+    /// The time the scan judges files' ages by (a last line settled, a W&B run still running);
+    /// None: the clock when the scan starts. Tests pass a time instead of sleeping.
+    pub now: Option<std::time::SystemTime>,
 }
 
 /// Progress of a scan, for a progress bar.
@@ -561,6 +564,7 @@ impl Index {
         let threads =
             if opts.threads == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { opts.threads };
         let threads = threads.min(total.max(1));
+        let now = opts.now.unwrap_or_else(std::time::SystemTime::now);
         let next = AtomicUsize::new(0);
         let mut report = ScanReport { units_total: total, ..Default::default() };
         let unit_keys: HashSet<String> =
@@ -585,7 +589,7 @@ impl Index {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(u) = units.get(i) else { break };
                         let key = crate::paths::rel(root, u.path()).unwrap_or_default();
-                        let ctx = Ctx { root, prev: prev.get(&key).unwrap_or(&none), fs: &fs };
+                        let ctx = Ctx { root, prev: prev.get(&key).unwrap_or(&none), fs: &fs, now };
                         let mut out = read_guarded(u, &ctx, &key);
                         out.fresh = !known_units.contains(&out.unit);
                         // A big log comes in pieces: each is written before the next is read, so
@@ -606,7 +610,7 @@ impl Index {
                             if tx_out.send(out).is_err() {
                                 return;
                             }
-                            let piece_ctx = Ctx { root, prev: &next, fs: &fs };
+                            let piece_ctx = Ctx { root, prev: &next, fs: &fs, now };
                             out = read_guarded(u, &piece_ctx, &key);
                             out.expect = Some(next.clone());
                             states = Some(next);

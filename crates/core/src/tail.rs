@@ -194,8 +194,8 @@ pub fn complete_prefix(bytes: &[u8], quoted: bool) -> usize {
 /// while, which `settled` tells (the file's mtime is older than this many seconds).
 pub const SETTLE_SECS: u64 = 2;
 
-pub fn settled(md: &Metadata) -> bool {
-    md.modified().ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age.as_secs() >= SETTLE_SECS)
+pub fn settled(md: &Metadata, now: std::time::SystemTime) -> bool {
+    md.modified().ok().and_then(|t| now.duration_since(t).ok()).is_some_and(|age| age.as_secs() >= SETTLE_SECS)
 }
 
 /// Where to resume reading a file of self-delimiting binary records that `prev` described: the

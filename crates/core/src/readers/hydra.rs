@@ -53,7 +53,7 @@ pub fn read(ctx: &Ctx, dir: &Path, subs: &[&Path], read_sub: &dyn Fn(usize, &Ctx
     let prev_extra: Option<Extra> = ctx.prev.get(&config_rel).and_then(|s| serde_json::from_str(&s.extra).ok());
     let full = !ctx.prev.is_empty() && prev_extra.map(|e| e.prefixed) != Some(prefixed);
     let none = HashMap::new();
-    let sub_ctx = Ctx { root: ctx.root, prev: if full { &none } else { ctx.prev }, fs: ctx.fs };
+    let sub_ctx = Ctx { root: ctx.root, prev: if full { &none } else { ctx.prev }, fs: ctx.fs, now: ctx.now };
     let parts: Vec<UnitOut> = (0..subs.len()).map(|i| read_sub(i, &sub_ctx)).collect();
     out.more = parts.iter().any(|p| p.more);
     let sub_files: HashSet<&str> = parts.iter().flat_map(|p| p.states.iter().map(|(f, _)| f.as_str())).collect();

@@ -146,7 +146,7 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
     let bom = bytes.len() - body.len();
     let complete = tail::complete_prefix(body, false);
     let take_pending = !partial
-        && tail::settled(&md)
+        && tail::settled(&md, ctx.now)
         && complete < body.len()
         && !body[complete..].iter().all(|b| b.is_ascii_whitespace());
     let end = if take_pending { body.len() } else { complete };

@@ -214,7 +214,7 @@ fn walk_layout(ctx: &Ctx, run_dir: &Path, exp: &Experiment, diags: &mut Diags, r
     layout.files = files.into_iter().map(|(f, _)| f).collect();
     // A folder changed in the last seconds may change again within its mtime's resolution: do not
     // trust it to reveal the next change.
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
+    let now = ctx.now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
     if layout.dirs.iter().any(|(_, mt)| now - mt < (tail::SETTLE_SECS as i64) * 1_000_000_000) {
         layout.dirs.clear();
     }
@@ -346,7 +346,7 @@ pub fn read_run(ctx: &Ctx, exp: &Experiment, run_dir: &Path) -> UnitOut {
         more |= partial;
         all_unchanged = false;
         let mut diags = Diags::new(file.clone());
-        let settled = !partial && tail::settled(&md);
+        let settled = !partial && tail::settled(&md, ctx.now);
         let (points, consumed, lines, pending) = parse_metric_file(&bytes, first_line, settled, &mut diags);
         let prev_lines = if append { prev.map_or(0, |p| p.lines) } else { 0 };
         let state = tail::next_state(

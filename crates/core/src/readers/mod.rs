@@ -29,6 +29,9 @@ pub struct Ctx<'a> {
     pub prev: &'a HashMap<String, FileState>,
     /// The only way to the project's files (no link followed, nothing outside the root).
     pub fs: &'a ProjectFs<'a>,
+    /// The scan's time: readers that judge a file by its age (settled, still running) use this,
+    /// never the clock, so a result is reproducible.
+    pub now: std::time::SystemTime,
 }
 
 impl Ctx<'_> {

@@ -414,14 +414,17 @@ fn unit_files(unit: &str, log_rel: &str, ctx: &Ctx) -> Vec<String> {
     files
 }
 
-fn status_of(exit: Option<(i32, i32)>, md: &Metadata) -> Status {
+fn status_of(exit: Option<(i32, i32)>, md: &Metadata, now: std::time::SystemTime) -> Status {
     match exit {
         Some((0, _)) => Status::Finished,
         Some(_) => Status::Failed,
         None => {
             // A modification time in the future counts as recent.
-            let recent =
-                md.modified().ok().and_then(|t| t.elapsed().ok()).is_none_or(|age| age.as_secs() < RUNNING_SECS);
+            let recent = md
+                .modified()
+                .ok()
+                .and_then(|t| now.duration_since(t).ok())
+                .is_none_or(|age| age.as_secs() < RUNNING_SECS);
             if recent {
                 Status::Running
             } else {
@@ -600,7 +603,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
         // Only the status can have changed (running turns killed as time passes).
         let p = prev.expect("an unchanged file has a state");
         let quick: Quick = serde_json::from_str(&p.extra).unwrap_or_default();
-        if quick.status.as_deref() == Some(status_of(quick.exit, &md).as_str()) {
+        if quick.status.as_deref() == Some(status_of(quick.exit, &md, ctx.now).as_str()) {
             out.untouched = true;
             out.states = unit_files(&unit, &log_rel, ctx).into_iter().map(|f| (f, None)).collect();
             out.runs.push(run);
@@ -660,7 +663,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
         st = state_of(p);
         state = p.clone();
     }
-    let status = status_of(st.exit, &md);
+    let status = status_of(st.exit, &md, ctx.now);
     let mut files = Files::default();
     read_files(ctx, dir, &unit, &mut out, &mut files);
     st.status = Some(status.as_str().to_string());
