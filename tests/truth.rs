@@ -256,6 +256,64 @@ fn lightning_metrics_csv_follows_one_rule_everywhere() {
     }
 }
 
+/// Runs logged through `mlflow server` name their artifacts `mlflow-artifacts:/...`; the server's
+/// default store is `mlartifacts/` beside `mlruns/` or `mlflow.db`. Found there: listed, no
+/// warning. Not there: one warning for the store, not one per run.
+#[test]
+fn mlflow_server_artifacts_are_found_in_mlartifacts() {
+    let s = Scratch::new();
+    let project = s.project();
+    // The file store.
+    std::fs::create_dir_all(project.join("mlruns/1")).unwrap();
+    std::fs::write(
+        project.join("mlruns/1/meta.yaml"),
+        "artifact_location: mlflow-artifacts:/1\nexperiment_id: '1'\nlifecycle_stage: active\nname: served\n",
+    )
+    .unwrap();
+    for id in ["r1", "r2"] {
+        let run = project.join("mlruns/1").join(id);
+        std::fs::create_dir_all(run.join("metrics")).unwrap();
+        std::fs::write(
+            run.join("meta.yaml"),
+            format!("artifact_uri: mlflow-artifacts:/1/{id}/artifacts\nexperiment_id: '1'\nlifecycle_stage: active\nrun_id: {id}\nstart_time: 1\nstatus: 3\n"),
+        )
+        .unwrap();
+        std::fs::create_dir_all(project.join(format!("mlartifacts/1/{id}/artifacts"))).unwrap();
+        std::fs::write(project.join(format!("mlartifacts/1/{id}/artifacts/model.txt")), id).unwrap();
+    }
+    // mlflow.db: p3's, its artifact URIs turned into the server's form.
+    std::fs::copy(fixture("p3/mlflow.db"), project.join("mlflow.db")).unwrap();
+    copy_dir(&fixture("p3/mlartifacts"), &project.join("mlartifacts"));
+    let db = rusqlite::Connection::open(project.join("mlflow.db")).unwrap();
+    let n = db
+        .execute(
+            "UPDATE runs SET artifact_uri = replace(artifact_uri, 'file:///scratch/jobs/p3/mlartifacts/', 'mlflow-artifacts:/')",
+            [],
+        )
+        .unwrap();
+    assert!(n > 0);
+    drop(db);
+    let (index, report) = open_and_scan(&s.data(), &project);
+    assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+    for id in ["r1", "r2"] {
+        let d = index.run_detail(id).unwrap();
+        assert_eq!(d.artifacts.iter().map(|a| a.path.as_str()).collect::<Vec<_>>(), ["model.txt"], "{id}");
+    }
+    let with_files = all_runs(&index)
+        .into_iter()
+        .filter(|r| r.source == "mlflow-db")
+        .filter(|r| !index.run_detail(&r.path).unwrap().artifacts.is_empty())
+        .count();
+    assert!(with_files > 0, "the database's runs find their artifacts too");
+    // Without mlartifacts/: one warning per store.
+    std::fs::remove_dir_all(project.join("mlartifacts")).unwrap();
+    let (_, report) = open_and_scan(&Scratch::new().data(), &project);
+    let msgs: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert_eq!(msgs.len(), 2, "one for the file store's experiment, one for mlflow.db: {msgs:?}");
+    assert!(msgs.iter().any(|m| m.contains("experiment served") && m.contains("no mlartifacts/ folder")), "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.contains("mlflow.db") && m.contains("no mlartifacts/ folder")), "{msgs:?}");
+}
+
 #[test]
 fn p3_holds_exactly_the_expected_runs() {
     let s = Scratch::new();

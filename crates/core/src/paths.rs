@@ -83,6 +83,19 @@ pub fn ends_with(location: &str, tail: &[&str]) -> bool {
     })
 }
 
+/// Runs logged through `mlflow server` name their artifacts `mlflow-artifacts:/<exp>/<run>/artifacts`
+/// (or `mlflow-artifacts://host:port/...`); the server keeps them in `./mlartifacts/` beside its
+/// store by default. This gives that place as a location relative to the store's folder
+/// (`mlartifacts/<exp>/<run>/artifacts`), for `resolve_in_project`; None for any other location.
+pub fn mlflow_artifacts(location: &str) -> Option<String> {
+    let rest = location.trim().strip_prefix("mlflow-artifacts:")?;
+    let rest = match rest.strip_prefix("//") {
+        Some(r) => &r[r.find('/')?..],
+        None => rest,
+    };
+    Some(format!("mlartifacts/{}", rest.trim_start_matches('/')))
+}
+
 /// `name` when it is usable as one path component: not empty, not `.` or `..`, no separator
 /// (`/`, `\\`), no NUL, no `:` (a Windows drive or stream), at most 255 bytes. Ids and names
 /// taken from other tools' metadata are joined into paths only through this.
@@ -206,6 +219,27 @@ mod tests {
         assert_eq!(resolve_in_project(&root, &root, &own).unwrap(), root.join("mlruns/1/r/artifacts"));
         let rel = resolve_in_project(&root, &root.join("mlruns/1/r"), "artifacts").unwrap();
         assert_eq!(rel, root.join("mlruns/1/r/artifacts"));
+    }
+
+    #[test]
+    fn mlflow_server_locations_map_to_mlartifacts() {
+        assert_eq!(
+            mlflow_artifacts("mlflow-artifacts:/1/abc/artifacts").as_deref(),
+            Some("mlartifacts/1/abc/artifacts")
+        );
+        assert_eq!(
+            mlflow_artifacts("mlflow-artifacts://localhost:5000/1/abc/artifacts").as_deref(),
+            Some("mlartifacts/1/abc/artifacts")
+        );
+        assert_eq!(mlflow_artifacts("file:///x/mlruns/1/abc/artifacts"), None);
+        // Whatever follows still goes through resolve_in_project's checks.
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("proj");
+        std::fs::create_dir_all(root.join("mlartifacts/1/abc/artifacts")).unwrap();
+        let loc = mlflow_artifacts("mlflow-artifacts:/1/abc/artifacts").unwrap();
+        assert_eq!(resolve_in_project(&root, &root, &loc), Some(root.join("mlartifacts/1/abc/artifacts")));
+        let bad = mlflow_artifacts("mlflow-artifacts:/../../etc").unwrap();
+        assert_eq!(resolve_in_project(&root, &root, &bad), None);
     }
 
     #[test]

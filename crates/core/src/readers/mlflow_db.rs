@@ -254,6 +254,7 @@ fn read_all(ctx: &Ctx, path: &Path, file: &str, diags: &mut Diags) -> rusqlite::
             }
         }
     }
+    let mut server_missing = 0usize;
     for m in &mut runs {
         if m.name.as_deref().is_none_or(str::is_empty) {
             m.name = m.tags.get("mlflow.runName").cloned();
@@ -262,12 +263,29 @@ fn read_all(ctx: &Ctx, path: &Path, file: &str, diags: &mut Diags) -> rusqlite::
         if m.user.as_deref().is_none_or(str::is_empty) {
             m.user = m.tags.get("mlflow.user").cloned();
         }
-        let art = m.artifact_uri.as_deref().and_then(|u| crate::paths::resolve_in_project(root, base, u));
+        let server = m.artifact_uri.as_deref().and_then(crate::paths::mlflow_artifacts);
+        let art = match &server {
+            Some(loc) => crate::paths::resolve_in_project(root, base, loc),
+            None => m.artifact_uri.as_deref().and_then(|u| crate::paths::resolve_in_project(root, base, u)),
+        };
+        if server.is_some() && art.is_none() && !ctx.fs.is_dir(&base.join("mlartifacts")) {
+            server_missing += 1;
+        }
         if let Some(dir) = art {
             let rel = ctx.rel(&dir);
             m.artifacts = ctx.list_files(&dir, diags, &rel);
             m.artifact_dir = Some(rel);
         }
+    }
+    if server_missing > 0 {
+        // One warning for the store, not one per run.
+        diags.push(
+            None,
+            format!(
+                "{server_missing} run(s) logged through `mlflow server` keep their artifacts in its store \
+                 (mlflow-artifacts:/...), and no mlartifacts/ folder beside {file} holds them"
+            ),
+        );
     }
     read_inputs(&c, &mut runs, &index);
     read_models(ctx, &c, base, &mut runs, &index, diags);

@@ -41,13 +41,28 @@ pub fn list_store(fs: &ProjectFs, store: &Path, diags: &mut Diags) -> Vec<(std::
         let fallback_id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let exp = match fs.read_text(&meta_path, super::MAX_META_BYTES, "metadata") {
             Ok(text) => match yaml(&text) {
-                Ok(v) => Experiment {
-                    id: str_field(&v, "experiment_id").unwrap_or(fallback_id),
-                    name: str_field(&v, "name"),
-                    deleted: str_field(&v, "lifecycle_stage").as_deref() == Some("deleted"),
-                    dir: dir.clone(),
-                    meta_sig: (0, 0),
-                },
+                Ok(v) => {
+                    let server = str_field(&v, "artifact_location").and_then(|l| crate::paths::mlflow_artifacts(&l));
+                    let beside = store.parent().map(|p| p.join("mlartifacts"));
+                    if server.is_some() && !beside.as_ref().is_some_and(|b| fs.is_dir(b)) {
+                        diags.push(
+                            None,
+                            format!(
+                                "experiment {}: its runs were logged through `mlflow server`, whose artifacts \
+                                 (mlflow-artifacts:/...) are not in the project: no mlartifacts/ folder beside {}",
+                                str_field(&v, "name").unwrap_or_else(|| fallback_id.clone()),
+                                store.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                            ),
+                        );
+                    }
+                    Experiment {
+                        id: str_field(&v, "experiment_id").unwrap_or(fallback_id),
+                        name: str_field(&v, "name"),
+                        deleted: str_field(&v, "lifecycle_stage").as_deref() == Some("deleted"),
+                        dir: dir.clone(),
+                        meta_sig: (0, 0),
+                    }
+                }
                 Err(e) => {
                     diags.push(None, format!("{}: {e}", meta_path.display()));
                     Experiment { id: fallback_id, name: None, deleted: false, dir: dir.clone(), meta_sig: (0, 0) }
@@ -575,11 +590,17 @@ fn read_meta(ctx: &Ctx, exp: &Experiment, run_dir: &Path, walk: &Walk, diags: &m
         m.user = m.tags.get("mlflow.user").cloned();
     }
     // Artifacts: where artifact_uri points if that is inside the project, else the default folder.
-    let art = m.artifact_uri.as_deref().filter(|u| !u.trim().is_empty()).map_or_else(
-        || Some(run_dir.join("artifacts")).filter(|d| ctx.fs.is_dir(d)),
-        |u| crate::paths::resolve_in_project(ctx.root, run_dir, u),
-    );
-    if let Some(u) = &m.artifact_uri {
+    // A run logged through `mlflow server` keeps them in the server's mlartifacts/ beside mlruns/.
+    let server_dir = exp.dir.parent().and_then(Path::parent).unwrap_or(ctx.root);
+    let server = m.artifact_uri.as_deref().and_then(crate::paths::mlflow_artifacts);
+    let art = match (&server, m.artifact_uri.as_deref().filter(|u| !u.trim().is_empty())) {
+        (Some(loc), _) => crate::paths::resolve_in_project(ctx.root, server_dir, loc),
+        (None, Some(u)) => crate::paths::resolve_in_project(ctx.root, run_dir, u),
+        (None, None) => Some(run_dir.join("artifacts")).filter(|d| ctx.fs.is_dir(d)),
+    };
+    // A server's run that never logged an artifact has no folder in mlartifacts/: no warning. A
+    // missing mlartifacts/ is said once for the whole store (list_store).
+    if let Some(u) = m.artifact_uri.as_ref().filter(|_| server.is_none()) {
         // The default location (<run>/artifacts) of a run that never logged an artifact may be
         // missing (git does not keep empty folders): that is no problem worth a warning.
         let run_name = run_dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
