@@ -142,12 +142,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// clap has already read RUNLENS_DATA_DIR into `--data-dir`.
 fn data_dir(cli: &Option<PathBuf>) -> Result<PathBuf> {
-    match cli {
-        Some(d) => Ok(d.clone()),
-        None => runlens_core::default_data_dir()
-            .context("no app-data dir on this system: pass --data-dir or set RUNLENS_DATA_DIR"),
-    }
+    Ok(runlens_core::choose_data_dir(cli.clone(), None)?)
 }
 
 /// One change as `runlens watch` prints it; the JSON shapes are a contract for scripts.
@@ -270,7 +267,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(n) = max_points {
                 if let (Some(first), Some(last)) = (points.first(), points.last()) {
                     let (lo, hi) = (first.step as f64, last.step as f64);
-                    points = runlens_core::series::m4_points(&points, (n / 4).max(1), lo, hi);
+                    points = runlens_core::m4_points(&points, (n / 4).max(1), lo, hi);
                 }
             }
             match format {
@@ -361,16 +358,7 @@ fn num_text(v: f64) -> String {
 /// mention, then the most common metrics, up to six extra columns in all.
 fn table_columns(runs: &[RunRow], asked: &[String], sort: &[String], filter: &str) -> Vec<String> {
     let mut cols: Vec<String> = asked.to_vec();
-    for s in sort {
-        if let Ok(k) = runlens_core::filter::parse_sort(s) {
-            cols.push(column_name(&k.key));
-        }
-    }
-    if let Ok(Some(expr)) = runlens_core::filter::parse_filter(filter) {
-        let mut keys = Vec::new();
-        collect_keys(&expr, &mut keys);
-        cols.extend(keys);
-    }
+    cols.extend(runlens_core::mentioned_columns(filter, sort));
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for r in runs {
         for k in r.metrics.keys() {
@@ -394,29 +382,6 @@ fn table_columns(runs: &[RunRow], asked: &[String], sort: &[String], filter: &st
             )
     });
     cols
-}
-
-fn column_name(k: &runlens_core::filter::Key) -> String {
-    use runlens_core::filter::Entity;
-    let prefix = match k.entity {
-        Entity::Metric => "metrics",
-        Entity::Param => "params",
-        Entity::Tag => "tags",
-        Entity::Attribute => "attributes",
-    };
-    format!("{prefix}.{}", k.name)
-}
-
-fn collect_keys(e: &runlens_core::filter::Expr, out: &mut Vec<String>) {
-    use runlens_core::filter::Expr;
-    match e {
-        Expr::And(a, b) | Expr::Or(a, b) => {
-            collect_keys(a, out);
-            collect_keys(b, out);
-        }
-        Expr::Not(a) => collect_keys(a, out),
-        Expr::Cmp { key, .. } | Expr::In { key, .. } | Expr::IsNull { key, .. } => out.push(column_name(key)),
-    }
 }
 
 fn cell(r: &RunRow, col: &str) -> String {

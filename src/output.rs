@@ -5,18 +5,7 @@ use serde_json::{json, Map, Value};
 
 use runlens_core::{MetricSummary, Point, RunRow};
 
-/// A JSON number, or "NaN" / "Infinity" / "-Infinity" for what JSON cannot hold.
-pub fn num(v: f64) -> Value {
-    if v.is_nan() {
-        Value::from("NaN")
-    } else if v == f64::INFINITY {
-        Value::from("Infinity")
-    } else if v == f64::NEG_INFINITY {
-        Value::from("-Infinity")
-    } else {
-        json!(v)
-    }
-}
+pub use runlens_core::json_num as num;
 
 fn opt_num(v: Option<f64>) -> Value {
     v.map_or(Value::Null, num)

@@ -112,13 +112,13 @@ fn model_files_are_named_never_read() {
 #[test]
 fn long_text_is_cut_on_a_character_boundary_and_unknown_binary_is_not_shown() {
     let s = Scratch::new();
-    let mut long = "é".repeat(runlens_core::artifacts::TEXT_LIMIT); // 2 bytes each: twice the limit
+    let mut long = "é".repeat(runlens_core::TEXT_LIMIT); // 2 bytes each: twice the limit
     long.push('\n');
     let (index, run) = run_with_artifacts(&s, &[("train.log", long.as_bytes()), ("blob", &[0u8, 1, 2, 255, 0, 7])]);
     let prefix = "mlruns/3/0123456789abcdef0123456789abcdef/artifacts";
     let p = index.read_artifact(&run, &format!("{prefix}/train.log")).unwrap();
     assert!(p.truncated);
-    assert_eq!(p.bytes.len(), runlens_core::artifacts::TEXT_LIMIT);
+    assert_eq!(p.bytes.len(), runlens_core::TEXT_LIMIT);
     assert!(std::str::from_utf8(&p.bytes).is_ok());
     let b = index.read_artifact(&run, &format!("{prefix}/blob")).unwrap();
     assert_eq!(b.kind, PreviewKind::Binary);

@@ -2,8 +2,8 @@
 //! every zoom.
 
 use proptest::prelude::*;
-use runlens_core::series::{m4_points, m4_points_along, XAxis};
 use runlens_core::ChartX;
+use runlens_core::{m4_points, m4_points_along, XAxis};
 
 use crate::common::*;
 

@@ -1,7 +1,7 @@
 //! Chart images (export): plotters draws exactly the chart data, with the bundled font.
 
-use runlens_core::plot::{render_png, render_svg, PlotLine, PlotSpec};
 use runlens_core::ChartX;
+use runlens_core::{render_png, render_svg, PlotLine, PlotSpec};
 
 use crate::common::{open_and_scan, repo_path, Scratch};
 

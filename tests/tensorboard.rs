@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use prost::Message;
-use runlens_core::readers::tb_proto::{Event, SessionLog, Summary, Value as PbValue, SESSION_START};
-use runlens_core::readers::tfrecord::frame;
+use runlens_core::formats::frame;
+use runlens_core::formats::{Event, SessionLog, Summary, Value as PbValue, SESSION_START};
 use runlens_core::Index;
 use serde_json::Value;
 
@@ -256,7 +256,7 @@ fn an_absurd_record_length_is_an_error_not_an_allocation() {
     let mut bytes = event_file(3);
     let len = (1u64 << 63).to_le_bytes();
     bytes.extend(len);
-    bytes.extend(runlens_core::readers::tfrecord::masked_crc(&len).to_le_bytes());
+    bytes.extend(runlens_core::formats::masked_crc(&len).to_le_bytes());
     bytes.extend([0u8; 32]);
     std::fs::write(&file, &bytes).unwrap();
     let (index, _) = open_and_scan(&s.data(), &project);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use prost::Message;
-use runlens_core::readers::wandb_proto::Record;
+use runlens_core::formats::Record;
 use runlens_core::{Index, Point};
 use serde_json::Value;
 

@@ -9,8 +9,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use prost::Message;
-use runlens_core::readers::tb_proto::{Event, Summary, Value as PbValue};
-use runlens_core::readers::tfrecord::frame;
+use runlens_core::formats::frame;
+use runlens_core::formats::{Event, Summary, Value as PbValue};
 use runlens_core::Index;
 use serde_json::Value;
 

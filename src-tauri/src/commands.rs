@@ -365,11 +365,7 @@ pub async fn reveal(app: AppHandle, run: String, path: Option<String>) -> Res<()
             let index = project.reader.lock().expect("lock");
             match &path {
                 Some(p) => index.run_file(&run, p)?,
-                None => {
-                    let row = index.find_run(&run)?;
-                    runlens_core::paths::project_file(index.root(), &row.path)
-                        .ok_or_else(|| WireError::new("not_found", format!("{}: not inside the project", row.path)))?
-                }
+                None => index.run_location(&run)?,
             }
         };
         app.opener().reveal_item_in_dir(&target).map_err(|e| WireError::new("io", e.to_string()))
@@ -403,23 +399,11 @@ pub async fn save_text(app: AppHandle, name: String, text: String) -> Res<Option
             return Ok(None);
         };
         let path = picked.into_path().map_err(|e| WireError::new("io", e.to_string()))?;
-        write_atomic(&path, text.as_bytes()).map_err(|e| WireError::new("io", format!("{}: {e}", path.display())))?;
+        runlens_core::write_file_atomic(&path, text.as_bytes())
+            .map_err(|e| WireError::new("io", format!("{}: {e}", path.display())))?;
         Ok(Some(path.to_string_lossy().into_owned()))
     })
     .await
-}
-
-/// Writes through a temporary file in the same folder, then renames it into place.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir
-        .join(format!(".{}.partial", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)
 }
 
 fn parse_hex(c: &str) -> Option<(u8, u8, u8)> {
@@ -478,7 +462,7 @@ pub async fn export_chart(
                     Err(runlens_core::Error::NotFound(_)) => continue,
                     Err(e) => return Err(e.into()),
                 };
-                lines.push(runlens_core::plot::PlotLine {
+                lines.push(runlens_core::PlotLine {
                     label: label.clone(),
                     color,
                     points: conv(raw),
@@ -486,12 +470,12 @@ pub async fn export_chart(
                 });
                 if smoothing > 0.0 {
                     let s = index.chart_smoothed(row.uid, &key, width as usize, axis, range, smoothing)?;
-                    lines.push(runlens_core::plot::PlotLine { label, color, points: conv(s), faint: false });
+                    lines.push(runlens_core::PlotLine { label, color, points: conv(s), faint: false });
                 }
             }
             lines
         };
-        let spec = runlens_core::plot::PlotSpec {
+        let spec = runlens_core::PlotSpec {
             title: key.clone(),
             x_label: match axis {
                 ChartX::Step => "step".into(),
@@ -503,9 +487,9 @@ pub async fn export_chart(
             height,
         };
         let bytes = if format == "svg" {
-            runlens_core::plot::render_svg(&spec, &lines)?.into_bytes()
+            runlens_core::render_svg(&spec, &lines)?.into_bytes()
         } else {
-            runlens_core::plot::render_png(&spec, &lines)?
+            runlens_core::render_png(&spec, &lines)?
         };
         let name: String =
             key.chars().map(|c| if c.is_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
@@ -513,7 +497,8 @@ pub async fn export_chart(
             return Ok(None);
         };
         let path = picked.into_path().map_err(|e| WireError::new("io", e.to_string()))?;
-        write_atomic(&path, &bytes).map_err(|e| WireError::new("io", format!("{}: {e}", path.display())))?;
+        runlens_core::write_file_atomic(&path, &bytes)
+            .map_err(|e| WireError::new("io", format!("{}: {e}", path.display())))?;
         Ok(Some(path.to_string_lossy().into_owned()))
     })
     .await

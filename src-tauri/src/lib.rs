@@ -12,10 +12,8 @@ use state::AppState;
 
 /// Where indexes and the recent list live: `RUNLENS_DATA_DIR`, else the user's app-data dir.
 fn data_dir() -> PathBuf {
-    std::env::var_os("RUNLENS_DATA_DIR")
-        .map(PathBuf::from)
-        .or_else(runlens_core::default_data_dir)
-        .unwrap_or_else(|| std::env::temp_dir().join("runlens"))
+    runlens_core::choose_data_dir(None, std::env::var_os("RUNLENS_DATA_DIR"))
+        .unwrap_or_else(|_| std::env::temp_dir().join("runlens"))
 }
 
 /// The first argument that is not a flag: a folder to open.

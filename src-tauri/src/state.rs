@@ -116,8 +116,6 @@ impl AppState {
 
     fn write_recent(&self, list: &[Recent]) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.data_dir)?;
-        let tmp = self.data_dir.join("recent.json.partial");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(list).expect("serializable"))?;
-        std::fs::rename(&tmp, self.recent_file())
+        runlens_core::write_file_atomic(&self.recent_file(), &serde_json::to_vec_pretty(list).expect("serializable"))
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use runlens_core::{Diagnostic, MetricSummary, Point, RunDetail, RunRow};
 
@@ -27,24 +27,8 @@ impl WireError {
 }
 
 /// A float that JSON cannot always hold: NaN and ±inf travel as the strings "NaN", "Infinity",
-/// "-Infinity", as in the CLI's JSON.
-#[derive(Clone, Copy, Debug)]
-pub struct Num(pub f64);
-
-impl Serialize for Num {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let v = self.0;
-        if v.is_nan() {
-            s.serialize_str("NaN")
-        } else if v == f64::INFINITY {
-            s.serialize_str("Infinity")
-        } else if v == f64::NEG_INFINITY {
-            s.serialize_str("-Infinity")
-        } else {
-            s.serialize_f64(v)
-        }
-    }
-}
+/// "-Infinity", as in the CLI's JSON (the core's one rule).
+pub use runlens_core::Num;
 
 #[derive(Serialize)]
 pub struct Metric {
@@ -152,13 +136,7 @@ pub struct Detail {
     pub issues: Vec<Issue>,
 }
 
-fn join(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        name.to_string()
-    } else {
-        format!("{}/{name}", dir.trim_end_matches('/'))
-    }
-}
+use runlens_core::join_path as join;
 
 impl From<RunDetail> for Detail {
     fn from(d: RunDetail) -> Self {

@@ -22,8 +22,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use prost::Message;
-use runlens_core::readers::tb_proto::{Event, Summary, Value};
-use runlens_core::readers::tfrecord::frame;
+use runlens_core::formats::frame;
+use runlens_core::formats::{Event, Summary, Value};
 
 /// Wall time of step 0 (seconds), in every run.
 const WALL0: f64 = 1.7e9;

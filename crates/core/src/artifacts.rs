@@ -159,19 +159,38 @@ impl Index {
         let mut out = Vec::new();
         if let Some(dir) = &d.artifact_dir {
             for a in &d.artifacts {
-                out.push((join(dir, &a.path), a.size));
+                out.push((crate::paths::join_path(dir, &a.path), a.size));
             }
         }
         for m in &d.models {
             if let Some(dir) = &m.dir {
                 for f in &m.files {
-                    out.push((join(dir, &f.path), f.size));
+                    out.push((crate::paths::join_path(dir, &f.path), f.size));
                 }
             }
         }
         out.sort();
         out.dedup();
         Ok(out)
+    }
+
+    /// Where a run lives on disk, for "reveal in file manager": its folder or log file, or for a
+    /// run of an `mlflow.db` (path `mlflow.db#<id>`) its artifact folder when it has one, else the
+    /// database file. Checked: inside the project, reached without a symlink.
+    pub fn run_location(&self, run: &str) -> Result<PathBuf, Error> {
+        let row = self.find_run(run)?;
+        let rel = match row.path.split_once('#') {
+            Some((db, _)) => {
+                let detail = self.run_detail(&row.path)?;
+                detail.artifact_dir.filter(|d| paths::project_file(self.root(), d).is_some()).unwrap_or(db.to_string())
+            }
+            None => row.path.clone(),
+        };
+        if rel.is_empty() {
+            return Ok(self.root().to_path_buf()); // the project folder is the run
+        }
+        paths::project_file(self.root(), &rel)
+            .ok_or_else(|| Error::NotFound(format!("{rel}: not inside the project, or reached through a link")))
     }
 
     /// The file on disk for a project-relative `path` of a run, checked: listed for the run, inside
@@ -242,14 +261,6 @@ impl Index {
         }
         preview.bytes = bytes;
         Ok(preview)
-    }
-}
-
-fn join(dir: &str, path: &str) -> String {
-    if dir.is_empty() {
-        path.to_string()
-    } else {
-        format!("{}/{}", dir.trim_end_matches('/'), path)
     }
 }
 

@@ -63,7 +63,7 @@ pub enum Entity {
 }
 
 /// A metric/param/tag key, or an attribute. For attributes `name` is the canonical
-/// attribute name (see [`attribute_names`]), e.g. `run_name` becomes `name`.
+/// attribute name, e.g. `run_name` becomes `name`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
     pub entity: Entity,
@@ -267,11 +267,6 @@ const ATTRIBUTES: &[AttrDef] = &[
     AttrDef { name: "user", aliases: &["user_id"], sql: "r.user", kind: AttrKind::Text },
     AttrDef { name: "artifact_uri", aliases: &[], sql: "r.artifact_uri", kind: AttrKind::Text },
 ];
-
-/// The canonical attribute names, in documentation order.
-pub fn attribute_names() -> impl Iterator<Item = &'static str> {
-    ATTRIBUTES.iter().map(|a| a.name)
-}
 
 fn lookup_attribute(name: &str) -> Option<&'static AttrDef> {
     let lower = name.to_ascii_lowercase();
@@ -868,11 +863,41 @@ pub fn parse_filter(input: &str) -> Result<Option<Expr>, ParseError> {
 
 /// Parses a single key: `metrics.val_acc`, ``params.`a b` ``, `tags."x"`, `start_time`.
 /// Surrounding whitespace is allowed.
+#[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))] // tests and fuzz targets
 pub fn parse_key(input: &str) -> Result<Key, ParseError> {
     let mut p = Parser::new(input);
     let key = p.parse_key_here()?;
     p.expect_end("key")?;
     Ok(key)
+}
+
+/// The columns (`metrics.loss`, `params.lr`, `attributes.name`) that sort keys and a filter mention,
+/// in order: what a table shows beside the fixed ones. Keys that do not parse are left out.
+pub fn mentioned_columns(filter: &str, sort: &[String]) -> Vec<String> {
+    fn column(k: &Key) -> String {
+        let prefix = match k.entity {
+            Entity::Metric => "metrics",
+            Entity::Param => "params",
+            Entity::Tag => "tags",
+            Entity::Attribute => "attributes",
+        };
+        format!("{prefix}.{}", k.name)
+    }
+    fn collect(e: &Expr, out: &mut Vec<String>) {
+        match e {
+            Expr::And(a, b) | Expr::Or(a, b) => {
+                collect(a, out);
+                collect(b, out);
+            }
+            Expr::Not(a) => collect(a, out),
+            Expr::Cmp { key, .. } | Expr::In { key, .. } | Expr::IsNull { key, .. } => out.push(column(key)),
+        }
+    }
+    let mut out: Vec<String> = sort.iter().filter_map(|s| parse_sort(s).ok()).map(|k| column(&k.key)).collect();
+    if let Ok(Some(expr)) = parse_filter(filter) {
+        collect(&expr, &mut out);
+    }
+    out
 }
 
 /// Parses a sort key: a key with an optional leading `-` (descending) or `+`, and an
@@ -906,6 +931,7 @@ pub fn parse_sort(input: &str) -> Result<SortKey, ParseError> {
 }
 
 /// [`parse_filter`] followed by [`compile`]; `Ok(None)` for an empty filter.
+#[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))] // tests and fuzz targets
 pub fn compile_filter(input: &str) -> Result<Option<Sql>, ParseError> {
     parse_filter(input)?.as_ref().map(compile).transpose()
 }
@@ -1113,6 +1139,7 @@ fn compile_in(key: &Key, values: &[Literal], negated: bool, out: &mut Sql) -> Re
 ///
 /// Because of the tie-breaker, joining several `order_by` lists makes every key after
 /// the first irrelevant: use [`order_by_keys`] for multi-key sorts.
+#[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))] // tests and fuzz targets
 pub fn order_by(sort: &SortKey) -> Sql {
     order_by_keys(std::slice::from_ref(sort))
 }

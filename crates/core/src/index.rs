@@ -22,6 +22,15 @@ pub fn default_data_dir() -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join("runlens"))
 }
 
+/// Where indexes live, by the one rule both shells follow: the folder the user named (`--data-dir`),
+/// else `RUNLENS_DATA_DIR` (its value, read by the shell and passed in), else the OS's app-data dir.
+pub fn choose_data_dir(named: Option<PathBuf>, env: Option<std::ffi::OsString>) -> Result<PathBuf, Error> {
+    named
+        .or_else(|| env.filter(|v| !v.is_empty()).map(PathBuf::from))
+        .or_else(default_data_dir)
+        .ok_or_else(|| Error::Project("no app-data dir on this system: pass --data-dir or set RUNLENS_DATA_DIR".into()))
+}
+
 /// The index file of a project: named after the folder, plus a hash of its full path so two
 /// folders with one name never share an index.
 pub fn index_path(data_dir: &Path, root: &Path) -> PathBuf {

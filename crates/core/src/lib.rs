@@ -4,28 +4,43 @@
 //! It knows nothing of the desktop shell or the CLI: both are thin layers over [`Index`].
 //! See ARCHITECTURE.md for the map.
 
-pub mod artifacts;
-pub mod codec;
-pub mod files;
-pub mod filter;
-pub mod index;
-pub mod model;
-pub mod paths;
-pub mod plot;
-pub mod query;
-pub mod readers;
-pub mod scan;
-pub mod schema;
-pub mod series;
-pub mod tail;
-pub mod watch;
+pub(crate) mod artifacts;
+pub(crate) mod codec;
+pub(crate) mod files;
+pub(crate) mod filter;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
+pub(crate) mod index;
+pub(crate) mod model;
+pub(crate) mod paths;
+pub(crate) mod plot;
+pub(crate) mod query;
+pub(crate) mod readers;
+pub(crate) mod scan;
+pub(crate) mod schema;
+pub(crate) mod series;
+pub(crate) mod tail;
+pub(crate) mod watch;
 
-pub use artifacts::{ArtifactPreview, PreviewKind};
-pub use index::{default_data_dir, index_path, Index};
-pub use model::{Diagnostic, Point, Source, Status};
+pub use artifacts::{ArtifactPreview, PreviewKind, TEXT_LIMIT};
+pub use files::write_file_atomic;
+pub use filter::mentioned_columns;
+pub use index::{choose_data_dir, default_data_dir, index_path, Index};
+pub use model::{json_num, Artifact, DatasetInput, Diagnostic, LoggedModel, Num, Point, RunMeta, Source, Status};
+pub use paths::join_path;
+pub use plot::{render_png, render_svg, PlotLine, PlotSpec};
 pub use query::{ChartX, Completions, MetricSummary, RunDetail, RunQuery, RunRow};
 pub use scan::{Progress, ScanOptions, ScanReport};
+pub use series::{m4_points, m4_points_along, XAxis};
 pub use watch::{Change, WatchEvent, WatchOptions};
+
+/// The messages of the binary formats Runlens reads, for tools and tests that write such files
+/// (a TensorBoard event file, a W&B log record). Reading goes through [`Index`] only.
+pub mod formats {
+    pub use crate::readers::tb_proto::{Event, SessionLog, Summary, Value, SESSION_START};
+    pub use crate::readers::tfrecord::{frame, masked_crc};
+    pub use crate::readers::wandb_proto::Record;
+}
 
 /// Errors the engine reports to its shells. Messages are complete sentences for a person; shells
 /// match on the variant, never on the text.

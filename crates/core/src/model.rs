@@ -120,6 +120,39 @@ impl std::fmt::Display for Diagnostic {
     }
 }
 
+/// A number as the JSON the shells print and send: NaN and ±inf, which JSON cannot hold, become
+/// the strings "NaN", "Infinity" and "-Infinity".
+pub fn json_num(v: f64) -> serde_json::Value {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "Infinity".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Infinity".into()
+    } else {
+        serde_json::json!(v)
+    }
+}
+
+/// An f64 that serializes as [`json_num`] writes it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Num(pub f64);
+
+impl serde::Serialize for Num {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = self.0;
+        if v.is_nan() {
+            s.serialize_str("NaN")
+        } else if v == f64::INFINITY {
+            s.serialize_str("Infinity")
+        } else if v == f64::NEG_INFINITY {
+            s.serialize_str("-Infinity")
+        } else {
+            s.serialize_f64(v)
+        }
+    }
+}
+
 /// A file of a run's artifacts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Artifact {

@@ -83,6 +83,16 @@ pub fn ends_with(location: &str, tail: &[&str]) -> bool {
     })
 }
 
+/// A file's project-relative path from its folder's (`dir`, '/'-separated, "" for the project
+/// itself) and its path inside that folder.
+pub fn join_path(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{}/{name}", dir.trim_end_matches('/'))
+    }
+}
+
 /// Runs logged through `mlflow server` name their artifacts `mlflow-artifacts:/<exp>/<run>/artifacts`
 /// (or `mlflow-artifacts://host:port/...`); the server keeps them in `./mlartifacts/` beside its
 /// store by default. This gives that place as a location relative to the store's folder

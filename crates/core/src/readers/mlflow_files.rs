@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{yaml, Ctx, DiagUpdate, Diags, FileUpdate, Listing, RunOut, UnitOut};
+use super::{yaml, Ctx, Diags, FileUpdate, Listing, RunOut, UnitOut};
 use crate::files::ProjectFs;
 use crate::model::{DatasetInput, LoggedModel, Point, RunMeta, Source, Status};
 use crate::tail::{self, Chunk, Consumed, FileState};
@@ -747,12 +747,6 @@ pub(crate) fn read_mlmodel(ctx: &Ctx, model_dir: &Path, lm: &mut LoggedModel, di
         }
         Err(e) => diags.push(None, format!("MLmodel: {e}")),
     }
-}
-
-/// Diagnostics of the store listing itself (unreadable experiments).
-pub fn store_diags(d: Diags) -> Option<DiagUpdate> {
-    let u = d.finish(true);
-    (!u.items.is_empty()).then_some(u)
 }
 
 #[cfg(test)]
