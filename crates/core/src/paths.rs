@@ -174,10 +174,18 @@ pub fn resolve_in_project(root: &Path, base: &Path, location: &str) -> Option<Pa
             return Some(p);
         }
     }
-    // Stale: the longest tail that exists under the root.
+    // Stale: the longest tail that exists under the root, or under a folder between the root and
+    // `base` (a store copied into a subfolder: `/opt/mlflow/mlruns/1/r/artifacts` is
+    // `<root>/chapter08/mlruns/1/r/artifacts`).
+    let base_parts: Vec<String> =
+        rel(root, base).map(|r| r.split('/').filter(|s| !s.is_empty()).map(String::from).collect()).unwrap_or_default();
     for start in 1..parts.len() {
-        if let Some(p) = walk_no_symlink(root, &parts[start..]) {
-            return Some(p);
+        for depth in 0..=base_parts.len() {
+            let mut all = base_parts[..depth].to_vec();
+            all.extend(parts[start..].iter().cloned());
+            if let Some(p) = walk_no_symlink(root, &all) {
+                return Some(p);
+            }
         }
     }
     None
@@ -229,6 +237,10 @@ mod tests {
         assert_eq!(resolve_in_project(&root, &root, &own).unwrap(), root.join("mlruns/1/r/artifacts"));
         let rel = resolve_in_project(&root, &root.join("mlruns/1/r"), "artifacts").unwrap();
         assert_eq!(rel, root.join("mlruns/1/r/artifacts"));
+        // A store in a subfolder, written elsewhere: found below the run's own folders.
+        std::fs::create_dir_all(root.join("ch08/mlruns/2/s/artifacts")).unwrap();
+        let got = resolve_in_project(&root, &root.join("ch08/mlruns/2/s"), "file:///opt/mlflow/mlruns/2/s/artifacts");
+        assert_eq!(got, Some(root.join("ch08/mlruns/2/s/artifacts")));
     }
 
     #[test]

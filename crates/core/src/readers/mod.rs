@@ -274,7 +274,18 @@ pub fn flatten_into(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<Stri
 }
 
 /// Parses YAML into a JSON value, within serde-saphyr's default budgets (alias bombs, depth).
+/// PyYAML's `!!python/name:torch.optim.adam.Adam ''` (Lightning writes the optimizer class that way)
+/// is read as the text `torch.optim.adam.Adam`, not as the empty string after the tag.
 pub fn yaml(text: &str) -> Result<serde_json::Value, String> {
+    let untagged;
+    let text = if text.contains("!!python/name:") {
+        static TAG: std::sync::OnceLock<regex_lite::Regex> = std::sync::OnceLock::new();
+        let re = TAG.get_or_init(|| regex_lite::Regex::new(r#"!!python/name:([A-Za-z0-9_.]+)[ \t]*(''|"")?"#).unwrap());
+        untagged = re.replace_all(text, "'$1'");
+        &untagged
+    } else {
+        text
+    };
     serde_saphyr::from_str::<serde_json::Value>(text).map_err(|e| {
         let s = e.to_string();
         s.lines().next().unwrap_or("invalid YAML").to_string()

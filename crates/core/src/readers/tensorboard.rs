@@ -366,8 +366,12 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
             Err(e) => listing_diags.push(None, format!("hparams.yaml: {e}")),
         }
     }
+    // hparams.yaml (Lightning's) wins: the event files' copy is lossy (bools as 0/1, None as
+    // "None"); their keys fill only what the YAML lacks.
     for x in &extras {
-        params.extend(x.hparams.iter().map(|(k, v)| (k.clone(), v.clone())));
+        for (k, v) in &x.hparams {
+            params.entry(k.clone()).or_insert_with(|| v.clone());
+        }
     }
     let start_time = extras.iter().filter_map(|x| x.first_wall).min_by(f64::total_cmp).map(|w| (w * 1000.0) as i64);
     let dir_name = dir.file_name().map(|s| s.to_string_lossy().into_owned());
