@@ -4,7 +4,7 @@
 
 use runlens_core::{Index, PreviewKind};
 
-use crate::common::{open_and_scan, repo_path, Scratch};
+use crate::common::*;
 
 fn demo() -> (Scratch, Index, String) {
     let s = Scratch::new();
@@ -141,4 +141,29 @@ fn a_symlinked_artifact_is_not_read() {
     // And a rescan does not list it.
     crate::common::scan(&mut index);
     assert!(index.run_files(&run).unwrap().is_empty());
+}
+
+/// "Reveal in file manager" finds where a run lives, for an `mlflow.db` run too (its path,
+/// `mlflow.db#<id>`, is no file): its artifact folder when it has one, else the database.
+#[test]
+fn a_runs_location_is_its_folder_or_its_database() {
+    let s = Scratch::new();
+    let (index, _) = open_and_scan(&s.data(), &fixture("p3"));
+    let root = index.root().to_path_buf();
+    let mut seen_db = false;
+    for r in all_runs(&index) {
+        let at = index.run_location(&r.path).unwrap();
+        assert!(at.starts_with(&root) && at.exists(), "{}: {}", r.path, at.display());
+        if let Some((db, _)) = r.path.split_once('#') {
+            let detail = index.run_detail(&r.path).unwrap();
+            match detail.artifact_dir.filter(|d| root.join(d).is_dir()) {
+                Some(d) => assert_eq!(at, root.join(d)),
+                None => assert_eq!(at, root.join(db)),
+            }
+            seen_db = true;
+        } else {
+            assert_eq!(at, root.join(&r.path));
+        }
+    }
+    assert!(seen_db);
 }

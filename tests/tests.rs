@@ -13,6 +13,7 @@ mod hydra;
 mod incremental;
 mod memory;
 mod plot;
+mod realruns;
 mod reliability;
 mod sacred;
 mod tensorboard;
