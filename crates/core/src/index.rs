@@ -1,6 +1,7 @@
 //! The index: one SQLite database per project in the app-data dir, never in the project folder.
 //! Opening migrates the schema; writing happens in `scan`; reading in `query`.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OpenFlags};
@@ -230,8 +231,18 @@ pub(crate) fn apply(tx: &Connection, out: UnitOut) -> rusqlite::Result<()> {
                 tx.prepare_cached("DELETE FROM series WHERE run = ?1 AND file = ?2")?.execute(params![uid, o])?;
             }
         }
+        // A key is one series of the run: given twice (a repeated CSV column, a DVCLive TSV column
+        // named like another TSV), the first file's points are kept and the rest reported.
+        let mut owner: HashMap<String, String> = HashMap::new();
         for f in run.files {
             for (key, points) in f.series {
+                if let Some(first) = owner.get(&key) {
+                    let msg = format!("metric {key:?} is also logged by {first}: not read twice");
+                    tx.prepare_cached("INSERT INTO diagnostics(unit, file, line, message) VALUES (?1, ?2, NULL, ?3)")?
+                        .execute(params![unit, f.file, msg])?;
+                    continue;
+                }
+                owner.insert(key.clone(), f.file.clone());
                 series::append(tx, uid, &key, &f.file, points, fresh)?;
             }
         }

@@ -104,7 +104,11 @@ fn layout(path: &Path, header: &[u8], source: Source) -> Option<Layout> {
         .iter()
         .enumerate()
         .filter(|(i, c)| {
-            *i != step && Some(*i) != time && !c.is_empty() && !(source == Source::Lightning && Some(*i) == epoch)
+            *i != step
+                && Some(*i) != time
+                && !c.is_empty()
+                && !(source == Source::Lightning && Some(*i) == epoch)
+                && !columns[..*i].contains(c) // a repeated name: the first column is the metric
         })
         .map(|(i, c)| (i, c.clone()))
         .collect();
@@ -125,6 +129,36 @@ fn parse_step(s: &str) -> Option<i64> {
         let f: f64 = s.parse().ok()?;
         (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
     })
+}
+
+/// The length of the prefix of `bytes` that ends with a complete row, by the csv crate's own rules:
+/// a quote opens a quoted field only at a field's start, `""` inside one is a quote, and a newline
+/// inside one belongs to the field. A last row without its newline is left for the next read.
+fn complete_rows(bytes: &[u8], delimiter: u8) -> usize {
+    #[derive(PartialEq)]
+    enum S {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut st = S::FieldStart;
+    let mut end = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        st = match (st, b) {
+            (S::Quoted, b'"') => S::QuoteInQuoted,
+            (S::Quoted, _) => S::Quoted,
+            (S::QuoteInQuoted, b'"') => S::Quoted, // an escaped quote
+            (S::FieldStart, b'"') => S::Quoted,
+            (_, b'\n') => {
+                end = i + 1;
+                S::FieldStart
+            }
+            (_, c) if c == delimiter => S::FieldStart,
+            _ => S::Unquoted,
+        };
+    }
+    end
 }
 
 /// Seconds or milliseconds since the epoch → milliseconds.
@@ -199,6 +233,13 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
         }
     };
     let prev_layout: Option<Layout> = prev.and_then(|p| serde_json::from_str(&p.extra).ok());
+    if matches!(chunk, Chunk::Append { .. }) && prev_layout.is_none() {
+        // The last read found no whole header yet: read the file again from the start.
+        chunk = match tail::read_new(ctx.fs, csv_path, None, &md) {
+            Ok(c) => c,
+            Err(_) => return out,
+        };
+    }
     if let (Chunk::Append { .. }, Some(l)) = (&chunk, &prev_layout) {
         // Lightning rewrites the file with a wider header: the header must be the same.
         // Only the first line is read: a BOM, the header, and its line end.
@@ -247,6 +288,11 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
         match header_line(&bytes) {
             Some(h) => match layout(csv_path, h, source) {
                 Some(l) => {
+                    for (i, c) in
+                        l.columns.iter().enumerate().filter(|(i, c)| !c.is_empty() && l.columns[..*i].contains(c))
+                    {
+                        diags.push(Some(1), format!("column {} repeats {c:?}: only the first is read", i + 1));
+                    }
                     let nl = bom + bytes[bom..].iter().position(|&c| c == b'\n').unwrap_or(0) + 1;
                     (l, nl, 2)
                 }
@@ -275,7 +321,7 @@ pub fn read(ctx: &Ctx, csv_path: &Path, lightning_dir: Option<&Path>, source: So
     };
 
     let body = &bytes[body_start..];
-    let complete = tail::complete_prefix(body, true);
+    let complete = complete_rows(body, layout.delimiter);
     let take_pending = !partial
         && tail::settled(&md, ctx.now)
         && complete < body.len()

@@ -144,7 +144,7 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
     };
     let body = if append { &bytes[..] } else { bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes) };
     let bom = bytes.len() - body.len();
-    let complete = tail::complete_prefix(body, false);
+    let complete = tail::complete_prefix(body);
     let take_pending = !partial
         && tail::settled(&md, ctx.now)
         && complete < body.len()
@@ -196,7 +196,10 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
         }
         let step_key = STEP_KEYS.iter().find(|k| obj.contains_key(**k));
         let step = match step_key.map(|k| &obj[*k]) {
-            Some(v) => match v.as_i64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)) {
+            Some(v) => match v
+                .as_i64()
+                .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+            {
                 Some(s) => s,
                 None => {
                     diags.push(
@@ -208,7 +211,7 @@ pub fn read(ctx: &Ctx, path: &Path) -> UnitOut {
             },
             None => state.next_step,
         };
-        state.next_step = step + 1;
+        state.next_step = step.saturating_add(1);
         let time_key = TIME_KEYS.iter().find(|k| obj.contains_key(**k));
         let ts = time_key.and_then(|k| number(&obj[*k])).map_or(f64::NAN, time_ms);
         if state.first_ts.is_none() && ts.is_finite() {

@@ -388,7 +388,7 @@ pub fn parse_metric_file(
     settled: bool,
     diags: &mut Diags,
 ) -> (Vec<Point>, usize, u64, bool) {
-    let complete = tail::complete_prefix(bytes, false);
+    let complete = tail::complete_prefix(bytes);
     let take_pending = settled && complete < bytes.len();
     let end = if take_pending { bytes.len() } else { complete };
     let mut points = Vec::with_capacity(end / 32 + 1);
