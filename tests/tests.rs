@@ -8,6 +8,7 @@ mod artifacts;
 mod charts;
 mod cli;
 mod dvclive;
+mod fuzz_regressions;
 mod hostile;
 mod hydra;
 mod incremental;
