@@ -1,15 +1,11 @@
 //! How the CLI prints: aligned tables for people, JSON and CSV for scripts. The JSON shapes are the
 //! CLI contract (README, "CLI contract").
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use runlens_core::{MetricSummary, Point, RunRow};
 
 pub use runlens_core::json_num as num;
-
-fn opt_num(v: Option<f64>) -> Value {
-    v.map_or(Value::Null, num)
-}
 
 /// A timestamp in ms: an integer when it is one, null when missing.
 pub fn ts(v: f64) -> Value {
@@ -23,25 +19,11 @@ pub fn ts(v: f64) -> Value {
 }
 
 pub fn metric_json(m: &MetricSummary) -> Value {
-    json!({"count": m.count, "last": num(m.last), "last_step": m.last_step, "min": opt_num(m.min), "max": opt_num(m.max)})
+    json!(m)
 }
 
 pub fn run_json(r: &RunRow) -> Value {
-    let metrics: Map<String, Value> = r.metrics.iter().map(|(k, m)| (k.clone(), metric_json(m))).collect();
-    json!({
-        "id": r.id,
-        "source": r.source,
-        "path": r.path,
-        "name": r.name,
-        "experiment": r.experiment,
-        "status": r.status,
-        "start_time": r.start_time,
-        "end_time": r.end_time,
-        "parent_id": r.parent_id,
-        "params": r.params,
-        "tags": r.tags,
-        "metrics": metrics,
-    })
+    r.to_json()
 }
 
 pub fn series_json(points: &[Point]) -> Value {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use runlens_core::{Diagnostic, MetricSummary, Point, RunDetail, RunRow};
+use runlens_core::{Diagnostic, Point, RunDetail, RunRow};
 
 /// An error as the front end sees it: it branches on `code`, and shows `message` to a person.
 #[derive(Clone, Debug, Serialize)]
@@ -26,59 +26,16 @@ impl WireError {
     }
 }
 
-/// A float that JSON cannot always hold: NaN and ±inf travel as the strings "NaN", "Infinity",
-/// "-Infinity", as in the CLI's JSON (the core's one rule).
-pub use runlens_core::Num;
-
+/// A run as the page gets it: the core's run JSON (the CLI's shape) plus `user`.
 #[derive(Serialize)]
-pub struct Metric {
-    pub count: u64,
-    pub last: Num,
-    pub last_step: i64,
-    pub min: Option<f64>,
-    pub max: Option<f64>,
-}
-
-impl From<&MetricSummary> for Metric {
-    fn from(m: &MetricSummary) -> Self {
-        Metric { count: m.count, last: Num(m.last), last_step: m.last_step, min: m.min, max: m.max }
-    }
-}
-
-#[derive(Serialize)]
-pub struct Run {
-    pub id: String,
-    pub path: String,
-    pub source: String,
-    pub name: Option<String>,
-    pub experiment: Option<String>,
-    pub status: Option<String>,
-    pub start_time: Option<i64>,
-    pub end_time: Option<i64>,
-    pub parent_id: Option<String>,
-    pub user: Option<String>,
-    pub params: BTreeMap<String, String>,
-    pub tags: BTreeMap<String, String>,
-    pub metrics: BTreeMap<String, Metric>,
-}
+#[serde(transparent)]
+pub struct Run(serde_json::Value);
 
 impl From<RunRow> for Run {
     fn from(r: RunRow) -> Self {
-        Run {
-            metrics: r.metrics.iter().map(|(k, m)| (k.clone(), m.into())).collect(),
-            id: r.id,
-            path: r.path,
-            source: r.source,
-            name: r.name,
-            experiment: r.experiment,
-            status: r.status,
-            start_time: r.start_time,
-            end_time: r.end_time,
-            parent_id: r.parent_id,
-            user: r.user,
-            params: r.params,
-            tags: r.tags,
-        }
+        let mut v = r.to_json();
+        v["user"] = r.user.into();
+        Run(v)
     }
 }
 

@@ -55,6 +55,42 @@ pub struct RunRow {
     pub metrics: BTreeMap<String, MetricSummary>,
 }
 
+impl serde::Serialize for MetricSummary {
+    /// `{"count", "last", "last_step", "min", "max"}`, NaN and ±inf as strings: the CLI contract's
+    /// shape, and the desktop's.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("MetricSummary", 5)?;
+        m.serialize_field("count", &self.count)?;
+        m.serialize_field("last", &crate::model::Num(self.last))?;
+        m.serialize_field("last_step", &self.last_step)?;
+        m.serialize_field("min", &self.min)?;
+        m.serialize_field("max", &self.max)?;
+        m.end()
+    }
+}
+
+impl RunRow {
+    /// The run as JSON, in the shape of the CLI contract (`runlens runs --format json`); the desktop
+    /// sends the same, plus `user`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "source": self.source,
+            "path": self.path,
+            "name": self.name,
+            "experiment": self.experiment,
+            "status": self.status,
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+            "parent_id": self.parent_id,
+            "params": self.params,
+            "tags": self.tags,
+            "metrics": self.metrics,
+        })
+    }
+}
+
 /// A run in full, for a detail view.
 #[derive(Clone, Debug)]
 pub struct RunDetail {
