@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "save_text",
     "export_chart",
     "watch",
+    "diff",
 ];
 
 fn main() {

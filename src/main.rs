@@ -581,16 +581,13 @@ fn show(d: &runlens_core::RunDetail, format: Format) -> String {
 }
 
 fn diff(a: &RunRow, b: &RunRow, all: bool, format: Format) -> String {
-    let mut rows: Vec<(String, String, String)> = Vec::new();
-    for (kind, ma, mb) in [("params", &a.params, &b.params), ("tags", &a.tags, &b.tags)] {
-        let keys: BTreeSet<&String> = ma.keys().chain(mb.keys()).collect();
-        for k in keys {
-            let (va, vb) = (ma.get(k), mb.get(k));
-            if all || va != vb {
-                rows.push((format!("{kind}.{k}"), va.cloned().unwrap_or_default(), vb.cloned().unwrap_or_default()));
-            }
-        }
-    }
+    let rows: Vec<(String, String, String)> = runlens_core::diff_runs(&[a.clone(), b.clone()], !all, false)
+        .into_iter()
+        .map(|r| {
+            let v = |i: usize| r.values[i].clone().unwrap_or_default();
+            (format!("{}.{}", r.section, r.key), v(0), v(1))
+        })
+        .collect();
     let keys: BTreeSet<&String> = a.metrics.keys().chain(b.metrics.keys()).collect();
     if format == Format::Json {
         let differing: Vec<Value> = rows.iter().map(|(k, x, y)| json!({"key": k, "a": x, "b": y})).collect();

@@ -356,6 +356,18 @@ pub async fn artifact(app: AppHandle, run: String, path: String) -> Res<Response
     .await
 }
 
+/// The params and tags of the runs being compared, side by side (MLflow's system tags left out).
+#[tauri::command]
+pub async fn diff(app: AppHandle, runs: Vec<String>, only_differences: bool) -> Res<Vec<runlens_core::DiffRow>> {
+    blocking(move || {
+        let project = app.state::<AppState>().current()?;
+        let index = project.reader.lock().expect("lock");
+        let rows = runs.iter().map(|r| index.find_run(r)).collect::<Result<Vec<_>, _>>()?;
+        Ok(runlens_core::diff_runs(&rows, only_differences, true))
+    })
+    .await
+}
+
 /// Shows a run's folder, or one of its files, in the system's file manager.
 #[tauri::command]
 pub async fn reveal(app: AppHandle, run: String, path: Option<String>) -> Res<()> {

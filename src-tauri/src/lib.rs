@@ -92,6 +92,7 @@ pub fn run() {
             commands::save_text,
             commands::export_chart,
             commands::watch,
+            commands::diff,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Runlens desktop app");

@@ -1,12 +1,26 @@
 import { useEffect, useMemo, useRef, useState } from "react";
-import { diffRuns, lowerIsBetter, numericParams, variedParams } from "./diff";
+import { api, errorMessage } from "./api";
+import { type DiffRow, lowerIsBetter, numericParams, variedParams } from "./diff";
 import { fmtNum, toNumber } from "./format";
 import type { Run } from "./types";
 
 export function CompareView(props: { runs: Run[]; colors: Map<string, string>; onOpenRun: (path: string) => void }) {
   const { runs, colors } = props;
   const [onlyDiff, setOnlyDiff] = useState(true);
-  const rows = useMemo(() => diffRuns(runs, onlyDiff), [runs, onlyDiff]);
+  const [rows, setRows] = useState<DiffRow[]>([]);
+  const [diffError, setDiffError] = useState<string | null>(null);
+  const paths = runs.map((r) => r.path).join("\n");
+  useEffect(() => {
+    if (!paths.includes("\n")) return; // fewer than two runs
+    let live = true;
+    api
+      .diff(paths.split("\n"), onlyDiff)
+      .then((r) => live && (setRows(r), setDiffError(null)))
+      .catch((e) => live && setDiffError(errorMessage(e)));
+    return () => {
+      live = false;
+    };
+  }, [paths, onlyDiff]);
   const metrics = useMemo(() => {
     const s = new Set<string>();
     for (const r of runs) for (const k in r.metrics) s.add(k);
@@ -48,7 +62,14 @@ export function CompareView(props: { runs: Run[]; colors: Map<string, string>; o
           <table className="grid diff">
             <thead>{head}</thead>
             <tbody>
-              {rows.length === 0 && (
+              {diffError && (
+                <tr>
+                  <td colSpan={runs.length + 1} className="error">
+                    {diffError}
+                  </td>
+                </tr>
+              )}
+              {rows.length === 0 && !diffError && (
                 <tr>
                   <td colSpan={runs.length + 1} className="muted">
                     The selected runs have the same params and tags.

@@ -14,6 +14,7 @@ import type {
   WireError,
   XAxis,
 } from "./types";
+import type { DiffRow } from "./diff";
 
 export function isWireError(e: unknown): e is WireError {
   return typeof e === "object" && e !== null && "code" in e && "message" in e;
@@ -50,6 +51,7 @@ export const api = {
   runs: (filter: string, sort: string[] = []) => invoke<Run[]>("runs", { filter, sort }),
   completions: () => invoke<Completions>("completions"),
   runDetail: (run: string) => invoke<Detail>("run_detail", { run }),
+  diff: (runs: string[], onlyDifferences: boolean) => invoke<DiffRow[]>("diff", { runs, onlyDifferences }),
   async chart(req: {
     runs: string[];
     key: string;

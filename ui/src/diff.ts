@@ -1,28 +1,14 @@
-// The compare screen's diff: params and tags of several runs, row by row, marking what differs.
+// The compare screen's logic. The diff of params and tags itself comes from the engine (the `diff`
+// command: one diff for the CLI and the app); this is what the charts beside it need.
 import type { Run } from "./types";
 
+/** One row of the engine's diff (`runlens_core::DiffRow`). */
 export interface DiffRow {
   section: "params" | "tags";
   key: string;
   /** One value per run; null where the run does not have the key. */
   values: (string | null)[];
   differs: boolean;
-}
-
-export function diffRuns(runs: Run[], onlyDifferences: boolean, hideSystemTags = true): DiffRow[] {
-  const rows: DiffRow[] = [];
-  for (const section of ["params", "tags"] as const) {
-    const keys = new Set<string>();
-    for (const r of runs) for (const k in r[section]) keys.add(k);
-    for (const key of [...keys].sort()) {
-      if (section === "tags" && hideSystemTags && key.startsWith("mlflow.") && key !== "mlflow.note.content") continue;
-      const values = runs.map((r) => r[section][key] ?? null);
-      const differs = values.some((v) => v !== values[0]);
-      if (onlyDifferences && !differs) continue;
-      rows.push({ section, key, values, differs });
-    }
-  }
-  return rows;
 }
 
 /** Params whose values are all numbers across the runs that have them: axes for parallel coordinates. */

@@ -29,7 +29,7 @@ pub use index::{choose_data_dir, default_data_dir, index_path, Index};
 pub use model::{json_num, Artifact, DatasetInput, Diagnostic, LoggedModel, Num, Point, RunMeta, Source, Status};
 pub use paths::join_path;
 pub use plot::{render_png, render_svg, PlotLine, PlotSpec};
-pub use query::{ChartX, Completions, MetricSummary, RunDetail, RunQuery, RunRow};
+pub use query::{diff_runs, ChartX, Completions, DiffRow, MetricSummary, RunDetail, RunQuery, RunRow};
 pub use scan::{Progress, ScanOptions, ScanReport};
 pub use series::{m4_points, m4_points_along, XAxis};
 pub use watch::{Change, WatchEvent, WatchOptions};

@@ -91,6 +91,41 @@ impl RunRow {
     }
 }
 
+/// One param or tag across runs being compared.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct DiffRow {
+    /// "params" or "tags".
+    pub section: &'static str,
+    pub key: String,
+    /// One value per run, in the order given; None where the run does not have the key.
+    pub values: Vec<Option<String>>,
+    pub differs: bool,
+}
+
+/// The params and tags of `runs` side by side, by section then key: every key when
+/// `only_differences` is false, else the ones whose values differ (a missing key differs from any
+/// value). With `hide_system_tags`, MLflow's bookkeeping tags (`mlflow.*`, but the note) are left out.
+pub fn diff_runs(runs: &[RunRow], only_differences: bool, hide_system_tags: bool) -> Vec<DiffRow> {
+    let mut rows = Vec::new();
+    for section in ["params", "tags"] {
+        let of = |r: &'_ RunRow| if section == "params" { r.params.clone() } else { r.tags.clone() };
+        let maps: Vec<BTreeMap<String, String>> = runs.iter().map(of).collect();
+        let keys: std::collections::BTreeSet<&String> = maps.iter().flat_map(|m| m.keys()).collect();
+        for key in keys {
+            if section == "tags" && hide_system_tags && key.starts_with("mlflow.") && key != "mlflow.note.content" {
+                continue;
+            }
+            let values: Vec<Option<String>> = maps.iter().map(|m| m.get(key).cloned()).collect();
+            let differs = values.iter().any(|v| *v != values[0]);
+            if only_differences && !differs {
+                continue;
+            }
+            rows.push(DiffRow { section, key: key.clone(), values, differs });
+        }
+    }
+    rows
+}
+
 /// A run in full, for a detail view.
 #[derive(Clone, Debug)]
 pub struct RunDetail {
@@ -437,5 +472,49 @@ pub fn ema(points: &mut [Point], weight: f64) {
         last = last * w + (1.0 - w) * p.value;
         n += 1;
         p.value = last / (1.0 - w.powi(n));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(params: &[(&str, &str)], tags: &[(&str, &str)]) -> RunRow {
+        RunRow {
+            uid: 0,
+            id: String::new(),
+            source: String::new(),
+            path: String::new(),
+            name: None,
+            experiment: None,
+            experiment_id: None,
+            status: None,
+            start_time: None,
+            end_time: None,
+            parent_id: None,
+            user: None,
+            deleted: false,
+            params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            metrics: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn the_diff_of_several_runs() {
+        let runs = [
+            row(&[("lr", "0.1"), ("bs", "32")], &[("mlflow.user", "a"), ("mlflow.note.content", "x")]),
+            row(&[("lr", "0.2"), ("bs", "32")], &[("mlflow.user", "b"), ("mlflow.note.content", "x")]),
+            row(&[("bs", "32")], &[]),
+        ];
+        let keys =
+            |rows: Vec<DiffRow>| rows.into_iter().map(|r| format!("{}.{}", r.section, r.key)).collect::<Vec<_>>();
+        assert_eq!(keys(diff_runs(&runs, true, true)), ["params.lr", "tags.mlflow.note.content"]);
+        assert_eq!(keys(diff_runs(&runs, true, false)), ["params.lr", "tags.mlflow.note.content", "tags.mlflow.user"]);
+        assert_eq!(keys(diff_runs(&runs[..2], true, true)), ["params.lr"]);
+        let all = diff_runs(&runs, false, true);
+        assert_eq!(keys(all.clone()), ["params.bs", "params.lr", "tags.mlflow.note.content"]);
+        assert_eq!(all[1].values, [Some("0.1".to_string()), Some("0.2".to_string()), None]);
+        assert!(!all[0].differs && all[1].differs);
     }
 }
