@@ -2,6 +2,7 @@
 //! (`tail::PIECE`), each written to the index before the next is read.
 
 use std::io::Write;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
@@ -134,5 +135,93 @@ fn a_log_read_in_pieces_equals_its_lines() {
     let row = index.find_run("log.jsonl").unwrap();
     let got: Vec<(i64, f64)> = index.series(row.uid, "loss").unwrap().iter().map(|p| (p.step, p.value)).collect();
     assert!(got == expect, "the completed line was read exactly once");
+    assert_eq!(dump(&index), fresh_dump(&project));
+}
+
+fn tb_event(step: i64, tag: &str, v: f32) -> Vec<u8> {
+    use prost::Message;
+    use runlens_core::formats::{Event, Summary, Value as PbValue};
+    let value = PbValue { tag: tag.into(), simple_value: Some(v), ..Default::default() };
+    Event { wall_time: 1.7e9 + step as f64, step, summary: Some(Summary { value: vec![value] }), ..Default::default() }
+        .encode_to_vec()
+}
+
+fn tb_value(step: i64) -> f32 {
+    ((step % 9973) as f32 * 0.37).sin()
+}
+
+/// Writes an event file of `steps` steps, each with `loss` and `acc` scalars.
+fn write_events(path: &Path, steps: std::ops::Range<i64>, restart_at: Option<i64>) {
+    use prost::Message;
+    use runlens_core::formats::{frame, Event, SessionLog, SESSION_START};
+    let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
+    f.write_all(&frame(
+        &Event { wall_time: 1.7e9, file_version: Some("brain.Event:2".into()), ..Default::default() }.encode_to_vec(),
+    ))
+    .unwrap();
+    if let Some(s) = restart_at {
+        let start = Event {
+            wall_time: 1.8e9,
+            step: s,
+            session_log: Some(SessionLog { status: SESSION_START }),
+            ..Default::default()
+        };
+        f.write_all(&frame(&start.encode_to_vec())).unwrap();
+    }
+    for s in steps {
+        f.write_all(&frame(&tb_event(s, "loss", tb_value(s)))).unwrap();
+        f.write_all(&frame(&tb_event(s, "acc", tb_value(s + 1)))).unwrap();
+    }
+}
+
+/// A 500 MB TensorBoard event file is indexed in pieces with a peak RSS under 200 MB, and exactly.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_big_event_file_is_indexed_in_bounded_memory() {
+    let s = Scratch::new();
+    let project = s.project();
+    std::fs::create_dir_all(project.join("tb/run")).unwrap();
+    let steps = 6_000_000;
+    let file = project.join("tb/run/events.out.tfevents.1700000000.host");
+    write_events(&file, 0..steps, None);
+    let size = std::fs::metadata(&file).unwrap().len();
+    assert!(size > 450 << 20, "{size} bytes");
+    let (code, peak) = run_and_peak_rss(
+        Command::new(env!("CARGO_BIN_EXE_runlens"))
+            .arg("--data-dir")
+            .arg(s.data())
+            .args(["index", "-q"])
+            .arg(&project)
+            .stdout(std::process::Stdio::null()),
+    );
+    assert_eq!(code, 0);
+    eprintln!("peak RSS {} MB for a {} MB event file", peak >> 20, size >> 20);
+    assert!(peak < 200 << 20, "peak RSS {} MB for a {} MB event file", peak >> 20, size >> 20);
+    let index = Index::open(&s.data(), &project).unwrap();
+    let run = index.find_run("tb/run").unwrap();
+    let loss = &run.metrics["loss"];
+    assert_eq!((loss.count, loss.last_step, loss.last), (steps as u64, steps - 1, tb_value(steps - 1) as f64));
+    assert_eq!(run.metrics["acc"].count, steps as u64);
+}
+
+/// Event files read in pieces, then a restart (`purge_step`) in a second file: TensorBoard's rule
+/// still holds (the first file's points at or after the restart step are dropped), and the index
+/// equals a fresh one.
+#[test]
+fn a_restart_after_pieces_purges_exactly() {
+    let s = Scratch::new();
+    let project = s.project();
+    let dir = project.join("tb/run");
+    std::fs::create_dir_all(&dir).unwrap();
+    write_events(&dir.join("events.out.tfevents.1700000000.host"), 0..200_000, None);
+    assert!(std::fs::metadata(dir.join("events.out.tfevents.1700000000.host")).unwrap().len() > 3 * (4 << 20));
+    let (mut index, _) = open_and_scan(&s.data(), &project);
+    assert_eq!(index.find_run("tb/run").unwrap().metrics["loss"].count, 200_000);
+    write_events(&dir.join("events.out.tfevents.1700000500.host"), 150_000..160_000, Some(150_000));
+    scan(&mut index);
+    let run = index.find_run("tb/run").unwrap();
+    let pts = index.series(run.uid, "loss").unwrap();
+    let steps: Vec<i64> = pts.iter().map(|p| p.step).collect();
+    assert_eq!(steps, (0..160_000).collect::<Vec<_>>(), "steps 150,000 on come from the restart only");
     assert_eq!(dump(&index), fresh_dump(&project));
 }

@@ -80,7 +80,9 @@ struct EvFile {
 struct NeedFull;
 
 /// Reads one file's records from `from` to the size in `md`, into `series`.
-/// Returns the new offset and the number of whole records read.
+/// Returns the new offset, the number of whole records read, and whether it stopped at a piece's
+/// end (`tail::PIECE`; only when a restart purge is not allowed, i.e. not a full re-read: a purge
+/// may drop points of earlier pieces, so a read that meets one starts again whole).
 fn read_file(
     fs: &ProjectFs,
     f: &EvFile,
@@ -89,7 +91,7 @@ fn read_file(
     scalar_tags: &mut BTreeSet<String>,
     series: &mut KeyedPoints,
     purge_allowed: bool,
-) -> std::io::Result<Result<(u64, u64), NeedFull>> {
+) -> std::io::Result<Result<(u64, u64, bool), NeedFull>> {
     let mut file = fs.open(&f.path)?;
     file.seek(SeekFrom::Start(from))?;
     let limit = f.md.len().saturating_sub(from);
@@ -97,6 +99,9 @@ fn read_file(
     let mut count = 0u64;
     extra.stopped = None;
     loop {
+        if !purge_allowed && records.offset - from >= tail::PIECE {
+            return Ok(Ok((records.offset, count, true)));
+        }
         let (at, data) = match records.next_record()? {
             Step::Record { at, data } => (at, data),
             Step::End => break,
@@ -170,7 +175,7 @@ fn read_file(
             series.push(&v.tag, Point { step: ev.step, value, ts });
         }
     }
-    Ok(Ok((records.offset, count)))
+    Ok(Ok((records.offset, count, false)))
 }
 
 fn list(fs: &ProjectFs, dir: &Path, rel_dir: &str, diags: &mut Diags) -> (Vec<EvFile>, Option<PathBuf>) {
@@ -234,6 +239,7 @@ fn new_state(
     from: u64,
     offset: u64,
     records: u64,
+    partial: bool,
     extra: &FileExtra,
 ) -> FileState {
     let guard = fs.open(&f.path).and_then(|mut h| tail::guard_before(&mut h, offset)).unwrap_or_default();
@@ -246,7 +252,7 @@ fn new_state(
         lines,
         guard,
         pending: false,
-        partial: false,
+        partial,
         extra: serde_json::to_string(extra).unwrap_or_default(),
     }
 }
@@ -303,13 +309,15 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
     }
 
     let mut extras: Vec<FileExtra> = Vec::new();
-    let mut results: Vec<Option<(u64, u64, u64)>> = Vec::new(); // (from, offset, records)
+    let mut results: Vec<Option<(u64, u64, u64, bool)>> = Vec::new(); // (from, offset, records, partial)
     let mut attempt_full = full;
     let merged = loop {
         extras.clear();
         results.clear();
         let mut merged = KeyedPoints::default();
         let mut restart = false;
+        // A file read up to a piece's end: the files after it wait for the next piece.
+        let mut stopped = false;
         for g in 0..groups {
             let mut series = KeyedPoints::default();
             let mut scalar_tags: BTreeSet<String> = BTreeSet::new();
@@ -325,16 +333,17 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
                     continue;
                 }
                 let from = if attempt_full { Some(0) } else { resume[i] };
-                let Some(from) = from else {
+                let Some(from) = from.filter(|_| !stopped) else {
                     extras.push(extra_of(ctx.prev.get(&f.rel)));
                     results.push(None);
                     continue;
                 };
                 let mut extra = if from > 0 { extra_of(ctx.prev.get(&f.rel)) } else { FileExtra::default() };
                 match read_file(ctx.fs, f, from, &mut extra, &mut scalar_tags, &mut series, attempt_full) {
-                    Ok(Ok((offset, records))) => {
+                    Ok(Ok((offset, records, partial))) => {
                         extras.push(extra);
-                        results.push(Some((from, offset, records)));
+                        results.push(Some((from, offset, records, partial)));
+                        stopped |= partial;
                     }
                     Ok(Err(NeedFull)) => {
                         restart = true;
@@ -343,7 +352,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
                     Err(e) => {
                         listing_diags.push(None, format!("cannot read {}: {e}", f.rel));
                         extras.push(extra);
-                        results.push(Some((from, from, 0)));
+                        results.push(Some((from, from, 0, false)));
                     }
                 }
             }
@@ -385,9 +394,11 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
 
     for ((f, extra), res) in files.iter().zip(&extras).zip(&results) {
         match res {
-            Some((from, offset, records)) => {
+            Some((from, offset, records, partial)) => {
                 let prev = ctx.prev.get(&f.rel);
-                out.states.push((f.rel.clone(), Some(new_state(ctx.fs, f, prev, *from, *offset, *records, extra))));
+                out.more |= *partial;
+                out.states
+                    .push((f.rel.clone(), Some(new_state(ctx.fs, f, prev, *from, *offset, *records, *partial, extra))));
                 out.diags.push(file_diags(f, extra));
             }
             None => out.states.push((f.rel.clone(), None)),
