@@ -232,16 +232,12 @@ fn extra_of(st: Option<&FileState>) -> FileExtra {
     st.and_then(|s| serde_json::from_str(&s.extra).ok()).unwrap_or_default()
 }
 
-fn new_state(
-    fs: &ProjectFs,
-    f: &EvFile,
-    prev: Option<&FileState>,
-    from: u64,
-    offset: u64,
-    records: u64,
-    partial: bool,
-    extra: &FileExtra,
-) -> FileState {
+/// What one file's read gave: where it started, where it stopped, the records read, and whether it
+/// stopped at a piece's end.
+type ReadResult = (u64, u64, u64, bool);
+
+fn new_state(fs: &ProjectFs, f: &EvFile, prev: Option<&FileState>, res: ReadResult, extra: &FileExtra) -> FileState {
+    let (from, offset, records, partial) = res;
     let guard = fs.open(&f.path).and_then(|mut h| tail::guard_before(&mut h, offset)).unwrap_or_default();
     let lines = if from > 0 { prev.map_or(0, |p| p.lines) } else { 0 } + records;
     FileState {
@@ -309,7 +305,7 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
     }
 
     let mut extras: Vec<FileExtra> = Vec::new();
-    let mut results: Vec<Option<(u64, u64, u64, bool)>> = Vec::new(); // (from, offset, records, partial)
+    let mut results: Vec<Option<ReadResult>> = Vec::new();
     let mut attempt_full = full;
     let merged = loop {
         extras.clear();
@@ -394,11 +390,9 @@ pub fn read(ctx: &Ctx, dir: &Path) -> UnitOut {
 
     for ((f, extra), res) in files.iter().zip(&extras).zip(&results) {
         match res {
-            Some((from, offset, records, partial)) => {
-                let prev = ctx.prev.get(&f.rel);
-                out.more |= *partial;
-                out.states
-                    .push((f.rel.clone(), Some(new_state(ctx.fs, f, prev, *from, *offset, *records, *partial, extra))));
+            Some(res) => {
+                out.more |= res.3;
+                out.states.push((f.rel.clone(), Some(new_state(ctx.fs, f, ctx.prev.get(&f.rel), *res, extra))));
                 out.diags.push(file_diags(f, extra));
             }
             None => out.states.push((f.rel.clone(), None)),
