@@ -234,7 +234,7 @@ pub fn tfrecord(data: &[u8]) {
     }
     // Steps from `from` to End/Broken; the offset where it stopped.
     let run = |bytes: &[u8], from: u64, out: &mut Vec<S>| -> (u64, bool) {
-        let mut r = Records::new(bytes, from);
+        let mut r = Records::new(bytes, from, from + bytes.len() as u64);
         loop {
             let before = r.offset;
             match r.next_record().expect("reading a slice cannot fail") {

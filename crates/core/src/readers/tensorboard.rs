@@ -95,7 +95,7 @@ fn read_file(
     let mut file = fs.open(&f.path)?;
     file.seek(SeekFrom::Start(from))?;
     let limit = f.md.len().saturating_sub(from);
-    let mut records = Records::new(BufReader::with_capacity(1 << 18, file.take(limit)), from);
+    let mut records = Records::new(BufReader::with_capacity(1 << 18, file.take(limit)), from, f.md.len());
     let mut count = 0u64;
     extra.stopped = None;
     loop {

@@ -28,11 +28,13 @@ pub enum Step<'a> {
     Broken { at: u64, why: String },
 }
 
-/// Reads records one at a time from `r`, which starts at byte `offset` of its file.
+/// Reads records one at a time from `r`, which starts at byte `offset` of its file and ends at
+/// byte `end`.
 pub struct Records<R> {
     r: R,
     /// Just past the last whole record (or the start of a broken one).
     pub offset: u64,
+    end: u64,
     buf: Vec<u8>,
 }
 
@@ -51,8 +53,8 @@ fn fill(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 impl<R: Read> Records<R> {
-    pub fn new(r: R, offset: u64) -> Records<R> {
-        Records { r, offset, buf: Vec::new() }
+    pub fn new(r: R, offset: u64, end: u64) -> Records<R> {
+        Records { r, offset, end, buf: Vec::new() }
     }
 
     pub fn next_record(&mut self) -> io::Result<Step<'_>> {
@@ -76,6 +78,10 @@ impl<R: Read> Records<R> {
                 at: self.offset,
                 why: format!("a record length of {len} bytes, over the {} MiB limit", MAX_RECORD >> 20),
             });
+        }
+        // Never allocate for bytes the file does not hold: a record cut by the end is read later.
+        if self.offset + 12 + len + 4 > self.end {
+            return Ok(Step::End);
         }
         let total = len as usize + 4;
         self.buf.resize(total, 0);
@@ -108,7 +114,7 @@ mod tests {
     use super::*;
 
     fn steps(bytes: &[u8]) -> Vec<String> {
-        let mut r = Records::new(bytes, 0);
+        let mut r = Records::new(bytes, 0, bytes.len() as u64);
         let mut out = Vec::new();
         loop {
             match r.next_record().unwrap() {
@@ -124,6 +130,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A record length the file cannot hold (200 MiB in a few bytes) allocates nothing: it is a cut
+    /// record, read when the bytes arrive.
+    #[test]
+    fn a_length_past_the_end_allocates_nothing() {
+        let len = (200u64 << 20).to_le_bytes();
+        let mut bytes = len.to_vec();
+        bytes.extend(masked_crc(&len).to_le_bytes());
+        bytes.extend([0u8; 64]);
+        let mut r = Records::new(&bytes[..], 0, bytes.len() as u64);
+        assert!(matches!(r.next_record().unwrap(), Step::End));
+        assert_eq!(r.offset, 0);
+        assert!(r.buf.capacity() < 1024, "no allocation for a record the file does not hold");
     }
 
     #[test]
