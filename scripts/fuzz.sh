@@ -16,7 +16,7 @@
 #     fuzz adds is -Zsanitizer=address (ASan buys little for safe Rust); the sancov coverage flags
 #     are stable. No nightly, no RUSTC_BOOTSTRAP.
 #   * speed: in-process libFuzzer runs 7-50x more execs/s than AFL++'s fork server on these parsers
-#     (~200k+/s on serde_json-sized work, millions on small ones; see the fuzzlab report).
+#     (~200k+/s on serde_json-sized work, millions on small ones, measured here).
 # cargo-afl 0.18.2 (AFL++ 4.40c, built by its own install) is optional: --engine afl. It keeps going
 # after a crash and de-duplicates crashes, where libFuzzer stops at the first (K is 0 or 1).
 #
