@@ -132,8 +132,8 @@ fn parse_step(s: &str) -> Option<i64> {
 }
 
 /// The length of the prefix of `bytes` that ends with a complete row, by the csv crate's own rules:
-/// a quote opens a quoted field only at a field's start, `""` inside one is a quote, and a newline
-/// inside one belongs to the field. A last row without its newline is left for the next read.
+/// a quote opens a quoted field only at a field's start (a record starts after `\n` or a bare `\r`),
+/// `""` inside one is a quote, and a newline inside one belongs to the field. A last row without its newline is left for the next read.
 fn complete_rows(bytes: &[u8], delimiter: u8) -> usize {
     if !bytes.contains(&b'"') {
         return tail::complete_prefix(bytes); // no quoting at all: the common case, no state to keep
@@ -153,6 +153,8 @@ fn complete_rows(bytes: &[u8], delimiter: u8) -> usize {
             (S::Quoted, _) => S::Quoted,
             (S::QuoteInQuoted, b'"') => S::Quoted, // an escaped quote
             (S::FieldStart, b'"') => S::Quoted,
+            // The csv crate ends a record at a bare CR too (its default terminator): a new field.
+            (_, b'\r') => S::FieldStart,
             (_, b'\n') => {
                 end = i + 1;
                 S::FieldStart
