@@ -1,6 +1,7 @@
 //! `runlens`: the command line over the engine. Parsing arguments and printing are all it does.
 
 mod output;
+mod registry;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Write};
@@ -21,6 +22,9 @@ struct Cli {
     /// Where indexes live (one SQLite file per project). Default: the OS's app-data dir.
     #[arg(long, global = true, env = "RUNLENS_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Where your settings and registry signing key live. Default: the OS's config dir + runlens.
+    #[arg(long, global = true, env = "RUNLENS_CONFIG_DIR", value_name = "DIR")]
+    config_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -111,6 +115,10 @@ enum Command {
         #[command(flatten)]
         refresh: Refresh,
     },
+    /// The model registry: versions, aliases, tags, stages and approvals, kept as signed event
+    /// files under PROJECT/.runlens/registry/ (MLflow's registries are listed beside, read-only).
+    #[command(subcommand)]
+    Registry(registry::RegistryCmd),
 }
 
 #[derive(clap::Args)]
@@ -186,6 +194,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match cli.command {
         Command::Open { project } => open_in_app(&project, &data)?,
+        Command::Registry(cmd) => {
+            let open = |p: &Path| open(&data, p, &Refresh { no_refresh: false });
+            return registry::run(cmd, &open, cli.config_dir, &mut out);
+        }
         Command::Index { project, quiet } => {
             let mut index = Index::open(&data, &project)?;
             let report = scan_with_progress(&mut index, quiet)?;

@@ -11,7 +11,7 @@
 //! following) are remembered for the life of the `ProjectFs`, one reader thread's part of a scan or
 //! one walk, so a reader pays one system call per file as before.
 //!
-//! Writes into the project (the registry, soon) are atomic: a temporary file in the same folder, fsync,
+//! Writes into the project (the registry's files under `.runlens/`) are atomic: a temporary file in the same folder, fsync,
 //! rename (or link, which never replaces), fsync of the folder; the temporary file is removed on
 //! every failure.
 //!
@@ -239,12 +239,43 @@ impl<'a> ProjectFs<'a> {
         String::from_utf8(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not valid UTF-8"))
     }
 
-    /// Writes `bytes` to `path` atomically: a unique temporary file in the same folder, fsync,
-    /// then a rename over `path` (`Write::Replace`) or a link that fails if `path` exists
-    /// (`Write::New`), then an fsync of the folder. On any failure the temporary file is removed
-    /// and `path` is as it was. Returns false when `Write::New` found `path` already there.
-    #[allow(dead_code)] // the registry's writes (issue 10); tested here
-    pub fn write_atomic(&self, path: &Path, bytes: &[u8], mode: WriteMode) -> io::Result<bool> {
+    /// Makes `dir` and the folders on the way to it, inside the root, never through a link (a link
+    /// on the way, or a file where a folder should be, is an error).
+    pub fn create_dirs(&self, dir: &Path) -> io::Result<()> {
+        let rel = dir.strip_prefix(self.root).map_err(|_| outside_error(dir))?;
+        let mut p = self.root.to_path_buf();
+        for c in rel.components() {
+            match c {
+                Component::Normal(n) => p.push(n),
+                Component::CurDir => continue,
+                _ => return Err(outside_error(dir)),
+            }
+            match std::fs::create_dir(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+            // Checked before going deeper: nothing is made through a link.
+            let md = std::fs::symlink_metadata(&p)?;
+            if md.file_type().is_symlink() {
+                return Err(link_error(&p));
+            }
+            if !md.is_dir() {
+                return Err(io::Error::new(io::ErrorKind::NotADirectory, format!("{} is not a folder", p.display())));
+            }
+            self.checked.borrow_mut().insert(p.clone());
+        }
+        Ok(())
+    }
+
+    /// Creates `path` holding `bytes`, atomically and never replacing anything: a unique temporary
+    /// file in the same folder, fsync, a hard link to `path` (which fails if `path` exists), an
+    /// fsync of the folder. Where the file system has no hard links (FAT, some shares) the
+    /// temporary file is renamed instead, after checking that `path` is not there: the registry's
+    /// files are named by their content or key, so a racing writer can only put the same thing
+    /// there. On any failure the temporary file is removed and `path` is as it was. Returns false
+    /// when `path` was already there.
+    pub fn write_new(&self, path: &Path, bytes: &[u8]) -> io::Result<bool> {
         self.check_parent(path)?;
         let dir = path.parent().ok_or_else(|| outside_error(path))?;
         let name = path.file_name().ok_or_else(|| outside_error(path))?.to_string_lossy().into_owned();
@@ -253,14 +284,19 @@ impl<'a> ProjectFs<'a> {
             f.write_all(bytes)?;
             f.sync_all()?;
             drop(f);
-            let placed = match mode {
-                WriteMode::Replace => std::fs::rename(&tmp, path).map(|()| true),
-                WriteMode::New => match std::fs::hard_link(&tmp, path) {
-                    Ok(()) => Ok(true),
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-                    Err(e) => Err(e),
-                },
-            }?;
+            let placed = match std::fs::hard_link(&tmp, path) {
+                Ok(()) => true,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+                Err(e) if matches!(e.kind(), io::ErrorKind::Unsupported | io::ErrorKind::PermissionDenied) => {
+                    if std::fs::symlink_metadata(path).is_ok() {
+                        false
+                    } else {
+                        std::fs::rename(&tmp, path)?;
+                        true
+                    }
+                }
+                Err(e) => return Err(e),
+            };
             sync_dir(dir)?;
             Ok(placed)
         })();
@@ -285,16 +321,6 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     })();
     let _ = std::fs::remove_file(&tmp);
     result
-}
-
-/// How [`ProjectFs::write_atomic`] places its file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code)] // the registry's writes (issue 10)
-pub enum WriteMode {
-    /// Replace what is there.
-    Replace,
-    /// Never replace: an existing file is left as it is.
-    New,
 }
 
 fn size(bytes: u64) -> String {
@@ -514,15 +540,13 @@ mod tests {
     }
 
     #[test]
-    fn atomic_writes_replace_or_refuse_and_leave_no_temp_file() {
+    fn new_files_are_written_whole_never_replace_and_leave_no_temp_file() {
         let dir = tempfile::tempdir().unwrap();
         let fs = ProjectFs::new(dir.path());
         let p = dir.path().join("a.json");
-        assert!(fs.write_atomic(&p, b"one", WriteMode::New).unwrap());
-        assert!(!fs.write_atomic(&p, b"two", WriteMode::New).unwrap());
+        assert!(fs.write_new(&p, b"one").unwrap());
+        assert!(!fs.write_new(&p, b"two").unwrap());
         assert_eq!(std::fs::read(&p).unwrap(), b"one");
-        assert!(fs.write_atomic(&p, b"three", WriteMode::Replace).unwrap());
-        assert_eq!(std::fs::read(&p).unwrap(), b"three");
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("a.json")]);
     }

@@ -16,6 +16,7 @@ pub(crate) mod paths;
 pub(crate) mod plot;
 pub(crate) mod query;
 pub(crate) mod readers;
+pub(crate) mod registry;
 pub(crate) mod scan;
 pub(crate) mod schema;
 pub(crate) mod series;
@@ -26,9 +27,13 @@ pub use artifacts::{ArtifactPreview, PreviewKind, TEXT_LIMIT};
 pub use files::write_file_atomic;
 pub use filter::mentioned_columns;
 pub use index::{choose_data_dir, default_data_dir, index_path, Index};
-pub use model::{json_num, Artifact, DatasetInput, Diagnostic, LoggedModel, Num, Point, RunMeta, Source, Status};
+pub use model::{format_utc, json_num, Artifact, DatasetInput, Diagnostic, LoggedModel, Num, Point, RunMeta, Source, Status};
 pub use paths::join_path;
 pub use plot::{render_png, render_svg, PlotLine, PlotSpec};
+pub use registry::{
+    default_config_dir, parse_time, Actor, Approval, HistoryEntry, Identity, Imported, ModelState, PinnedFile, Problem, RegistryChange, VersionState,
+    Written,
+};
 pub use query::{diff_runs, ChartX, Completions, DiffRow, MetricSummary, RunDetail, RunQuery, RunRow};
 pub use scan::{Progress, ScanOptions, ScanReport};
 pub use series::{m4_points, m4_points_along, XAxis};
@@ -59,6 +64,9 @@ pub enum Error {
     Filter(String),
     #[error("{0}")]
     NotFound(String),
+    /// A registry change the model's state or the project's policy does not allow; nothing was written.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl From<rusqlite::Error> for Error {
@@ -83,6 +91,7 @@ impl Error {
             Error::Index(_) => "index",
             Error::Filter(_) => "filter",
             Error::NotFound(_) => "not_found",
+            Error::Refused(_) => "refused",
         }
     }
 }

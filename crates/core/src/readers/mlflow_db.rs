@@ -108,7 +108,7 @@ const DB_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 /// Opens another tool's database read-only, not through a link, with its schema distrusted: no
 /// function or virtual table named in its schema runs, the defensive flag is on, and every
 /// statement is interrupted once `DB_TIME_LIMIT` has passed since the open.
-fn open(path: &Path) -> rusqlite::Result<Connection> {
+pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
     use rusqlite::config::DbConfig;
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_NOFOLLOW;
     let mut c = Connection::open_with_flags(path, flags)?;

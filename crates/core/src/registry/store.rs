@@ -1,0 +1,283 @@
+//! The registry's files in the project, and their cache in the index.
+//!
+//! ```text
+//! .runlens/registry/policy.yaml                 optional: protected aliases and stages
+//! .runlens/registry/keys/<KEY ID>.pub           public keys, minisign's format, published by their first event
+//! .runlens/registry/<model>/events/<sha256>.json  one event per file, created exclusively, never edited
+//! ```
+//! Reading a model lists its events folder and reads only the files the index has not seen; each
+//! new file's name is checked against its bytes and its signature against its key once, and the
+//! verdict is cached with it (`registry_events`). Deleting the index loses nothing: the next read
+//! checks every file again.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use minisign::PublicKey;
+use rusqlite::{params, Connection};
+use serde_json::{Map, Value};
+
+use super::event::{canonical, is_hash, sha256_hex, Actor, Event};
+use super::keys::{self, Signer};
+use super::policy::{self, Policy};
+use super::Identity;
+use crate::files::{Kind, ProjectFs};
+use crate::Error;
+
+pub const DIR: &str = ".runlens/registry";
+pub const KEYS: &str = "keys";
+pub const EVENTS: &str = "events";
+/// An event file is small; anything bigger is not one.
+const EVENT_CAP: u64 = 1 << 20;
+const KEY_CAP: u64 = 4 << 10;
+const POLICY_CAP: u64 = 256 << 10;
+
+pub fn registry_dir(root: &Path) -> PathBuf {
+    root.join(".runlens").join("registry")
+}
+
+pub fn events_dir(root: &Path, model: &str) -> PathBuf {
+    registry_dir(root).join(model).join(EVENTS)
+}
+
+/// A model name is one folder name on every OS: no separators or characters Windows refuses, no
+/// `@` (it separates NAME@VERSION), no leading dot or space, no trailing dot or space, not a
+/// device name, at most 100 bytes, and not `keys`.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let bad_char = |c: char| c.is_control() || "/\\:*?\"<>|@".contains(c);
+    let stem = name.split('.').next().unwrap_or("").to_ascii_uppercase();
+    let device = ["CON", "PRN", "AUX", "NUL"].contains(&stem.as_str())
+        || ((stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.len() == 4
+            && stem.as_bytes()[3].is_ascii_digit());
+    if name.is_empty()
+        || name.len() > 100
+        || name.chars().any(bad_char)
+        || name.starts_with(['.', ' '])
+        || name.ends_with(['.', ' '])
+        || device
+        || name.eq_ignore_ascii_case(KEYS)
+    {
+        return Err(format!(
+            "{name:?} cannot be a model name: use letters, digits, spaces, '-', '_' and '.', up to 100 bytes, without '@', \
+             a leading dot or a trailing dot or space"
+        ));
+    }
+    Ok(())
+}
+
+/// The models that have an events folder, by name.
+pub fn model_names(fs: &ProjectFs, root: &Path) -> Vec<String> {
+    let Ok(entries) = fs.list(&registry_dir(root)) else { return Vec::new() };
+    entries
+        .into_iter()
+        .filter(|e| e.kind == Kind::Dir && check_name(&e.name).is_ok())
+        .filter(|e| fs.is_dir(&e.path.join(EVENTS)))
+        .map(|e| e.name)
+        .collect()
+}
+
+/// Public keys by id, read from `keys/` once each.
+#[derive(Default)]
+pub struct Keys(HashMap<String, Result<PublicKey, String>>);
+
+impl Keys {
+    pub fn get(&mut self, fs: &ProjectFs, root: &Path, id: &str) -> Result<&PublicKey, String> {
+        if !self.0.contains_key(id) {
+            let found = if !keys::is_key_id(id) {
+                Err(format!("its key id {id:?} is not 16 hex digits"))
+            } else {
+                let path = registry_dir(root).join(KEYS).join(format!("{id}.pub"));
+                match fs.read_text(&path, KEY_CAP, "a public key") {
+                    Ok(text) => match keys::parse_public(&text) {
+                        Some((pk, found)) if found == id => Ok(pk),
+                        Some((_, found)) => Err(format!("keys/{id}.pub holds key {found}, not {id}")),
+                        None => Err(format!("keys/{id}.pub is not a minisign public key")),
+                    },
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        Err(format!("it is signed by key {id}, which is not in .runlens/registry/keys/"))
+                    }
+                    Err(e) => Err(format!("keys/{id}.pub: {e}")),
+                }
+            };
+            self.0.insert(id.to_string(), found);
+        }
+        self.0[id].as_ref().map_err(Clone::clone)
+    }
+}
+
+/// Reads one event file and checks it: its name is the SHA-256 of its bytes, it parses, and its
+/// signature verifies with its key.
+pub fn read_event(fs: &ProjectFs, root: &Path, keys: &mut Keys, path: &Path) -> Result<(Event, Vec<u8>), String> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let hash = name.strip_suffix(".json").filter(|h| is_hash(h)).ok_or("not an event file name")?;
+    let bytes = fs.read(path, EVENT_CAP, "a registry event").map_err(|e| e.to_string())?;
+    check_bytes(fs, root, keys, hash, &bytes).map(|ev| (ev, bytes))
+}
+
+fn check_bytes(fs: &ProjectFs, root: &Path, keys: &mut Keys, hash: &str, bytes: &[u8]) -> Result<Event, String> {
+    let actual = sha256_hex(bytes);
+    if actual != hash {
+        return Err(format!("its bytes do not match its name (SHA-256 {actual}): the file was edited"));
+    }
+    let (ev, unsigned) = Event::parse(hash, bytes)?;
+    let pk = keys.get(fs, root, &ev.key)?;
+    keys::verify(pk, &ev.signature, &canonical(&unsigned))
+        .map_err(|e| format!("its signature does not verify with key {}: {e}", ev.key))?;
+    Ok(ev)
+}
+
+/// A model's events, read through the index's cache, and the files that are not valid events
+/// (with why).
+pub struct Loaded {
+    pub events: Vec<Event>,
+    pub bad: Vec<(String, String)>,
+}
+
+pub fn load(conn: &Connection, fs: &ProjectFs, root: &Path, model: &str) -> Result<Loaded, Error> {
+    let dir = events_dir(root, model);
+    let entries = match fs.list(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(Error::Io(format!("{}: {e}", dir.display()))),
+    };
+    let mut bad = Vec::new();
+    let mut names: HashSet<String> = HashSet::new();
+    for e in &entries {
+        if e.name.starts_with('.') {
+            continue; // a writer's temporary file, never an event
+        }
+        match e.name.strip_suffix(".json").filter(|h| is_hash(h)) {
+            Some(h) if e.kind == Kind::File => {
+                names.insert(h.to_string());
+            }
+            _ => bad.push((e.name.clone(), "not an event file (events are <sha256>.json files)".into())),
+        }
+    }
+    let mut cached: HashMap<String, (Option<Vec<u8>>, Option<String>)> = HashMap::new();
+    {
+        let mut st = conn.prepare_cached("SELECT hash, body, problem FROM registry_events WHERE model = ?1")?;
+        let rows = st.query_map([model], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
+        for row in rows {
+            let (h, body, problem) = row?;
+            cached.insert(h, (body, problem));
+        }
+    }
+    let mut keys = Keys::default();
+    let mut fresh: Vec<(String, Option<Vec<u8>>, Option<String>)> = Vec::new();
+    let mut events = Vec::with_capacity(names.len());
+    for h in &names {
+        match cached.get(h) {
+            Some((Some(body), None)) => match Event::parse(h, body) {
+                Ok((ev, _)) => events.push(ev),
+                Err(why) => bad.push((format!("{h}.json"), why)),
+            },
+            Some((_, Some(problem))) => bad.push((format!("{h}.json"), problem.clone())),
+            _ => {
+                let path = dir.join(format!("{h}.json"));
+                match read_event(fs, root, &mut keys, &path) {
+                    Ok((ev, bytes)) => {
+                        fresh.push((h.clone(), Some(bytes), None));
+                        events.push(ev);
+                    }
+                    Err(why) => {
+                        fresh.push((h.clone(), None, Some(why.clone())));
+                        bad.push((format!("{h}.json"), why));
+                    }
+                }
+            }
+        }
+    }
+    let gone: Vec<&String> = cached.keys().filter(|h| !names.contains(*h)).collect();
+    if !fresh.is_empty() || !gone.is_empty() {
+        let tx = conn.unchecked_transaction()?;
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT OR REPLACE INTO registry_events(model, hash, body, problem) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (h, body, problem) in &fresh {
+                ins.execute(params![model, h, body, problem])?;
+            }
+            let mut del = tx.prepare_cached("DELETE FROM registry_events WHERE model = ?1 AND hash = ?2")?;
+            for h in gone {
+                del.execute(params![model, h])?;
+            }
+        }
+        tx.commit()?;
+    }
+    events.sort_by(|a, b| a.hash.cmp(&b.hash));
+    bad.sort();
+    Ok(Loaded { events, bad })
+}
+
+/// The project's policy, or the empty one when there is no policy file.
+pub fn load_policy(fs: &ProjectFs, root: &Path) -> Result<Policy, Error> {
+    let path = registry_dir(root).join(policy::FILE);
+    match fs.read_text(&path, POLICY_CAP, "the registry policy") {
+        Ok(text) => Policy::parse(&text).map_err(|e| Error::Project(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Policy::default()),
+        Err(e) => Err(Error::Project(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// What a new event says; the writer adds who, when, where, its parents and its signature.
+pub struct Draft {
+    pub kind: &'static str,
+    pub version: Option<u64>,
+    pub target: Option<String>,
+    pub payload: Map<String, Value>,
+}
+
+/// Signs and writes one event after `heads`, publishing the signer's key first if the project does
+/// not have it. The event file is created exclusively through the atomic-write path.
+pub fn write(
+    conn: &Connection,
+    fs: &ProjectFs,
+    root: &Path,
+    model: &str,
+    heads: &[String],
+    draft: Draft,
+    who: &Identity,
+    now: i64,
+) -> Result<Event, Error> {
+    let signer = Signer::load_or_create(&who.key_dir)?;
+    let io = |what: &Path, e: std::io::Error| Error::Io(format!("{}: {e}", what.display()));
+    let keys_dir = registry_dir(root).join(KEYS);
+    fs.create_dirs(&keys_dir).map_err(|e| io(&keys_dir, e))?;
+    let key_path = keys_dir.join(format!("{}.pub", signer.id));
+    let mut keys = Keys::default();
+    if keys.get(fs, root, &signer.id).is_err() {
+        let text = signer.public_file(&Actor::display(&who.actor()));
+        if !fs.write_new(&key_path, text.as_bytes()).map_err(|e| io(&key_path, e))? {
+            // Another writer published a file under this name: it must hold this key.
+            let mut fresh = Keys::default();
+            fresh.get(fs, root, &signer.id).map_err(|why| Error::Project(format!("{}: {why}", key_path.display())))?;
+        }
+    }
+    let mut ev = Event {
+        hash: String::new(),
+        kind: draft.kind.to_string(),
+        model: model.to_string(),
+        version: draft.version,
+        target: draft.target,
+        payload: draft.payload,
+        at: now,
+        actor: who.actor(),
+        host: who.host.clone(),
+        parents: heads.to_vec(),
+        key: signer.id.clone(),
+        signature: String::new(),
+    };
+    ev.signature = signer.sign(&canonical(&ev.unsigned()))?;
+    let bytes = ev.file_bytes();
+    ev.hash = sha256_hex(&bytes);
+    let dir = events_dir(root, model);
+    fs.create_dirs(&dir).map_err(|e| io(&dir, e))?;
+    let path = dir.join(format!("{}.json", ev.hash));
+    fs.write_new(&path, &bytes).map_err(|e| io(&path, e))?;
+    conn.execute(
+        "INSERT OR REPLACE INTO registry_events(model, hash, body, problem) VALUES (?1, ?2, ?3, NULL)",
+        params![model, ev.hash, bytes],
+    )?;
+    Ok(ev)
+}
