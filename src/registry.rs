@@ -170,8 +170,9 @@ fn now() -> Result<i64> {
 fn identity(config_dir: Option<PathBuf>) -> Result<Identity> {
     let dir = match config_dir {
         Some(d) => d,
-        None => runlens_core::default_config_dir()
-            .ok_or_else(|| anyhow::anyhow!("no config dir on this system: pass --config-dir or set RUNLENS_CONFIG_DIR"))?,
+        None => runlens_core::default_config_dir().ok_or_else(|| {
+            anyhow::anyhow!("no config dir on this system: pass --config-dir or set RUNLENS_CONFIG_DIR")
+        })?,
     };
     Ok(Identity::discover(dir, |k| std::env::var(k).ok()))
 }
@@ -309,7 +310,11 @@ pub fn run(
                             m.name,
                             m.source,
                             m.location,
-                            if vs.is_empty() { "nothing new".to_string() } else { format!("imported version {}", vs.join(", ")) }
+                            if vs.is_empty() {
+                                "nothing new".to_string()
+                            } else {
+                                format!("imported version {}", vs.join(", "))
+                            }
                         )?;
                         for s in &m.skipped {
                             writeln!(out, "  not imported: {s}")?;
@@ -369,10 +374,11 @@ fn print_written(w: &Written, c: &RegistryChange, format: Fmt, out: &mut dyn Wri
 }
 
 fn list_table(models: &[ModelState]) -> String {
-    let headers: Vec<String> = ["MODEL", "SOURCE", "VERSION", "ALIASES", "STAGE", "APPROVALS", "CREATED", "BY", "RUN", "NOTE"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let headers: Vec<String> =
+        ["MODEL", "SOURCE", "VERSION", "ALIASES", "STAGE", "APPROVALS", "CREATED", "BY", "RUN", "NOTE"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     let mut rows = Vec::new();
     for m in models {
         if m.versions.is_empty() {
@@ -422,7 +428,9 @@ fn history_table(h: &[HistoryEntry]) -> String {
                 "set_description" => s("description"),
                 "transition" => format!("{}: {}", s("stage"), s("comment")),
                 "request_approval" | "approve" | "reject" => s("comment"),
-                "register" => p.get("source").and_then(|x| x.get("path")).and_then(Value::as_str).unwrap_or("").to_string(),
+                "register" => {
+                    p.get("source").and_then(|x| x.get("path")).and_then(Value::as_str).unwrap_or("").to_string()
+                }
                 _ => String::new(),
             };
             if let Some(why) = &e.skipped {

@@ -267,3 +267,84 @@ fn open_refuses_a_missing_folder_and_a_file() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a folder"));
 }
+
+/// `runlens registry ...`: the JSON shapes of `register` and `list`, exactly, and `verify`'s exit code.
+#[test]
+fn registry_register_list_and_verify_follow_the_contract() {
+    let s = Scratch::new();
+    let project = s.dir.path().join("p");
+    copy_dir(&fixture("mlflow_registry/project"), &project);
+    let p = project.to_str().unwrap();
+    let config = s.dir.path().join("config");
+    let reg = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_runlens"))
+            .arg("--data-dir")
+            .arg(s.data())
+            .arg("--config-dir")
+            .arg(&config)
+            .arg("registry")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let truth = read_json(&fixture("mlflow_registry/truth.json"));
+    let run = &truth["file"]["runs"]["wide-C10"];
+    let (run_id, model_id) = (run["run_id"].as_str().unwrap(), run["logged_model_id"].as_str().unwrap());
+    let w: Value =
+        serde_json::from_str(&stdout(&reg(&["register", p, run_id, model_id, "--name", "churn", "--format", "json"])))
+            .unwrap();
+    let mut keys: Vec<&str> = w.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["digest", "name", "version"]);
+    assert_eq!((w["name"].as_str(), w["version"].as_u64()), (Some("churn"), Some(1)));
+    let list: Value = serde_json::from_str(&stdout(&reg(&["list", p, "--format", "json"]))).unwrap();
+    let list = list.as_array().unwrap();
+    let sources: Vec<&str> = list.iter().map(|m| m["source"].as_str().unwrap()).collect();
+    assert!(
+        sources.contains(&"runlens") && sources.contains(&"mlflow") && sources.contains(&"mlflow-db"),
+        "{sources:?}"
+    );
+    for m in list {
+        let mut keys: Vec<&str> = m.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["aliases", "description", "name", "source", "tags", "versions"]);
+        for v in m["versions"].as_array().unwrap() {
+            let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+            keys.sort();
+            assert_eq!(
+                keys,
+                [
+                    "aliases",
+                    "approvals",
+                    "archived",
+                    "changed_on_disk",
+                    "created_at",
+                    "created_by",
+                    "description",
+                    "digest",
+                    "files",
+                    "run_id",
+                    "run_path",
+                    "stage",
+                    "status",
+                    "tags",
+                    "version"
+                ]
+            );
+            for f in v["files"].as_array().unwrap() {
+                let mut keys: Vec<&str> = f.as_object().unwrap().keys().map(String::as_str).collect();
+                keys.sort();
+                assert_eq!(keys, ["path", "sha256", "size"]);
+            }
+        }
+    }
+    let ok = reg(&["verify", p]);
+    assert_eq!(ok.status.code(), Some(0));
+    let events = project.join(".runlens/registry/churn/events");
+    let f = std::fs::read_dir(&events).unwrap().next().unwrap().unwrap().path();
+    std::fs::write(&f, std::fs::read_to_string(&f).unwrap().replace("churn", "chumn")).unwrap();
+    let bad = reg(&["verify", p]);
+    assert_eq!(bad.status.code(), Some(1));
+    let name = f.file_stem().unwrap().to_str().unwrap();
+    assert!(String::from_utf8_lossy(&bad.stdout).contains(name));
+}

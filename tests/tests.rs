@@ -15,6 +15,7 @@ mod incremental;
 mod memory;
 mod plot;
 mod realruns;
+mod registry;
 mod reliability;
 mod sacred;
 mod tensorboard;

@@ -27,14 +27,16 @@ pub use artifacts::{ArtifactPreview, PreviewKind, TEXT_LIMIT};
 pub use files::write_file_atomic;
 pub use filter::mentioned_columns;
 pub use index::{choose_data_dir, default_data_dir, index_path, Index};
-pub use model::{format_utc, json_num, Artifact, DatasetInput, Diagnostic, LoggedModel, Num, Point, RunMeta, Source, Status};
+pub use model::{
+    format_utc, json_num, Artifact, DatasetInput, Diagnostic, LoggedModel, Num, Point, RunMeta, Source, Status,
+};
 pub use paths::join_path;
 pub use plot::{render_png, render_svg, PlotLine, PlotSpec};
-pub use registry::{
-    default_config_dir, parse_time, Actor, Approval, HistoryEntry, Identity, Imported, ModelState, PinnedFile, Problem, RegistryChange, VersionState,
-    Written,
-};
 pub use query::{diff_runs, ChartX, Completions, DiffRow, MetricSummary, RunDetail, RunQuery, RunRow};
+pub use registry::{
+    default_config_dir, parse_time, Actor, Approval, HistoryEntry, Identity, Imported, ModelState, PinnedFile, Problem,
+    RegistryChange, VersionState, Written,
+};
 pub use scan::{Progress, ScanOptions, ScanReport};
 pub use series::{m4_points, m4_points_along, XAxis};
 pub use watch::{Change, WatchEvent, WatchOptions};

@@ -127,7 +127,10 @@ impl Event {
         let s = |k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
         let need = |k: &str| s(k).ok_or_else(|| format!("no {k:?} text"));
         if o.get("v").and_then(Value::as_u64) != Some(FORMAT) {
-            return Err(format!("format version {} is not one this Runlens reads (1)", o.get("v").unwrap_or(&Value::Null)));
+            return Err(format!(
+                "format version {} is not one this Runlens reads (1)",
+                o.get("v").unwrap_or(&Value::Null)
+            ));
         }
         let actor = o.get("actor").and_then(Value::as_object).ok_or("no \"actor\" object")?;
         let astr = |k: &str| actor.get(k).and_then(Value::as_str).map(str::to_string);

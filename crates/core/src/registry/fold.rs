@@ -278,12 +278,8 @@ pub fn apply(st: &mut ModelState, ev: &Event, policy: &Policy) -> Result<Option<
         return Err(why);
     }
     let n = v.version;
-    let approval = || Approval {
-        by: ev.actor.display(),
-        at: ev.at,
-        comment: ev.text("comment").to_string(),
-        key: ev.key.clone(),
-    };
+    let approval =
+        || Approval { by: ev.actor.display(), at: ev.at, comment: ev.text("comment").to_string(), key: ev.key.clone() };
     match ev.kind.as_str() {
         SET_ALIAS => {
             st.aliases.insert(ev.text("alias").to_string(), n);
@@ -354,7 +350,8 @@ mod tests {
             ev('d', 20, &['a'], SET_TAG, None, serde_json::json!({"key": "k", "value": "d"})),
             ev('c', 20, &['a'], SET_TAG, None, serde_json::json!({"key": "k", "value": "c"})),
         ];
-        let names = |o: Vec<usize>, evs: &[Event]| o.iter().map(|i| evs[*i].hash.chars().next().unwrap()).collect::<String>();
+        let names =
+            |o: Vec<usize>, evs: &[Event]| o.iter().map(|i| evs[*i].hash.chars().next().unwrap()).collect::<String>();
         assert_eq!(names(order(&evs), &evs), "abcd");
         let mut rev = evs.clone();
         rev.reverse();

@@ -105,7 +105,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Parses a public key file (or a bare base64 key line) and returns the key and its id.
 pub fn parse_public(text: &str) -> Option<(PublicKey, String)> {
     let line = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with("untrusted comment:"))?;
-    let pk = PublicKey::from_base64(line).or_else(|_| PublicKeyBox::from_string(text).and_then(|b| b.into_public_key()));
+    let pk =
+        PublicKey::from_base64(line).or_else(|_| PublicKeyBox::from_string(text).and_then(|b| b.into_public_key()));
     let pk = pk.ok()?;
     let id = key_id(pk.keynum());
     Some((pk, id))

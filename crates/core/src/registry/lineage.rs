@@ -115,7 +115,9 @@ fn code(fs: &ProjectFs, root: &Path, d: &RunDetail) -> Value {
         }
     }
     match git_head(fs, root) {
-        Some((commit, branch)) => json!({"commit": commit, "from": "project HEAD", "branch": branch, "dirty": Value::Null}),
+        Some((commit, branch)) => {
+            json!({"commit": commit, "from": "project HEAD", "branch": branch, "dirty": Value::Null})
+        }
         None => Value::Null,
     }
 }

@@ -33,7 +33,8 @@ pub fn models(index: &Index, fs: &ProjectFs) -> Vec<ModelState> {
 fn stores(index: &Index, fs: &ProjectFs) -> (Vec<String>, Vec<String>) {
     let mut files: HashSet<String> = HashSet::new();
     let mut dbs: HashSet<String> = HashSet::new();
-    if let Ok(mut st) = index.conn.prepare("SELECT DISTINCT source, unit FROM runs WHERE source IN ('mlflow', 'mlflow-db')")
+    if let Ok(mut st) =
+        index.conn.prepare("SELECT DISTINCT source, unit FROM runs WHERE source IN ('mlflow', 'mlflow-db')")
     {
         let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)));
         for (source, unit) in rows.into_iter().flatten().flatten() {
@@ -54,8 +55,7 @@ fn stores(index: &Index, fs: &ProjectFs) -> (Vec<String>, Vec<String>) {
     if fs.is_file(&index.root.join("mlflow.db")) {
         dbs.insert("mlflow.db".into());
     }
-    let mut files: Vec<String> =
-        files.into_iter().filter(|s| fs.is_dir(&index.root.join(s).join("models"))).collect();
+    let mut files: Vec<String> = files.into_iter().filter(|s| fs.is_dir(&index.root.join(s).join("models"))).collect();
     let mut dbs: Vec<String> = dbs.into_iter().collect();
     files.sort();
     dbs.sort();
@@ -96,40 +96,29 @@ fn model_path(root: &Path, base: &Path, storage: Option<&str>, source: Option<&s
     })
 }
 
-fn version_state(
-    number: u64,
-    run_id: Option<String>,
-    run_path: Option<String>,
-    stage: Option<String>,
-    status: Option<String>,
-    description: Option<String>,
-    created_at: Option<i64>,
-    created_by: Option<String>,
-    model_path: Option<String>,
-    source_uri: Option<String>,
-    tags: BTreeMap<String, String>,
-) -> VersionState {
-    let archived = stage.as_deref() == Some("Archived");
+/// An MLflow version with nothing known yet but its number.
+fn blank(number: u64) -> VersionState {
     VersionState {
         version: number,
-        run_id,
-        run_path,
-        stage,
-        status,
-        description,
-        tags,
+        run_id: None,
+        run_path: None,
+        stage: None,
+        status: None,
+        description: None,
+        tags: BTreeMap::new(),
         aliases: Vec::new(),
-        created_at,
-        created_by,
+        created_at: None,
+        created_by: None,
         digest: None,
         files: Vec::new(),
         changed_on_disk: false,
-        archived,
+        // MLflow has no archive flag: its "Archived" is a stage, listed as one.
+        archived: false,
         approvals: Vec::new(),
         register: String::new(),
         author_key: String::new(),
-        source: json!({"path": model_path, "uri": source_uri}),
-        model_path,
+        model_path: None,
+        source: Value::Null,
         lineage: Value::Null,
         imported_from: Value::Null,
         rejections: Vec::new(),
@@ -186,19 +175,20 @@ fn file_store(index: &Index, fs: &ProjectFs, root: &Path, store: &str) -> Vec<Mo
             let Ok(vm) = yaml(&t) else { continue };
             let Some(number) = i(&vm, "version").map(|n| n as u64) else { continue };
             let run_id = s(&vm, "run_id");
-            m.versions.push(version_state(
-                number,
-                run_id.clone(),
-                run_path(index, run_id.as_deref(), "mlflow"),
-                s(&vm, "current_stage"),
-                s(&vm, "status"),
-                s(&vm, "description"),
-                i(&vm, "creation_timestamp"),
-                s(&vm, "user_id"),
-                model_path(root, &store_dir, s(&vm, "storage_location").as_deref(), s(&vm, "source").as_deref()),
-                s(&vm, "source"),
-                text_files(fs, &ve.path.join("tags")),
-            ));
+            let path = model_path(root, &store_dir, s(&vm, "storage_location").as_deref(), s(&vm, "source").as_deref());
+            m.versions.push(VersionState {
+                run_path: run_path(index, run_id.as_deref(), "mlflow"),
+                run_id,
+                stage: s(&vm, "current_stage"),
+                status: s(&vm, "status"),
+                description: s(&vm, "description"),
+                created_at: i(&vm, "creation_timestamp"),
+                created_by: s(&vm, "user_id"),
+                source: json!({"path": path, "uri": s(&vm, "source")}),
+                model_path: path,
+                tags: text_files(fs, &ve.path.join("tags")),
+                ..blank(number)
+            });
         }
         out.push(finish(m));
     }
@@ -209,7 +199,7 @@ type Row = HashMap<String, Sql>;
 
 fn rows(c: &rusqlite::Connection, table: &str) -> Vec<Row> {
     let Ok(mut st) = c.prepare(&format!("SELECT * FROM \"{table}\"")) else { return Vec::new() };
-    let names: Vec<String> = st.column_names().into_iter().map(str::to_string).collect();
+    let names: Vec<String> = st.column_names().map(str::to_string).collect();
     let Ok(rows) = st.query_map([], |r| {
         let mut m = HashMap::new();
         for (i, n) in names.iter().enumerate() {
@@ -274,19 +264,20 @@ fn db_store(index: &Index, root: &Path, db: &str) -> Vec<ModelState> {
         let (Some(n), Some(v)) = (text(&r, "name"), int(&r, "version")) else { continue };
         let Some(m) = models.get_mut(&n) else { continue };
         let run_id = text(&r, "run_id");
-        m.versions.push(version_state(
-            v as u64,
-            run_id.clone(),
-            run_path(index, run_id.as_deref(), "mlflow-db"),
-            text(&r, "current_stage"),
-            text(&r, "status"),
-            text(&r, "description"),
-            int(&r, "creation_time"),
-            text(&r, "user_id"),
-            model_path(root, &base, text(&r, "storage_location").as_deref(), text(&r, "source").as_deref()),
-            text(&r, "source"),
-            vtags.remove(&(n.clone(), v)).unwrap_or_default(),
-        ));
+        let path = model_path(root, &base, text(&r, "storage_location").as_deref(), text(&r, "source").as_deref());
+        m.versions.push(VersionState {
+            run_path: run_path(index, run_id.as_deref(), "mlflow-db"),
+            run_id,
+            stage: text(&r, "current_stage"),
+            status: text(&r, "status"),
+            description: text(&r, "description"),
+            created_at: int(&r, "creation_time"),
+            created_by: text(&r, "user_id"),
+            source: json!({"path": path, "uri": text(&r, "source")}),
+            model_path: path,
+            tags: vtags.remove(&(n.clone(), v)).unwrap_or_default(),
+            ..blank(v as u64)
+        });
     }
     models.into_values().map(finish).collect()
 }

@@ -22,8 +22,8 @@ use serde_json::{json, Map, Value};
 use crate::files::ProjectFs;
 use crate::index::Index;
 use crate::Error;
-use event::*;
 pub use event::Actor;
+use event::*;
 pub use fold::{Approval, ModelState, PinnedFile, VersionState};
 use store::Draft;
 pub use verify::Problem;
@@ -58,14 +58,17 @@ impl Identity {
         let (mut name, mut email) = (env("GIT_AUTHOR_NAME"), env("GIT_AUTHOR_EMAIL"));
         let home = env("HOME").or_else(|| env("USERPROFILE")).map(PathBuf::from);
         let xdg = env("XDG_CONFIG_HOME").map(PathBuf::from).or_else(|| home.as_ref().map(|h| h.join(".config")));
-        for file in [xdg.map(|x| x.join("git").join("config")), home.map(|h| h.join(".gitconfig"))].into_iter().flatten() {
+        for file in
+            [xdg.map(|x| x.join("git").join("config")), home.map(|h| h.join(".gitconfig"))].into_iter().flatten()
+        {
             if let Ok(text) = std::fs::read_to_string(&file) {
                 let (n, e) = lineage::git_user(&text);
                 name = name.or(n);
                 email = email.or(e);
             }
         }
-        let host = env("COMPUTERNAME").or_else(hostname).or_else(|| env("HOSTNAME")).unwrap_or_else(|| "unknown".into());
+        let host =
+            env("COMPUTERNAME").or_else(hostname).or_else(|| env("HOSTNAME")).unwrap_or_else(|| "unknown".into());
         Identity { user, name: name.filter(|n| !n.is_empty()), email: email.filter(|e| !e.is_empty()), host, key_dir }
     }
 }
@@ -94,13 +97,25 @@ pub fn default_config_dir() -> Option<PathBuf> {
 pub enum RegistryChange {
     SetAlias(String),
     RemoveAlias(String),
-    SetTag { key: String, value: String },
+    SetTag {
+        key: String,
+        value: String,
+    },
     DeleteTag(String),
     SetDescription(String),
-    Transition { stage: String, comment: String },
-    RequestApproval { comment: String },
-    Approve { comment: String },
-    Reject { comment: String },
+    Transition {
+        stage: String,
+        comment: String,
+    },
+    RequestApproval {
+        comment: String,
+    },
+    Approve {
+        comment: String,
+    },
+    Reject {
+        comment: String,
+    },
     Archive,
     Restore,
     /// The reference dataset of a version (for drift monitoring): any JSON object.
@@ -369,8 +384,15 @@ impl Index {
         let state = self.fold_model(fs, name, &policy, None)?.state;
         let next = state.versions.iter().map(|v| v.version).max().unwrap_or(0) + 1;
         let version = claim.filter(|c| *c > 0 && state.version(*c).is_none()).unwrap_or(next);
-        let draft = Draft { kind: REGISTER, version: Some(version), target: None, payload };
-        let ev = store::write(&self.conn, fs, &self.root, name, &state.heads, draft, who, now)?;
+        let draft = Draft {
+            model: name.to_string(),
+            parents: state.heads.clone(),
+            kind: REGISTER,
+            version: Some(version),
+            target: None,
+            payload,
+        };
+        let ev = store::write(&self.conn, fs, &self.root, draft, who, now)?;
         let loaded = store::load(&self.conn, fs, &self.root, name)?;
         let order = fold::order(&loaded.events);
         let after = fold::fold(name, &loaded.events, &order, &policy, None);
@@ -404,13 +426,41 @@ impl Index {
                 report.push(r);
                 continue;
             }
-            let origin = |number: u64| json!({"source": m.source, "location": location, "name": m.name, "version": number});
+            let origin =
+                |number: u64| json!({"source": m.source, "location": location, "name": m.name, "version": number});
+            let same_store = |v: &VersionState| {
+                v.imported_from.get("source") == Some(&json!(m.source))
+                    && v.imported_from.get("location") == Some(&json!(location))
+                    && v.imported_from.get("name") == Some(&json!(m.name))
+            };
             let mut ours = self.registry_model(&m.name).ok().filter(|s| s.source == "runlens");
+            // A Runlens model takes versions from one MLflow model only: never two stores merged
+            // into one numbering, never MLflow's versions mixed into a model of ours.
+            if let Some(o) = &ours {
+                if let Some(other) = o.versions.iter().find(|v| !v.imported_from.is_null() && !same_store(v)) {
+                    r.skipped.push(format!(
+                        "the Runlens model {:?} holds versions imported from {} {}: not mixing in this one",
+                        m.name,
+                        other.imported_from.get("source").and_then(Value::as_str).unwrap_or("?"),
+                        other.imported_from.get("location").and_then(Value::as_str).unwrap_or("?")
+                    ));
+                    report.push(r);
+                    continue;
+                }
+                if !o.versions.is_empty() && o.versions.iter().all(|v| v.imported_from.is_null()) {
+                    r.skipped.push(format!(
+                        "a Runlens model named {:?} exists, not imported from MLflow: not mixing in this one",
+                        m.name
+                    ));
+                    report.push(r);
+                    continue;
+                }
+            }
             // MLflow's version number -> ours.
             let mut map: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
             for v in ours.iter().flat_map(|s| &s.versions) {
                 if let Some(n) = v.imported_from.get("version").and_then(Value::as_u64) {
-                    if v.imported_from == origin(n) {
+                    if same_store(v) {
                         map.insert(n, v.version);
                     }
                 }
@@ -439,7 +489,11 @@ impl Index {
                 }
             };
             if m.description.is_some() && ours.description != m.description {
-                apply(m.name.clone(), RegistryChange::SetDescription(m.description.clone().unwrap_or_default()), &mut r);
+                apply(
+                    m.name.clone(),
+                    RegistryChange::SetDescription(m.description.clone().unwrap_or_default()),
+                    &mut r,
+                );
             }
             for (k, val) in &m.tags {
                 if ours.tags.get(k) != Some(val) {
@@ -478,7 +532,13 @@ impl Index {
                 Ok((f, d)) => {
                     files = f;
                     digest = Some(d);
-                    kind = if is_file { "file" } else if fs.is_file(&full.join("MLmodel")) { "mlflow-model" } else { "folder" };
+                    kind = if is_file {
+                        "file"
+                    } else if fs.is_file(&full.join("MLmodel")) {
+                        "mlflow-model"
+                    } else {
+                        "folder"
+                    };
                 }
                 Err(e) => skipped.push(format!("version {}: files not pinned: {e}", v.version)),
             }
@@ -528,17 +588,21 @@ impl Index {
         let (_, n) = self.write_register(fs, &m.name, Some(v.version), payload, who, now)?;
         let target = format!("{}@{n}", m.name);
         for (k, val) in &v.tags {
-            if let Err(e) = self.registry_change(&target, RegistryChange::SetTag { key: k.clone(), value: val.clone() }, who, now) {
+            if let Err(e) =
+                self.registry_change(&target, RegistryChange::SetTag { key: k.clone(), value: val.clone() }, who, now)
+            {
                 skipped.push(format!("{target}: tag {k}: {e}"));
             }
         }
         if let Some(stage) = v.stage.as_deref().filter(|s| !s.is_empty() && *s != "None") {
-            let comment = format!("imported from MLflow ({} {}, version {})", m.source, m.location.as_deref().unwrap_or(""), v.version);
-            let c = if stage == "Archived" {
-                RegistryChange::Archive
-            } else {
-                RegistryChange::Transition { stage: stage.to_string(), comment }
-            };
+            let comment = format!(
+                "imported from MLflow ({} {}, version {})",
+                m.source,
+                m.location.as_deref().unwrap_or(""),
+                v.version
+            );
+            // MLflow's "Archived" is a stage like the others (an alias may point at it): kept as one.
+            let c = RegistryChange::Transition { stage: stage.to_string(), comment };
             if let Err(e) = self.registry_change(&target, c, who, now) {
                 skipped.push(format!("{target}: stage {stage}: {e}"));
             }
@@ -573,6 +637,8 @@ impl Index {
         }
         let (kind, payload) = self.precheck(&state, version, &change)?;
         let draft = Draft {
+            model: t.name.to_string(),
+            parents: state.heads.clone(),
             kind,
             version: version.map(|v| v.version),
             target: version.map(|v| v.register.clone()),
@@ -595,7 +661,7 @@ impl Index {
             signature: String::new(),
         };
         fold::apply(&mut state.clone(), &probe, &policy).map_err(Error::Refused)?;
-        let ev = store::write(&self.conn, &fs, &self.root, t.name, &state.heads, draft, who, now)?;
+        let ev = store::write(&self.conn, &fs, &self.root, draft, who, now)?;
         Ok(Written {
             name: t.name.to_string(),
             version: version.map(|v| v.version),
@@ -774,6 +840,10 @@ fn resolve_version<'a>(state: &'a ModelState, v: &str) -> Result<&'a VersionStat
     };
     state.version(n).ok_or_else(|| {
         let have: Vec<String> = state.versions.iter().map(|v| v.version.to_string()).collect();
-        Error::NotFound(format!("{} has no version {n}; it has {}", state.name, if have.is_empty() { "none".into() } else { have.join(", ") }))
+        Error::NotFound(format!(
+            "{} has no version {n}; it has {}",
+            state.name,
+            if have.is_empty() { "none".into() } else { have.join(", ") }
+        ))
     })
 }

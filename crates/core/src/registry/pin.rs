@@ -101,7 +101,7 @@ pub fn disk_path(root: &Path, v: &VersionState, f: &PinnedFile) -> Option<PathBu
     })
 }
 
-fn stamp(md: &std::fs::Metadata) -> i64 {
+pub fn mtime_ns(md: &std::fs::Metadata) -> i64 {
     md.modified()
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
@@ -113,7 +113,7 @@ fn remember(conn: &Connection, root: &Path, path: &Path, size: u64, sha256: &str
     let (Some(rel), Ok(md)) = (crate::paths::rel(root, path), std::fs::symlink_metadata(path)) else { return };
     let _ = conn.execute(
         "INSERT OR REPLACE INTO pinned_files(path, size, mtime_ns, sha256) VALUES (?1, ?2, ?3, ?4)",
-        params![rel, size as i64, stamp(&md), sha256],
+        params![rel, size as i64, mtime_ns(&md), sha256],
     );
 }
 
@@ -136,7 +136,7 @@ pub fn changed_on_disk(conn: &Connection, fs: &ProjectFs, root: &Path, v: &Versi
             .ok()
             .flatten();
         if let Some((size, mtime, sha)) = known {
-            if size as u64 == md.len() && mtime == stamp(&md) {
+            if size as u64 == md.len() && mtime == mtime_ns(&md) {
                 return sha != f.sha256;
             }
         }

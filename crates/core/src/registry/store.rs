@@ -10,7 +10,7 @@
 //! verdict is cached with it (`registry_events`). Deleting the index loses nothing: the next read
 //! checks every file again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use minisign::PublicKey;
@@ -127,6 +127,9 @@ fn check_bytes(fs: &ProjectFs, root: &Path, keys: &mut Keys, hash: &str, bytes: 
     Ok(ev)
 }
 
+/// A cached event file: its (size, mtime), its bytes when it checked out, else why not.
+type Cached = ((i64, i64), Option<Vec<u8>>, Option<String>);
+
 /// A model's events, read through the index's cache, and the files that are not valid events
 /// (with why).
 pub struct Loaded {
@@ -142,61 +145,67 @@ pub fn load(conn: &Connection, fs: &ProjectFs, root: &Path, model: &str) -> Resu
         Err(e) => return Err(Error::Io(format!("{}: {e}", dir.display()))),
     };
     let mut bad = Vec::new();
-    let mut names: HashSet<String> = HashSet::new();
+    // Each event file with its size and mtime: a file edited in place is checked again.
+    let mut names: HashMap<String, (i64, i64)> = HashMap::new();
     for e in &entries {
         if e.name.starts_with('.') {
             continue; // a writer's temporary file, never an event
         }
         match e.name.strip_suffix(".json").filter(|h| is_hash(h)) {
             Some(h) if e.kind == Kind::File => {
-                names.insert(h.to_string());
+                let stamp =
+                    e.metadata().map(|m| (m.len() as i64, crate::registry::pin::mtime_ns(&m))).unwrap_or((-1, 0));
+                names.insert(h.to_string(), stamp);
             }
             _ => bad.push((e.name.clone(), "not an event file (events are <sha256>.json files)".into())),
         }
     }
-    let mut cached: HashMap<String, (Option<Vec<u8>>, Option<String>)> = HashMap::new();
+    let mut cached: HashMap<String, Cached> = HashMap::new();
     {
-        let mut st = conn.prepare_cached("SELECT hash, body, problem FROM registry_events WHERE model = ?1")?;
-        let rows = st.query_map([model], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
+        let mut st =
+            conn.prepare_cached("SELECT hash, size, mtime_ns, body, problem FROM registry_events WHERE model = ?1")?;
+        let rows = st.query_map([model], |r| {
+            Ok((r.get::<_, String>(0)?, (r.get::<_, i64>(1)?, r.get::<_, i64>(2)?), r.get(3)?, r.get(4)?))
+        })?;
         for row in rows {
-            let (h, body, problem) = row?;
-            cached.insert(h, (body, problem));
+            let (h, stamp, body, problem) = row?;
+            cached.insert(h, (stamp, body, problem));
         }
     }
     let mut keys = Keys::default();
-    let mut fresh: Vec<(String, Option<Vec<u8>>, Option<String>)> = Vec::new();
+    let mut fresh: Vec<(String, Cached)> = Vec::new();
     let mut events = Vec::with_capacity(names.len());
-    for h in &names {
+    for (h, stamp) in &names {
         match cached.get(h) {
-            Some((Some(body), None)) => match Event::parse(h, body) {
+            Some((s, Some(body), None)) if s == stamp => match Event::parse(h, body) {
                 Ok((ev, _)) => events.push(ev),
                 Err(why) => bad.push((format!("{h}.json"), why)),
             },
-            Some((_, Some(problem))) => bad.push((format!("{h}.json"), problem.clone())),
+            Some((s, _, Some(problem))) if s == stamp => bad.push((format!("{h}.json"), problem.clone())),
             _ => {
                 let path = dir.join(format!("{h}.json"));
                 match read_event(fs, root, &mut keys, &path) {
                     Ok((ev, bytes)) => {
-                        fresh.push((h.clone(), Some(bytes), None));
+                        fresh.push((h.clone(), (*stamp, Some(bytes), None)));
                         events.push(ev);
                     }
                     Err(why) => {
-                        fresh.push((h.clone(), None, Some(why.clone())));
+                        fresh.push((h.clone(), (*stamp, None, Some(why.clone()))));
                         bad.push((format!("{h}.json"), why));
                     }
                 }
             }
         }
     }
-    let gone: Vec<&String> = cached.keys().filter(|h| !names.contains(*h)).collect();
+    let gone: Vec<&String> = cached.keys().filter(|h| !names.contains_key(*h)).collect();
     if !fresh.is_empty() || !gone.is_empty() {
         let tx = conn.unchecked_transaction()?;
         {
             let mut ins = tx.prepare_cached(
-                "INSERT OR REPLACE INTO registry_events(model, hash, body, problem) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR REPLACE INTO registry_events(model, hash, size, mtime_ns, body, problem) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
-            for (h, body, problem) in &fresh {
-                ins.execute(params![model, h, body, problem])?;
+            for (h, ((size, mtime), body, problem)) in &fresh {
+                ins.execute(params![model, h, size, mtime, body, problem])?;
             }
             let mut del = tx.prepare_cached("DELETE FROM registry_events WHERE model = ?1 AND hash = ?2")?;
             for h in gone {
@@ -222,6 +231,9 @@ pub fn load_policy(fs: &ProjectFs, root: &Path) -> Result<Policy, Error> {
 
 /// What a new event says; the writer adds who, when, where, its parents and its signature.
 pub struct Draft {
+    pub model: String,
+    /// The heads the writer saw: the new event's parents.
+    pub parents: Vec<String>,
     pub kind: &'static str,
     pub version: Option<u64>,
     pub target: Option<String>,
@@ -234,14 +246,20 @@ pub fn write(
     conn: &Connection,
     fs: &ProjectFs,
     root: &Path,
-    model: &str,
-    heads: &[String],
     draft: Draft,
     who: &Identity,
     now: i64,
 ) -> Result<Event, Error> {
+    let model = draft.model.as_str();
     let signer = Signer::load_or_create(&who.key_dir)?;
-    let io = |what: &Path, e: std::io::Error| Error::Io(format!("{}: {e}", what.display()));
+    let io = |what: &Path, e: std::io::Error| {
+        let kept = "nothing was written, the registry is as it was";
+        Error::Io(match e.kind() {
+            std::io::ErrorKind::StorageFull => format!("the disk holding {} is full: {kept}", what.display()),
+            std::io::ErrorKind::ReadOnlyFilesystem => format!("{} is on a read-only disk: {kept}", what.display()),
+            _ => format!("{}: {e} ({kept})", what.display()),
+        })
+    };
     let keys_dir = registry_dir(root).join(KEYS);
     fs.create_dirs(&keys_dir).map_err(|e| io(&keys_dir, e))?;
     let key_path = keys_dir.join(format!("{}.pub", signer.id));
@@ -259,12 +277,12 @@ pub fn write(
         kind: draft.kind.to_string(),
         model: model.to_string(),
         version: draft.version,
-        target: draft.target,
-        payload: draft.payload,
+        target: draft.target.clone(),
+        payload: draft.payload.clone(),
         at: now,
         actor: who.actor(),
         host: who.host.clone(),
-        parents: heads.to_vec(),
+        parents: draft.parents.clone(),
         key: signer.id.clone(),
         signature: String::new(),
     };
@@ -275,9 +293,11 @@ pub fn write(
     fs.create_dirs(&dir).map_err(|e| io(&dir, e))?;
     let path = dir.join(format!("{}.json", ev.hash));
     fs.write_new(&path, &bytes).map_err(|e| io(&path, e))?;
-    conn.execute(
-        "INSERT OR REPLACE INTO registry_events(model, hash, body, problem) VALUES (?1, ?2, ?3, NULL)",
-        params![model, ev.hash, bytes],
-    )?;
+    if let Ok(md) = fs.stat_file(&path) {
+        conn.execute(
+            "INSERT OR REPLACE INTO registry_events(model, hash, size, mtime_ns, body, problem) VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+            params![model, ev.hash, md.len() as i64, crate::registry::pin::mtime_ns(&md), bytes],
+        )?;
+    }
     Ok(ev)
 }

@@ -152,7 +152,11 @@ fn verify_model(fs: &ProjectFs, root: &Path, name: &str, policy: &super::policy:
     for v in &folded.state.versions {
         for f in &v.files {
             let Some(path) = pin::disk_path(root, v, f) else {
-                out.push(problem(None, Some(f.path.clone()), format!("version {}: the file's path is not usable", v.version)));
+                out.push(problem(
+                    None,
+                    Some(f.path.clone()),
+                    format!("version {}: the file's path is not usable", v.version),
+                ));
                 continue;
             };
             let rel = crate::paths::rel(root, &path).unwrap_or_else(|| f.path.clone());
