@@ -172,6 +172,11 @@ fn change_line(c: &Change, format: Format) -> String {
         (Change::Removed { run }, Format::Json) => {
             format!(r#"{{"kind":"removed","run":{}}}"#, Value::from(run.as_str()))
         }
+        (Change::Registry { model }, Format::Json) => {
+            format!(r#"{{"kind":"registry","model":{}}}"#, Value::from(model.as_str()))
+        }
+        (Change::Registry { model }, _) if model.is_empty() => "registry: policy or keys changed".to_string(),
+        (Change::Registry { model }, _) => format!("registry {model}: changed"),
         (Change::Run { run, status }, _) => format!("run {run}: {}", status.as_deref().unwrap_or("(no status)")),
         (Change::Points { run, key, count, last_step }, _) => {
             format!("{run} {key}: {count} point{}, last step {last_step}", if *count == 1 { "" } else { "s" })

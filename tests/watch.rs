@@ -359,3 +359,43 @@ fn an_idle_watcher_uses_no_cpu() {
     assert!(used <= 4, "{used} CPU ticks (1/100 s) in 3 s of idling");
     assert!(w.settle(Duration::from_millis(100)).is_empty(), "no changes reported while idle");
 }
+
+/// A registry change written by someone else (here the CLI, as a second person) is reported as
+/// `{"kind":"registry","model":...}`, with file events and when polling; it does not rescan runs.
+#[test]
+fn a_registry_change_is_reported_with_events_and_when_polling() {
+    let s = Scratch::new();
+    let p = s.project();
+    copy_dir(&fixture("mlflow_registry/project"), &p);
+    let truth = read_json(&fixture("mlflow_registry/truth.json"));
+    let run = truth["file"]["runs"]["wide-C10"]["run_id"].as_str().unwrap().to_string();
+    let model = truth["file"]["runs"]["wide-C10"]["logged_model_id"].as_str().unwrap().to_string();
+    let config = s.dir.path().join("bob");
+    let registry = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_runlens"))
+            .arg("--data-dir")
+            .arg(s.dir.path().join("bob-data"))
+            .arg("--config-dir")
+            .arg(&config)
+            .arg("registry")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    for extra in [&[][..], &["--poll", "0.3"][..]] {
+        let w = Watcher::start(&s.data(), &p, extra);
+        w.settle(Duration::from_millis(300));
+        let name = if extra.is_empty() { "churn" } else { "churn-polled" };
+        registry(&["register", p.to_str().unwrap(), &run, &model, "--name", name]);
+        // (The first write also publishes bob's key: a change to every model, "".)
+        let got = w.next(Duration::from_secs(10), |v| v["kind"] == "registry" && v["model"] == name);
+        assert_eq!(got, serde_json::json!({"kind": "registry", "model": name}), "{extra:?}");
+        let rest = w.settle(Duration::from_millis(800));
+        assert!(rest.iter().all(|v| v["kind"] == "registry"), "no run changes from a registry write: {rest:?}");
+        std::fs::write(p.join(".runlens/registry/policy.yaml"), format!("author_may_approve: {}\n", extra.is_empty()))
+            .unwrap();
+        let got = w.next(Duration::from_secs(10), |v| v["kind"] == "registry");
+        assert_eq!(got["model"], "", "the policy can change every model: {extra:?}");
+    }
+}

@@ -223,6 +223,7 @@ pub fn watch(app: AppHandle, on_change: Channel<WatchMsg>) -> Res<()> {
                             Change::Run { run, .. } => runs.push(run.clone()),
                             Change::Points { run, key, .. } => points.push((run.clone(), key.clone())),
                             Change::Removed { run } => removed.push(run.clone()),
+                            Change::Registry { .. } => {}
                         }
                     }
                     send(WatchMsg::Changes { runs, points, removed });

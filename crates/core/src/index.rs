@@ -15,6 +15,11 @@ pub struct Index {
     db_path: PathBuf,
     /// The units the last full scan found, so a watcher can re-read only the ones that changed.
     pub(crate) units: Option<Vec<crate::scan::Unit>>,
+    /// Registry events already parsed, per model, by hash with their file's (size, mtime): a
+    /// long-lived index (the app, a writer) parses only new event files.
+    pub(crate) registry_memo: std::cell::RefCell<crate::registry::store::Memo>,
+    /// For a polling watch: the registry's folders' times at the last pass.
+    pub(crate) registry_stamps: Option<std::collections::BTreeMap<String, i64>>,
 }
 
 /// The default data dir: the OS's app-data dir (`~/.local/share/runlens`, `~/Library/Application
@@ -146,7 +151,7 @@ impl Index {
         schema::migrate(&mut conn, &db_path.display().to_string()).map_err(|e| Error::Index(e.to_string()))?;
         crate::filter::register_functions(&conn)?;
         conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('root', ?1)", [root.to_string_lossy()])?;
-        Ok(Index { conn, root, db_path, units: None })
+        Ok(Index { conn, root, db_path, units: None, registry_memo: Default::default(), registry_stamps: None })
     }
 
     pub fn root(&self) -> &Path {

@@ -37,6 +37,8 @@ const SKIP_DIRS: &[&str] = &[
     "mlartifacts",
     ".trash",
     ".cache",
+    // Runlens's own files in the project (the registry): never runs.
+    ".runlens",
 ];
 
 /// The unit the walk's own diagnostics are kept under: no project-relative path starts with "/".

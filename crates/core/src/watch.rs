@@ -5,7 +5,7 @@
 //!
 //! Every change is reported after its transaction committed, so it can be queried at once.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -46,6 +46,9 @@ pub enum Change {
     Points { run: String, key: String, count: u64, last_step: i64 },
     /// A run that is gone from the project.
     Removed { run: String },
+    /// A model's registry events changed (someone wrote one); `model` is "" when the registry's
+    /// policy or keys changed, which can change every model.
+    Registry { model: String },
 }
 
 pub enum WatchEvent<'a> {
@@ -227,6 +230,7 @@ impl Index {
         }
         // The reconcile, after the watch is in place so that nothing written meanwhile is missed.
         let report = self.scan(&scan_opts, &mut |_| {}, stop)?;
+        self.registry_stamps = Some(registry_stamps(&root));
         on(WatchEvent::Ready { report: &report, polling });
         let mut last_full = report.elapsed;
 
@@ -258,6 +262,11 @@ impl Index {
                 last_full = self.full_pass(on, stop)?;
                 continue;
             }
+            let registry = registry_models_in(&root, &batch.paths);
+            if !registry.is_empty() {
+                let changes: Vec<Change> = registry.into_iter().map(|model| Change::Registry { model }).collect();
+                on(WatchEvent::Changes(&changes));
+            }
             let units = if batch.full { None } else { self.units_for(&batch.paths.into_iter().collect::<Vec<_>>()) };
             match units {
                 Some(units) if units.is_empty() => {}
@@ -284,12 +293,59 @@ impl Index {
     fn full_pass(&mut self, on: &mut dyn FnMut(WatchEvent<'_>), stop: &AtomicBool) -> Result<Duration, Error> {
         let before = snapshot(self, None)?;
         let report = self.scan(&ScanOptions::default(), &mut |_| {}, stop)?;
-        let changes = diff(&before, &snapshot(self, None)?);
+        let mut changes = diff(&before, &snapshot(self, None)?);
+        let registry = registry_stamps(&self.root);
+        let last = std::mem::replace(&mut self.registry_stamps, Some(registry.clone()));
+        if let Some(last) = last {
+            let models: BTreeSet<&String> = last.keys().chain(registry.keys()).collect();
+            for m in models {
+                if last.get(m) != registry.get(m) {
+                    changes.push(Change::Registry { model: m.clone() });
+                }
+            }
+        }
         if !changes.is_empty() {
             on(WatchEvent::Changes(&changes));
         }
         Ok(report.elapsed)
     }
+}
+
+/// The registry models named by changed paths under `.runlens/registry/` ("" for the policy or
+/// the keys), by name.
+fn registry_models_in(root: &Path, paths: &HashSet<PathBuf>) -> BTreeSet<String> {
+    let reg = crate::registry::store::registry_dir(root);
+    paths
+        .iter()
+        .filter_map(|p| p.strip_prefix(&reg).ok())
+        .filter_map(|rel| {
+            let mut parts = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned());
+            let first = parts.next()?;
+            // `<model>/events/...` is a model's; the policy file, the keys, anything else: every model's.
+            let is_model = parts.next().is_some() && crate::registry::store::check_name(&first).is_ok();
+            Some(if is_model { first } else { String::new() })
+        })
+        .collect()
+}
+
+/// For polling: each model's events folder's modification time (a new event changes it), and the
+/// policy's and keys' under "".
+fn registry_stamps(root: &Path) -> BTreeMap<String, i64> {
+    let fs = crate::files::ProjectFs::new(root);
+    let reg = crate::registry::store::registry_dir(root);
+    let stamp = |p: &Path| fs.stat(p).map(|m| crate::registry::pin::mtime_ns(&m)).unwrap_or(0);
+    let mut out: BTreeMap<String, i64> = crate::registry::store::model_names(&fs, root)
+        .into_iter()
+        .map(|m| {
+            let t = stamp(&crate::registry::store::events_dir(root, &m));
+            (m, t)
+        })
+        .collect();
+    let shared = stamp(&reg.join(crate::registry::policy::FILE)).max(stamp(&reg.join(crate::registry::store::KEYS)));
+    if shared != 0 {
+        out.insert(String::new(), shared);
+    }
+    out
 }
 
 /// Takes what else arrived while the first events were being taken, without waiting.

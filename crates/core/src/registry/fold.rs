@@ -5,6 +5,7 @@
 //! machine, with the files in any directory order, computes the same state. An event that does not
 //! apply (its version is unknown, or the policy refuses it) is skipped and reported.
 
+use std::borrow::Borrow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
@@ -122,7 +123,8 @@ impl ModelState {
 
 /// The fold order: indices into `events`, parents first, then by `at`, then by hash. A parent that
 /// is not among `events` does not hold its children back (`verify` reports it).
-pub fn order(events: &[Event]) -> Vec<usize> {
+pub fn order<E: Borrow<Event>>(events: &[E]) -> Vec<usize> {
+    let events: Vec<&Event> = events.iter().map(Borrow::borrow).collect();
     let pos: HashMap<&str, usize> = events.iter().enumerate().map(|(i, e)| (e.hash.as_str(), i)).collect();
     let mut waiting = vec![0usize; events.len()];
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); events.len()];
@@ -173,7 +175,14 @@ pub struct Folded {
 
 /// Folds `events` (in `order`) into the state of model `name`, stopping after `until` (ms) when
 /// given: the model as it was then.
-pub fn fold(name: &str, events: &[Event], order: &[usize], policy: &Policy, until: Option<i64>) -> Folded {
+pub fn fold<E: Borrow<Event>>(
+    name: &str,
+    events: &[E],
+    order: &[usize],
+    policy: &Policy,
+    until: Option<i64>,
+) -> Folded {
+    let events: Vec<&Event> = events.iter().map(Borrow::borrow).collect();
     let mut st = ModelState::new(name, "runlens");
     let mut skipped = Vec::new();
     let mut versions = HashMap::new();

@@ -254,7 +254,7 @@ impl Index {
         let fs = self.reg_fs();
         self.ours(&fs, name)?;
         let policy = store::load_policy(&fs, &self.root)?;
-        let loaded = store::load(&self.conn, &fs, &self.root, name)?;
+        let loaded = store::load(&self.conn, &self.registry_memo, &fs, &self.root, name)?;
         let order = fold::order(&loaded.events);
         let folded = fold::fold(name, &loaded.events, &order, &policy, None);
         let skipped: std::collections::HashMap<&str, &str> =
@@ -286,11 +286,24 @@ impl Index {
         policy: &policy::Policy,
         until: Option<i64>,
     ) -> Result<fold::Folded, Error> {
-        let loaded = store::load(&self.conn, fs, &self.root, name)?;
+        self.fold_model_checking(fs, name, policy, until, until.is_none())
+    }
+
+    /// The fold, and when `check_files`, each version's files checked against their pins (writes
+    /// skip that: they need the state, not the disk's verdict).
+    fn fold_model_checking(
+        &self,
+        fs: &ProjectFs,
+        name: &str,
+        policy: &policy::Policy,
+        until: Option<i64>,
+        check_files: bool,
+    ) -> Result<fold::Folded, Error> {
+        let loaded = store::load(&self.conn, &self.registry_memo, fs, &self.root, name)?;
         let order = fold::order(&loaded.events);
         let mut folded = fold::fold(name, &loaded.events, &order, policy, until);
         folded.state.invalid_files = loaded.bad;
-        if until.is_none() {
+        if check_files {
             for v in &mut folded.state.versions {
                 v.changed_on_disk = pin::changed_on_disk(&self.conn, fs, &self.root, v);
             }
@@ -381,7 +394,7 @@ impl Index {
         now: i64,
     ) -> Result<(String, u64), Error> {
         let policy = store::load_policy(fs, &self.root)?;
-        let state = self.fold_model(fs, name, &policy, None)?.state;
+        let state = self.fold_model_checking(fs, name, &policy, None, false)?.state;
         let next = state.versions.iter().map(|v| v.version).max().unwrap_or(0) + 1;
         let version = claim.filter(|c| *c > 0 && state.version(*c).is_none()).unwrap_or(next);
         let draft = Draft {
@@ -393,7 +406,7 @@ impl Index {
             payload,
         };
         let ev = store::write(&self.conn, fs, &self.root, draft, who, now)?;
-        let loaded = store::load(&self.conn, fs, &self.root, name)?;
+        let loaded = store::load(&self.conn, &self.registry_memo, fs, &self.root, name)?;
         let order = fold::order(&loaded.events);
         let after = fold::fold(name, &loaded.events, &order, &policy, None);
         Ok((ev.hash.clone(), after.versions.get(&ev.hash).copied().unwrap_or(version)))
@@ -623,7 +636,7 @@ impl Index {
         let t = parse_target(target);
         self.ours(&fs, t.name)?;
         let policy = store::load_policy(&fs, &self.root)?;
-        let state = self.fold_model(&fs, t.name, &policy, None)?.state;
+        let state = self.fold_model_checking(&fs, t.name, &policy, None, false)?.state;
         let version = match t.version {
             None => None,
             Some(v) => Some(resolve_version(&state, v)?),

@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use minisign::PublicKey;
 use rusqlite::{params, Connection};
@@ -130,16 +131,25 @@ fn check_bytes(fs: &ProjectFs, root: &Path, keys: &mut Keys, hash: &str, bytes: 
 /// A cached event file: its (size, mtime), its bytes when it checked out, else why not.
 type Cached = ((i64, i64), Option<Vec<u8>>, Option<String>);
 
+/// Parsed events kept in memory by an open index: model -> hash -> ((size, mtime), event).
+pub type Memo = HashMap<String, HashMap<String, ((i64, i64), Arc<Event>)>>;
+
 /// A model's events, read through the index's cache, and the files that are not valid events
 /// (with why).
 pub struct Loaded {
-    pub events: Vec<Event>,
+    pub events: Vec<Arc<Event>>,
     pub bad: Vec<(String, String)>,
 }
 
-pub fn load(conn: &Connection, fs: &ProjectFs, root: &Path, model: &str) -> Result<Loaded, Error> {
+pub fn load(
+    conn: &Connection,
+    memo: &std::cell::RefCell<Memo>,
+    fs: &ProjectFs,
+    root: &Path,
+    model: &str,
+) -> Result<Loaded, Error> {
     let dir = events_dir(root, model);
-    let entries = match fs.list(&dir) {
+    let entries = match fs.list_with_metadata(&dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(Error::Io(format!("{}: {e}", dir.display()))),
@@ -147,18 +157,28 @@ pub fn load(conn: &Connection, fs: &ProjectFs, root: &Path, model: &str) -> Resu
     let mut bad = Vec::new();
     // Each event file with its size and mtime: a file edited in place is checked again.
     let mut names: HashMap<String, (i64, i64)> = HashMap::new();
-    for e in &entries {
+    for (e, md) in &entries {
         if e.name.starts_with('.') {
             continue; // a writer's temporary file, never an event
         }
         match e.name.strip_suffix(".json").filter(|h| is_hash(h)) {
             Some(h) if e.kind == Kind::File => {
-                let stamp =
-                    e.metadata().map(|m| (m.len() as i64, crate::registry::pin::mtime_ns(&m))).unwrap_or((-1, 0));
+                let stamp = md.as_ref().map(|m| (m.len() as i64, crate::registry::pin::mtime_ns(m))).unwrap_or((-1, 0));
                 names.insert(h.to_string(), stamp);
             }
             _ => bad.push((e.name.clone(), "not an event file (events are <sha256>.json files)".into())),
         }
+    }
+    let mut memo = memo.borrow_mut();
+    let mine = memo.entry(model.to_string()).or_default();
+    mine.retain(|h, (stamp, _)| names.get(h) == Some(stamp));
+    let mut events: Vec<Arc<Event>> = Vec::with_capacity(names.len());
+    if mine.len() == names.len() {
+        // Nothing new since this index last read the model: no query, no parsing.
+        events.extend(mine.values().map(|(_, e)| e.clone()));
+        events.sort_by(|a, b| a.hash.cmp(&b.hash));
+        bad.sort();
+        return Ok(Loaded { events, bad });
     }
     let mut cached: HashMap<String, Cached> = HashMap::new();
     {
@@ -174,11 +194,18 @@ pub fn load(conn: &Connection, fs: &ProjectFs, root: &Path, model: &str) -> Resu
     }
     let mut keys = Keys::default();
     let mut fresh: Vec<(String, Cached)> = Vec::new();
-    let mut events = Vec::with_capacity(names.len());
     for (h, stamp) in &names {
+        if let Some((_, ev)) = mine.get(h) {
+            events.push(ev.clone());
+            continue;
+        }
         match cached.get(h) {
             Some((s, Some(body), None)) if s == stamp => match Event::parse(h, body) {
-                Ok((ev, _)) => events.push(ev),
+                Ok((ev, _)) => {
+                    let ev = Arc::new(ev);
+                    mine.insert(h.clone(), (*stamp, ev.clone()));
+                    events.push(ev);
+                }
                 Err(why) => bad.push((format!("{h}.json"), why)),
             },
             Some((s, _, Some(problem))) if s == stamp => bad.push((format!("{h}.json"), problem.clone())),
@@ -187,6 +214,8 @@ pub fn load(conn: &Connection, fs: &ProjectFs, root: &Path, model: &str) -> Resu
                 match read_event(fs, root, &mut keys, &path) {
                     Ok((ev, bytes)) => {
                         fresh.push((h.clone(), (*stamp, Some(bytes), None)));
+                        let ev = Arc::new(ev);
+                        mine.insert(h.clone(), (*stamp, ev.clone()));
                         events.push(ev);
                     }
                     Err(why) => {
