@@ -295,7 +295,7 @@ impl Index {
         let report = self.scan(&ScanOptions::default(), &mut |_| {}, stop)?;
         let mut changes = diff(&before, &snapshot(self, None)?);
         let registry = registry_stamps(&self.root);
-        let last = std::mem::replace(&mut self.registry_stamps, Some(registry.clone()));
+        let last = self.registry_stamps.replace(registry.clone());
         if let Some(last) = last {
             let models: BTreeSet<&String> = last.keys().chain(registry.keys()).collect();
             for m in models {
