@@ -16,6 +16,7 @@ Random content comes from numpy.random.default_rng(SEED); wall-clock times (run 
 timestamps: relative to the time of generation) and MLflow run/experiment ids differ per run.
 """
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -33,8 +34,12 @@ def parse_args():
     ap.add_argument("--dest", default=os.path.join(HERE, "demo"))
     ap.add_argument("--keras-python",
                     default=os.path.expanduser("~/.cache/runlens-keras-venv/bin/python"))
-    ap.add_argument("--parts", default="mlruns,lightning_logs,keras,logs,tb",
-                    help="which folders of the demo to (re)build, comma-separated")
+    ap.add_argument("--parts", default="mlruns,lightning_logs,keras,logs,tb,registry",
+                    help="which folders of the demo to (re)build, comma-separated; `registry` adds the "
+                         "model runs and MLflow's registry to mlruns/ and rebuilds .runlens/registry "
+                         "with the runlens CLI")
+    ap.add_argument("--runlens", default=os.path.join(REPO, "target", "release", "runlens"),
+                    help="the runlens CLI that writes the demo's registry (built if missing)")
     return ap.parse_args()
 
 
@@ -393,6 +398,122 @@ def build_keras(work, keras_python):
     return "copied"
 
 
+def build_models(work, rng):
+    """Four small scikit-learn models logged by MLflow into experiment churn-final-model (the demo's
+    existing mlruns/ copied into `work` first, so every other run keeps its id), and MLflow's own
+    registry: churn-gbm version 1 (gbm-v1), alias champion."""
+    import mlflow
+    from mlflow import MlflowClient
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    uri = "file://" + os.path.join(work, "mlruns")
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    client = MlflowClient(uri, registry_uri=uri)
+    exp = client.get_experiment_by_name("churn-final-model").experiment_id
+    n = 400
+    x = np.column_stack([rng.integers(1, 72, n), rng.normal(70, 20, n), rng.poisson(1.5, n),
+                         rng.integers(0, 3, n), rng.integers(0, 60, n)]).astype(float)
+    logit = -1.2 + 0.04 * x[:, 4] + 0.5 * x[:, 2] - 0.03 * x[:, 0] + rng.normal(0, 0.8, n)
+    y = (logit > 0).astype(int)
+    cols = ["tenure_months", "monthly_charges", "support_tickets", "contract_type", "last_login_days"]
+    import pandas as pd
+    frame = pd.DataFrame(x, columns=cols)
+    train, test = slice(0, 320), slice(320, n)
+    made = {}
+    specs = [
+        # Few small trees: a model file of tens of KB, not MB.
+        ("gbm-v1", GradientBoostingClassifier(n_estimators=6, max_depth=2, learning_rate=0.3, random_state=1),
+         {"model": "gradient_boosting", "n_estimators": 6, "max_depth": 2, "learning_rate": 0.3}),
+        ("gbm-v2", GradientBoostingClassifier(n_estimators=12, max_depth=2, learning_rate=0.2, random_state=1),
+         {"model": "gradient_boosting", "n_estimators": 12, "max_depth": 2, "learning_rate": 0.2}),
+        ("logreg-C0.1", LogisticRegression(C=0.1, max_iter=500), {"model": "logistic_regression", "C": 0.1}),
+        ("logreg-C1.0", LogisticRegression(C=1.0, max_iter=500), {"model": "logistic_regression", "C": 1.0}),
+    ]
+    for name, model, params in specs:
+        with mlflow.start_run(experiment_id=exp, run_name=name) as run:
+            mlflow.set_tags({"mlflow.source.git.commit": "5f2c9a1e7b3d4c6f8a0b2d4e6f8a0c2e4b6d8f0a",
+                             "stage": "model-export"})
+            mlflow.log_params(params)
+            model.fit(frame.iloc[train], y[train])
+            proba = model.predict_proba(frame.iloc[test])[:, 1]
+            acc = float(((proba >= 0.5).astype(int) == y[test]).mean())
+            order = np.argsort(-proba)
+            yt = y[test][order]
+            tpr = np.concatenate([[0], np.cumsum(yt) / max(yt.sum(), 1)])
+            fpr = np.concatenate([[0], np.cumsum(1 - yt) / max(len(yt) - yt.sum(), 1)])
+            mlflow.log_metrics({"test_auc": float(np.trapezoid(tpr, fpr)), "test_acc": acc})
+            if hasattr(model, "staged_predict_proba"):
+                for step, p in enumerate(model.staged_predict_proba(frame.iloc[test])):
+                    if step % 2 == 0:
+                        ll = float(-np.mean(y[test] * np.log(p[:, 1] + 1e-9) + (1 - y[test]) * np.log(p[:, 0] + 1e-9)))
+                        mlflow.log_metric("valid_logloss", ll, step=step)
+            trusted = ["sklearn.tree._tree.Tree"] if "gbm" in name else None
+            info = mlflow.sklearn.log_model(model, name="model", input_example=frame.iloc[:3], skops_trusted_types=trusted)
+            made[name] = (run.info.run_id, info.model_id)
+    mv = mlflow.register_model(f"models:/{made['gbm-v1'][1]}", "churn-gbm")
+    client.update_registered_model("churn-gbm", description="Flags customers likely to churn within 90 days")
+    client.set_registered_model_tag("churn-gbm", "team", "growth-analytics")
+    client.set_model_version_tag("churn-gbm", mv.version, "validated", "true")
+    client.set_registered_model_alias("churn-gbm", "champion", mv.version)
+    return made
+
+
+def build_registry(dest, runlens, made):
+    """The demo's own registry, written by the runlens CLI as two people: Ana (data scientist) and
+    Lee (team lead, the approver the policy lists), at fixed times in June 2024."""
+    if not os.path.exists(runlens):
+        subprocess.run(["cargo", "build", "--release", "-p", "runlens"], cwd=REPO, check=True)
+    reg = os.path.join(dest, ".runlens")
+    if os.path.exists(reg):
+        shutil.rmtree(reg)
+    scratch = os.path.join(os.path.dirname(os.path.abspath(dest)), ".demo-registry-scratch")
+    if os.path.exists(scratch):
+        shutil.rmtree(scratch)
+    people = {"ana": ("Ana Ribeiro", "ana@example.org", "ana-laptop"),
+              "lee": ("Lee Chen", "lee@example.org", "lee-desktop")}
+    t = [1718870400000]  # 2024-06-20T08:00:00Z
+
+    def cli(who, *args, out=False):
+        name, email, host = people[who]
+        home = os.path.join(scratch, who)
+        os.makedirs(home, exist_ok=True)
+        env = dict(os.environ, USER=who, HOME=home, GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email,
+                   COMPUTERNAME=host, RUNLENS_NOW=str(t[0]), RUNLENS_CONFIG_DIR=os.path.join(home, "runlens"),
+                   RUNLENS_DATA_DIR=os.path.join(scratch, "data-" + who))
+        env.pop("XDG_CONFIG_HOME", None)
+        t[0] += 47 * 60 * 1000
+        r = subprocess.run([runlens, *args], env=env, check=True, capture_output=True, text=True)
+        return r.stdout
+
+    d = dest
+    cli("ana", "registry", "import-mlflow", d, "churn-gbm")
+    cli("ana", "registry", "register", d, made["gbm-v2"][0], made["gbm-v2"][1], "--name", "churn-gbm",
+        "--description", "Deeper trees, lower learning rate: +0.02 AUC on the holdout")
+    cli("ana", "registry", "tag", d, "churn-gbm@2", "validated=true")
+    cli("ana", "registry", "request", d, "churn-gbm@2", "--comment", "Ready for production? Holdout AUC up, same features")
+    lee_key = json.loads(cli("lee", "registry", "key", "--format", "json"))["id"]
+    with open(os.path.join(reg, "registry", "policy.yaml"), "w") as f:
+        f.write("# Who may move the champion alias and put a version in production (from when the\n"
+                "# team adopted this policy: earlier events are not judged by it).\n"
+                f"since: {t[0]}\napprovers:\n  - {lee_key}   # Lee Chen, team lead\n"
+                "protect:\n  aliases:\n    champion: {approvals: 1}\n  stages:\n    Production: {approvals: 1}\n")
+    cli("lee", "registry", "approve", d, "churn-gbm@2", "--comment", "Checked the holdout and the drift report: approved")
+    cli("ana", "registry", "alias", d, "churn-gbm@2", "champion")
+    cli("ana", "registry", "stage", d, "churn-gbm@2", "Production", "--comment", "Rollout after Lee's approval")
+    cli("ana", "registry", "stage", d, "churn-gbm@1", "Archived", "--comment", "Replaced by version 2")
+    cli("ana", "registry", "register", d, made["logreg-C0.1"][0], made["logreg-C0.1"][1], "--name", "churn-baseline",
+        "--description", "Logistic regression, strong regularisation")
+    cli("ana", "registry", "register", d, made["logreg-C1.0"][0], made["logreg-C1.0"][1], "--name", "churn-baseline",
+        "--description", "Logistic regression, C=1.0")
+    cli("ana", "registry", "tag", d, "churn-baseline", "task=classification")
+    cli("ana", "registry", "alias", d, "churn-baseline@2", "candidate")
+    cli("ana", "registry", "archive", d, "churn-baseline@1")
+    print(cli("ana", "registry", "verify", d).strip())
+    shutil.rmtree(scratch)
+
+
 def main(args):
     work = args.work
     if os.path.exists(work):
@@ -402,9 +523,14 @@ def main(args):
     parts = args.parts.split(",")
     cwd = os.getcwd()
     os.chdir(work)
+    made = None
     try:
         if "mlruns" in parts:
             build_mlflow(work, rng)
+        if "registry" in parts:
+            if "mlruns" not in parts:
+                shutil.copytree(os.path.join(args.dest, "mlruns"), os.path.join(work, "mlruns"))
+            made = build_models(work, np.random.default_rng(SEED + 2))
     finally:
         os.chdir(cwd)
     if "lightning_logs" in parts:
@@ -417,11 +543,16 @@ def main(args):
         build_tensorboard(work, np.random.default_rng(SEED + 1))
 
     os.makedirs(args.dest, exist_ok=True)
-    for sub in parts:
+    folders = [p for p in parts if p != "registry"]
+    if "registry" in parts and "mlruns" not in folders:
+        folders.append("mlruns")
+    for sub in folders:
         d = os.path.join(args.dest, sub)
         if os.path.exists(d):
             shutil.rmtree(d)
         shutil.copytree(os.path.join(work, sub), d)
+    if made:
+        build_registry(args.dest, args.runlens, made)
     total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(args.dest) for f in fs)
     print(f"demo written to {args.dest}: {total} bytes")
 

@@ -15,30 +15,13 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
-MLFLOW_VERSION="3.17.2"
-
 skip_runlens=0
 for arg in "$@"; do
   [[ "$arg" == "--skip-runlens" ]] && skip_runlens=1
 done
 
 # ---- 1. the peer's Python
-if [[ -n "${RUNLENS_BENCH_PY:-}" ]]; then
-  PY="$RUNLENS_BENCH_PY"
-else
-  VENV="${RUNLENS_BENCH_VENV:-$HOME/.cache/runlens-bench-venv}"
-  PY="$VENV/bin/python"
-  if ! "$PY" -c "import mlflow, sys; sys.exit(mlflow.__version__ != '$MLFLOW_VERSION')" 2>/dev/null; then
-    BASE_PY="${PYTHON:-python3}"
-    "$BASE_PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is needed for mlflow 3 (set PYTHON=...)")'
-    echo "creating $VENV with mlflow==$MLFLOW_VERSION (about a minute, ~850 MB)..." >&2
-    "$BASE_PY" -m venv "$VENV"
-    "$PY" -m pip install -q --upgrade pip
-    "$PY" -m pip install -q "mlflow==$MLFLOW_VERSION"
-  fi
-fi
-export RUNLENS_BENCH_PY="$PY"
-"$PY" -c "import mlflow, sys; print('peer: mlflow', mlflow.__version__, 'in', sys.executable, file=sys.stderr)"
+source "$HERE/peer_python.sh"
 
 # ---- 2. the release build
 if [[ $skip_runlens -eq 0 && -z "${RUNLENS_BENCH_NO_BUILD:-}" ]]; then

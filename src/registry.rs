@@ -201,7 +201,7 @@ pub fn run(
         List { project, format } => {
             let models = open(&project)?.registry_models()?;
             match format {
-                Fmt::Json => writeln!(out, "{}", serde_json::to_value(&models)?)?,
+                Fmt::Json => writeln!(out, "{}", Value::Array(models.iter().map(ModelState::to_json).collect()))?,
                 Fmt::Table => out.write_all(list_table(&models).as_bytes())?,
             }
         }
@@ -264,7 +264,7 @@ pub fn run(
                         .ok_or_else(|| anyhow::anyhow!("--at {t:?} is not a time: give RFC 3339 or ms"))?;
                     let m = index.registry_model_at(&name, ms)?;
                     match format {
-                        Fmt::Json => writeln!(out, "{}", serde_json::to_value(&m)?)?,
+                        Fmt::Json => writeln!(out, "{}", m.to_json())?,
                         Fmt::Table => out.write_all(list_table(std::slice::from_ref(&m)).as_bytes())?,
                     }
                 }

@@ -62,10 +62,12 @@ const MIGRATIONS: &[&str] = &[
     ",
     // 3: the registry's cache: each event file's bytes once checked (hash, signature), or why it
     // is not a valid event, with the file's size and mtime (a file edited in place is read again); and the SHA-256 of pinned model files by size and mtime, so a listing
-    // hashes only files that changed.
+    // hashes only files that changed; and each model's last fold with the listing it was made from
+    // (a listing of the same files under the same policy reuses it).
     "
     CREATE TABLE registry_events(model TEXT NOT NULL, hash TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, body BLOB, problem TEXT, PRIMARY KEY(model, hash)) WITHOUT ROWID;
     CREATE TABLE pinned_files(path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE registry_folds(model TEXT PRIMARY KEY, key TEXT NOT NULL, folded BLOB NOT NULL);
     ",
 ];
 

@@ -9,7 +9,7 @@ use std::borrow::Borrow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::event::*;
@@ -23,17 +23,17 @@ pub struct PinnedFile {
     pub sha256: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Approval {
     pub by: String,
     pub at: i64,
     pub comment: String,
-    #[serde(skip)]
     pub key: String,
 }
 
-/// A version as `registry list --format json` prints it; the fields marked `skip` are for the app.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A version: what `registry list --format json` prints ([`VersionState::to_json`]), and the rest
+/// the app and the model card use. Serde gives every field (the index's cache of a fold).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VersionState {
     pub version: u64,
     pub run_id: Option<String>,
@@ -51,28 +51,20 @@ pub struct VersionState {
     pub archived: bool,
     pub approvals: Vec<Approval>,
     /// The register event's hash: what later events name as their `target`.
-    #[serde(skip)]
     pub register: String,
-    #[serde(skip)]
     pub author_key: String,
     /// Project-relative path of the model's files (a file or a folder).
-    #[serde(skip)]
     pub model_path: Option<String>,
     /// The register payload's `source` and `lineage` objects, and where an import came from.
-    #[serde(skip)]
     pub source: Value,
-    #[serde(skip)]
     pub lineage: Value,
-    #[serde(skip)]
     pub imported_from: Value,
-    #[serde(skip)]
     pub rejections: Vec<Approval>,
-    #[serde(skip)]
     pub dataset: Value,
 }
 
-/// A model as `registry list --format json` prints it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A model: what `registry list --format json` prints ([`ModelState::to_json`]) and more.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelState {
     pub name: String,
     /// "runlens", "mlflow" or "mlflow-db".
@@ -82,15 +74,35 @@ pub struct ModelState {
     pub aliases: BTreeMap<String, u64>,
     pub versions: Vec<VersionState>,
     /// The events no other event names as a parent: what the next event's `parents` will be.
-    #[serde(skip)]
     pub heads: Vec<String>,
     /// Where an MLflow registry lives (its `models/<name>` folder or its `mlflow.db`).
-    #[serde(skip)]
     pub location: Option<String>,
     /// Files in the events folder that are not valid events (edited, unsigned, unknown key), with
     /// why: left out of the fold; `registry verify` reports them.
-    #[serde(skip)]
     pub invalid_files: Vec<(String, String)>,
+}
+
+impl VersionState {
+    /// The version in the shape of the CLI contract.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "version": self.version,
+            "run_id": self.run_id,
+            "run_path": self.run_path,
+            "stage": self.stage,
+            "status": self.status,
+            "description": self.description,
+            "tags": self.tags,
+            "aliases": self.aliases,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+            "digest": self.digest,
+            "files": self.files,
+            "changed_on_disk": self.changed_on_disk,
+            "archived": self.archived,
+            "approvals": self.approvals.iter().map(|a| serde_json::json!({"by": a.by, "at": a.at, "comment": a.comment})).collect::<Vec<_>>(),
+        })
+    }
 }
 
 impl ModelState {
@@ -106,6 +118,18 @@ impl ModelState {
             location: None,
             invalid_files: Vec::new(),
         }
+    }
+
+    /// The model in the shape of the CLI contract (`registry list --format json`).
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "name": self.name,
+            "source": self.source,
+            "description": self.description,
+            "tags": self.tags,
+            "aliases": self.aliases,
+            "versions": self.versions.iter().map(VersionState::to_json).collect::<Vec<_>>(),
+        })
     }
 
     pub fn version(&self, n: u64) -> Option<&VersionState> {
@@ -166,6 +190,7 @@ pub fn order<E: Borrow<Event>>(events: &[E]) -> Vec<usize> {
 }
 
 /// What folding gave: the state, and the events that did not apply with why.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Folded {
     pub state: ModelState,
     pub skipped: Vec<(String, String)>,
@@ -209,6 +234,41 @@ pub fn fold<E: Borrow<Event>>(
         .filter(|h| !referenced.contains(h.as_str()))
         .collect();
     st.heads.sort();
+    finish_aliases(&mut st);
+    Folded { state: st, skipped, versions }
+}
+
+/// Folds `new` onto `prev` when each new event descends from every event before it (its parents
+/// are exactly the heads so far, as when one writer adds to what it saw): the order can then only
+/// put it last, so the fold is `prev` plus these events applied. None when one does not (another
+/// writer added at the same time): the caller folds everything again.
+pub fn extend<E: Borrow<Event>>(prev: &Folded, new: &[E], policy: &Policy) -> Option<Folded> {
+    let mut next = prev.clone();
+    let mut rest: Vec<&Event> = new.iter().map(Borrow::borrow).collect();
+    while !rest.is_empty() {
+        let mut heads = next.state.heads.clone();
+        heads.sort();
+        let i = rest.iter().position(|e| {
+            let mut p = e.parents.clone();
+            p.sort();
+            p.dedup();
+            p == heads
+        })?;
+        let ev = rest.swap_remove(i);
+        match apply(&mut next.state, ev, policy) {
+            Ok(Some(v)) => {
+                next.versions.insert(ev.hash.clone(), v);
+            }
+            Ok(None) => {}
+            Err(why) => next.skipped.push((ev.hash.clone(), why)),
+        }
+        next.state.heads = vec![ev.hash.clone()];
+    }
+    finish_aliases(&mut next.state);
+    Some(next)
+}
+
+fn finish_aliases(st: &mut ModelState) {
     for v in &mut st.versions {
         v.aliases.clear();
     }
@@ -218,7 +278,6 @@ pub fn fold<E: Borrow<Event>>(
             v.aliases.push(a);
         }
     }
-    Folded { state: st, skipped, versions }
 }
 
 /// Applies one event; returns the version number it touched, or why it does not apply.
@@ -368,6 +427,22 @@ mod tests {
         let f = fold("m", &evs, &order(&evs), &Policy::default(), None);
         assert_eq!(f.state.tags["k"], "d", "the last in fold order wins");
         assert_eq!(f.state.heads.len(), 3);
+    }
+
+    #[test]
+    fn extending_a_fold_equals_folding_again_and_refuses_a_concurrent_event() {
+        let a = ev('a', 1, &[], SET_TAG, None, serde_json::json!({"key": "k", "value": "a"}));
+        let b = ev('b', 9, &['a'], SET_TAG, None, serde_json::json!({"key": "k", "value": "b"}));
+        let c = ev('c', 5, &['b'], SET_TAG, None, serde_json::json!({"key": "k", "value": "c"}));
+        let d = ev('d', 7, &['a'], SET_TAG, None, serde_json::json!({"key": "j", "value": "d"}));
+        let p = Policy::default();
+        let first = fold("m", std::slice::from_ref(&a), &[0], &p, None);
+        let all = vec![a.clone(), b.clone(), c.clone()];
+        let whole = fold("m", &all, &order(&all), &p, None);
+        let grown = extend(&first, &[c.clone(), b.clone()], &p).expect("a chain onto the heads");
+        assert_eq!(grown.state, whole.state);
+        assert_eq!(grown.state.tags["k"], "c", "c descends from b: last, though its clock is earlier");
+        assert!(extend(&grown, &[d], &p).is_none(), "d does not descend from c: fold again");
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub use fold::{Approval, ModelState, PinnedFile, VersionState};
 use store::Draft;
 pub use verify::Problem;
 
+/// Per model: the policy and the event hashes of its last fold, and the fold.
+pub type FoldCache =
+    std::collections::HashMap<String, (policy::Policy, std::collections::HashSet<String>, fold::Folded)>;
+
 /// Who is making a change: passed in by the shell, so results are reproducible.
 #[derive(Clone, Debug)]
 pub struct Identity {
@@ -254,7 +258,8 @@ impl Index {
         let fs = self.reg_fs();
         self.ours(&fs, name)?;
         let policy = store::load_policy(&fs, &self.root)?;
-        let loaded = store::load(&self.conn, &self.registry_memo, &fs, &self.root, name)?;
+        let listing = store::list_events(&fs, &self.root, name)?;
+        let loaded = store::load(&self.conn, &self.registry_memo, &fs, &self.root, name, &listing)?;
         let order = fold::order(&loaded.events);
         let folded = fold::fold(name, &loaded.events, &order, &policy, None);
         let skipped: std::collections::HashMap<&str, &str> =
@@ -299,16 +304,56 @@ impl Index {
         until: Option<i64>,
         check_files: bool,
     ) -> Result<fold::Folded, Error> {
-        let loaded = store::load(&self.conn, &self.registry_memo, fs, &self.root, name)?;
-        let order = fold::order(&loaded.events);
-        let mut folded = fold::fold(name, &loaded.events, &order, policy, until);
-        folded.state.invalid_files = loaded.bad;
+        let listing = store::list_events(fs, &self.root, name)?;
+        let mut folded = match until {
+            Some(_) => {
+                let loaded = store::load(&self.conn, &self.registry_memo, fs, &self.root, name, &listing)?;
+                let mut f = fold::fold(name, &loaded.events, &fold::order(&loaded.events), policy, until);
+                f.state.invalid_files = loaded.bad;
+                f
+            }
+            None => {
+                let key = listing.key(policy);
+                match store::saved_fold(&self.conn, name, &key) {
+                    // Nothing changed since the fold the index keeps: no event is read.
+                    Some(f) => f,
+                    None => {
+                        let loaded = store::load(&self.conn, &self.registry_memo, fs, &self.root, name, &listing)?;
+                        let mut f = self.fold_latest(name, &loaded.events, policy);
+                        f.state.invalid_files = loaded.bad;
+                        store::save_fold(&self.conn, name, &key, &f);
+                        f
+                    }
+                }
+            }
+        };
         if check_files {
             for v in &mut folded.state.versions {
                 v.changed_on_disk = pin::changed_on_disk(&self.conn, fs, &self.root, v);
             }
         }
         Ok(folded)
+    }
+
+    /// The fold of all of `events`: the cached one when nothing changed, extended when the new
+    /// events descend from it, else folded again (and cached).
+    fn fold_latest(&self, name: &str, events: &[std::sync::Arc<Event>], policy: &policy::Policy) -> fold::Folded {
+        let mut cache = self.registry_folds.borrow_mut();
+        let now: std::collections::HashSet<&str> = events.iter().map(|e| e.hash.as_str()).collect();
+        if let Some((p, seen, prev)) = cache.get(name) {
+            if p == policy && seen.iter().all(|h| now.contains(h.as_str())) {
+                let new: Vec<&Event> = events.iter().filter(|e| !seen.contains(&e.hash)).map(|e| e.as_ref()).collect();
+                let grown = if new.is_empty() { Some(prev.clone()) } else { fold::extend(prev, &new, policy) };
+                if let Some(f) = grown {
+                    let seen = events.iter().map(|e| e.hash.clone()).collect();
+                    cache.insert(name.to_string(), (policy.clone(), seen, f.clone()));
+                    return f;
+                }
+            }
+        }
+        let f = fold::fold(name, events, &fold::order(events), policy, None);
+        cache.insert(name.to_string(), (policy.clone(), events.iter().map(|e| e.hash.clone()).collect(), f.clone()));
+        f
     }
 
     fn ours(&self, fs: &ProjectFs, name: &str) -> Result<(), Error> {
@@ -406,9 +451,7 @@ impl Index {
             payload,
         };
         let ev = store::write(&self.conn, fs, &self.root, draft, who, now)?;
-        let loaded = store::load(&self.conn, &self.registry_memo, fs, &self.root, name)?;
-        let order = fold::order(&loaded.events);
-        let after = fold::fold(name, &loaded.events, &order, &policy, None);
+        let after = self.fold_model_checking(fs, name, &policy, None, false)?;
         Ok((ev.hash.clone(), after.versions.get(&ev.hash).copied().unwrap_or(version)))
     }
 

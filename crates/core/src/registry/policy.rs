@@ -20,7 +20,7 @@ use super::fold::VersionState;
 
 pub const FILE: &str = "policy.yaml";
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Policy {
     /// Key ids whose approvals count; empty = every key's.
     pub approvers: Vec<String>,

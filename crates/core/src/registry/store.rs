@@ -141,13 +141,29 @@ pub struct Loaded {
     pub bad: Vec<(String, String)>,
 }
 
-pub fn load(
-    conn: &Connection,
-    memo: &std::cell::RefCell<Memo>,
-    fs: &ProjectFs,
-    root: &Path,
-    model: &str,
-) -> Result<Loaded, Error> {
+/// A model's events folder as listed: each event file's (size, mtime) by hash, and the names that
+/// are not event files.
+pub struct Listing {
+    pub files: HashMap<String, (i64, i64)>,
+    pub bad: Vec<(String, String)>,
+}
+
+impl Listing {
+    /// What a fold of this listing under `policy` depends on: the event files (name, size, mtime)
+    /// and the policy. Equal keys, equal folds.
+    pub fn key(&self, policy: &super::policy::Policy) -> String {
+        let mut names: Vec<(&String, &(i64, i64))> = self.files.iter().collect();
+        names.sort();
+        let mut text = format!("{policy:?}\n");
+        for (h, (size, mtime)) in names {
+            text.push_str(&format!("{h} {size} {mtime}\n"));
+        }
+        sha256_hex(text.as_bytes())
+    }
+}
+
+/// Lists a model's events folder; each file's metadata is read relative to the folder.
+pub fn list_events(fs: &ProjectFs, root: &Path, model: &str) -> Result<Listing, Error> {
     let dir = events_dir(root, model);
     let entries = match fs.list_with_metadata(&dir) {
         Ok(e) => e,
@@ -156,7 +172,7 @@ pub fn load(
     };
     let mut bad = Vec::new();
     // Each event file with its size and mtime: a file edited in place is checked again.
-    let mut names: HashMap<String, (i64, i64)> = HashMap::new();
+    let mut files: HashMap<String, (i64, i64)> = HashMap::with_capacity(entries.len());
     for (e, md) in &entries {
         if e.name.starts_with('.') {
             continue; // a writer's temporary file, never an event
@@ -164,11 +180,27 @@ pub fn load(
         match e.name.strip_suffix(".json").filter(|h| is_hash(h)) {
             Some(h) if e.kind == Kind::File => {
                 let stamp = md.as_ref().map(|m| (m.len() as i64, crate::registry::pin::mtime_ns(m))).unwrap_or((-1, 0));
-                names.insert(h.to_string(), stamp);
+                files.insert(h.to_string(), stamp);
             }
             _ => bad.push((e.name.clone(), "not an event file (events are <sha256>.json files)".into())),
         }
     }
+    Ok(Listing { files, bad })
+}
+
+/// The events of `listing`: parsed ones from memory, others from the index's cache, new or changed
+/// files read and checked (and cached).
+pub fn load(
+    conn: &Connection,
+    memo: &std::cell::RefCell<Memo>,
+    fs: &ProjectFs,
+    root: &Path,
+    model: &str,
+    listing: &Listing,
+) -> Result<Loaded, Error> {
+    let dir = events_dir(root, model);
+    let names = &listing.files;
+    let mut bad = listing.bad.clone();
     let mut memo = memo.borrow_mut();
     let mine = memo.entry(model.to_string()).or_default();
     mine.retain(|h, (stamp, _)| names.get(h) == Some(stamp));
@@ -176,7 +208,6 @@ pub fn load(
     if mine.len() == names.len() {
         // Nothing new since this index last read the model: no query, no parsing.
         events.extend(mine.values().map(|(_, e)| e.clone()));
-        events.sort_by(|a, b| a.hash.cmp(&b.hash));
         bad.sort();
         return Ok(Loaded { events, bad });
     }
@@ -194,7 +225,7 @@ pub fn load(
     }
     let mut keys = Keys::default();
     let mut fresh: Vec<(String, Cached)> = Vec::new();
-    for (h, stamp) in &names {
+    for (h, stamp) in names {
         if let Some((_, ev)) = mine.get(h) {
             events.push(ev.clone());
             continue;
@@ -243,7 +274,6 @@ pub fn load(
         }
         tx.commit()?;
     }
-    events.sort_by(|a, b| a.hash.cmp(&b.hash));
     bad.sort();
     Ok(Loaded { events, bad })
 }
@@ -329,4 +359,22 @@ pub fn write(
         )?;
     }
     Ok(ev)
+}
+
+/// The fold cached in the index for `model` under `key` ([`Listing::key`]), if it is that one.
+pub fn saved_fold(conn: &Connection, model: &str, key: &str) -> Option<super::fold::Folded> {
+    let body: Vec<u8> = conn
+        .query_row("SELECT folded FROM registry_folds WHERE model = ?1 AND key = ?2", params![model, key], |r| r.get(0))
+        .ok()?;
+    serde_json::from_slice(&body).ok()
+}
+
+/// Keeps `folded` as the fold of `model` under `key`, replacing the one before.
+pub fn save_fold(conn: &Connection, model: &str, key: &str, folded: &super::fold::Folded) {
+    if let Ok(body) = serde_json::to_vec(folded) {
+        let _ = conn.execute(
+            "INSERT OR REPLACE INTO registry_folds(model, key, folded) VALUES (?1, ?2, ?3)",
+            params![model, key, body],
+        );
+    }
 }
