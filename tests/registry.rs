@@ -731,3 +731,42 @@ fn a_full_or_read_only_disk_refuses_a_registry_write_cleanly() {
     let o = r.cli("ana", None, &["registry", "verify", p]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
 }
+
+/// The demo project's registry, as the first README command shows it: it verifies, and its
+/// history holds what the demo README describes.
+#[test]
+fn the_demo_registry_verifies_and_holds_a_moved_alias_and_an_approval() {
+    let s = Scratch::new();
+    let demo = repo_path("assets/demo");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_runlens"))
+            .arg("--data-dir")
+            .arg(s.data())
+            .arg("registry")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["verify", demo.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let list: Value =
+        serde_json::from_slice(&run(&["list", demo.to_str().unwrap(), "--format", "json"]).stdout).unwrap();
+    let gbm = list.as_array().unwrap().iter().find(|m| m["name"] == "churn-gbm" && m["source"] == "runlens").unwrap();
+    assert_eq!(gbm["aliases"], json!({"champion": 2}));
+    assert_eq!(gbm["versions"][1]["stage"], "Production");
+    assert_eq!(gbm["versions"][1]["approvals"][0]["by"], "Lee Chen <lee@example.org>");
+    assert!(gbm["versions"].as_array().unwrap().iter().all(|v| v["changed_on_disk"] == false));
+    let h: Value =
+        serde_json::from_slice(&run(&["history", demo.to_str().unwrap(), "churn-gbm", "--format", "json"]).stdout)
+            .unwrap();
+    let moves: Vec<u64> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "set_alias")
+        .map(|e| e["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(moves, [1, 2], "champion moved from 1 to 2");
+    assert!(list.as_array().unwrap().iter().any(|m| m["name"] == "churn-gbm" && m["source"] == "mlflow"));
+    assert!(list.as_array().unwrap().iter().any(|m| m["name"] == "churn-baseline"));
+}
