@@ -304,28 +304,15 @@ impl Index {
         until: Option<i64>,
         check_files: bool,
     ) -> Result<fold::Folded, Error> {
-        let listing = store::list_events(fs, &self.root, name)?;
         let mut folded = match until {
             Some(_) => {
+                let listing = store::list_events(fs, &self.root, name)?;
                 let loaded = store::load(&self.conn, &self.registry_memo, fs, &self.root, name, &listing)?;
                 let mut f = fold::fold(name, &loaded.events, &fold::order(&loaded.events), policy, until);
                 f.state.invalid_files = loaded.bad;
                 f
             }
-            None => {
-                let key = listing.key(policy);
-                match store::saved_fold(&self.conn, name, &key) {
-                    // Nothing changed since the fold the index keeps: no event is read.
-                    Some(f) => f,
-                    None => {
-                        let loaded = store::load(&self.conn, &self.registry_memo, fs, &self.root, name, &listing)?;
-                        let mut f = self.fold_latest(name, &loaded.events, policy);
-                        f.state.invalid_files = loaded.bad;
-                        store::save_fold(&self.conn, name, &key, &f);
-                        f
-                    }
-                }
-            }
+            None => self.fold_listed(fs, name, policy)?.0,
         };
         if check_files {
             for v in &mut folded.state.versions {
@@ -333,6 +320,59 @@ impl Index {
             }
         }
         Ok(folded)
+    }
+
+    /// The fold of the model as its events folder lists now, and that listing: the fold the index
+    /// keeps when the listing (names, sizes, times) and the policy are the ones it was made from,
+    /// else one made from the events (read through the caches) and kept.
+    fn fold_listed(
+        &self,
+        fs: &ProjectFs,
+        name: &str,
+        policy: &policy::Policy,
+    ) -> Result<(fold::Folded, store::Listing), Error> {
+        let listing = store::list_events(fs, &self.root, name)?;
+        let key = listing.key(policy);
+        if let Some(f) = store::saved_fold(&self.conn, name, &key) {
+            return Ok((f, listing));
+        }
+        let loaded = store::load(&self.conn, &self.registry_memo, fs, &self.root, name, &listing)?;
+        let mut f = self.fold_latest(name, &loaded.events, policy);
+        f.state.invalid_files = loaded.bad;
+        store::save_fold(&self.conn, name, &key, &f);
+        Ok((f, listing))
+    }
+
+    /// After this index wrote `ev` onto `folded` (made from `listing`): the fold with `ev`, kept
+    /// for the listing with its file, so the next read (another process's too) reads no event.
+    /// With `recheck`, the folder is listed again first, and anything another writer added
+    /// meanwhile makes it a full fold (a register's number depends on it).
+    fn record_write(
+        &self,
+        fs: &ProjectFs,
+        name: &str,
+        policy: &policy::Policy,
+        folded: fold::Folded,
+        mut listing: store::Listing,
+        ev: &Event,
+        recheck: bool,
+    ) -> Result<fold::Folded, Error> {
+        let path = store::events_dir(&self.root, name).join(format!("{}.json", ev.hash));
+        let md = fs.stat_file(&path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+        listing.files.insert(ev.hash.clone(), (md.len() as i64, pin::mtime_ns(&md)));
+        if recheck {
+            let now = store::list_events(fs, &self.root, name)?;
+            if now.files != listing.files {
+                return Ok(self.fold_listed(fs, name, policy)?.0);
+            }
+        }
+        match fold::extend(&folded, &[ev], policy) {
+            Some(f) => {
+                store::save_fold(&self.conn, name, &listing.key(policy), &f);
+                Ok(f)
+            }
+            None => Ok(self.fold_listed(fs, name, policy)?.0),
+        }
     }
 
     /// The fold of all of `events`: the cached one when nothing changed, extended when the new
@@ -439,7 +479,8 @@ impl Index {
         now: i64,
     ) -> Result<(String, u64), Error> {
         let policy = store::load_policy(fs, &self.root)?;
-        let state = self.fold_model_checking(fs, name, &policy, None, false)?.state;
+        let (folded, listing) = self.fold_listed(fs, name, &policy)?;
+        let state = &folded.state;
         let next = state.versions.iter().map(|v| v.version).max().unwrap_or(0) + 1;
         let version = claim.filter(|c| *c > 0 && state.version(*c).is_none()).unwrap_or(next);
         let draft = Draft {
@@ -451,7 +492,7 @@ impl Index {
             payload,
         };
         let ev = store::write(&self.conn, fs, &self.root, draft, who, now)?;
-        let after = self.fold_model_checking(fs, name, &policy, None, false)?;
+        let after = self.record_write(fs, name, &policy, folded, listing, &ev, true)?;
         Ok((ev.hash.clone(), after.versions.get(&ev.hash).copied().unwrap_or(version)))
     }
 
@@ -679,7 +720,8 @@ impl Index {
         let t = parse_target(target);
         self.ours(&fs, t.name)?;
         let policy = store::load_policy(&fs, &self.root)?;
-        let state = self.fold_model_checking(&fs, t.name, &policy, None, false)?.state;
+        let (folded, listing) = self.fold_listed(&fs, t.name, &policy)?;
+        let state = &folded.state;
         let version = match t.version {
             None => None,
             Some(v) => Some(resolve_version(&state, v)?),
@@ -718,6 +760,9 @@ impl Index {
         };
         fold::apply(&mut state.clone(), &probe, &policy).map_err(Error::Refused)?;
         let ev = store::write(&self.conn, &fs, &self.root, draft, who, now)?;
+        let version = version.cloned();
+        self.record_write(&fs, t.name, &policy, folded, listing, &ev, false)?;
+        let version = version.as_ref();
         Ok(Written {
             name: t.name.to_string(),
             version: version.map(|v| v.version),

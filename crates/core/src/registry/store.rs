@@ -231,8 +231,8 @@ pub fn load(
             continue;
         }
         match cached.get(h) {
-            Some((s, Some(body), None)) if s == stamp => match Event::parse(h, body) {
-                Ok((ev, _)) => {
+            Some((s, Some(body), None)) if s == stamp => match Event::parse_checked(h, body) {
+                Ok(ev) => {
                     let ev = Arc::new(ev);
                     mine.insert(h.clone(), (*stamp, ev.clone()));
                     events.push(ev);
