@@ -352,8 +352,7 @@ impl Index {
         fs: &ProjectFs,
         name: &str,
         policy: &policy::Policy,
-        folded: fold::Folded,
-        mut listing: store::Listing,
+        (folded, mut listing): (fold::Folded, store::Listing),
         ev: &Event,
         recheck: bool,
     ) -> Result<fold::Folded, Error> {
@@ -492,7 +491,7 @@ impl Index {
             payload,
         };
         let ev = store::write(&self.conn, fs, &self.root, draft, who, now)?;
-        let after = self.record_write(fs, name, &policy, folded, listing, &ev, true)?;
+        let after = self.record_write(fs, name, &policy, (folded, listing), &ev, true)?;
         Ok((ev.hash.clone(), after.versions.get(&ev.hash).copied().unwrap_or(version)))
     }
 
@@ -724,7 +723,7 @@ impl Index {
         let state = &folded.state;
         let version = match t.version {
             None => None,
-            Some(v) => Some(resolve_version(&state, v)?),
+            Some(v) => Some(resolve_version(state, v)?),
         };
         let needs_version = !matches!(
             change,
@@ -733,7 +732,7 @@ impl Index {
         if needs_version && version.is_none() {
             return Err(refused(format!("give a version: {}@VERSION (or @ALIAS)", t.name)));
         }
-        let (kind, payload) = self.precheck(&state, version, &change)?;
+        let (kind, payload) = self.precheck(state, version, &change)?;
         let draft = Draft {
             model: t.name.to_string(),
             parents: state.heads.clone(),
@@ -761,7 +760,7 @@ impl Index {
         fold::apply(&mut state.clone(), &probe, &policy).map_err(Error::Refused)?;
         let ev = store::write(&self.conn, &fs, &self.root, draft, who, now)?;
         let version = version.cloned();
-        self.record_write(&fs, t.name, &policy, folded, listing, &ev, false)?;
+        self.record_write(&fs, t.name, &policy, (folded, listing), &ev, false)?;
         let version = version.as_ref();
         Ok(Written {
             name: t.name.to_string(),
