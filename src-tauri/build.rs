@@ -18,6 +18,15 @@ const COMMANDS: &[&str] = &[
     "export_chart",
     "watch",
     "diff",
+    "registry_me",
+    "registry_models",
+    "registry_model_at",
+    "registry_history",
+    "registry_register",
+    "registry_change",
+    "registry_import",
+    "registry_verify",
+    "registry_card",
 ];
 
 fn main() {

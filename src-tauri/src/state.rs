@@ -10,11 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
-use serde::{Deserialize, Serialize};
-
 use runlens_core::Index;
 
-use crate::wire::WireError;
+use crate::wire::{Recent, WatchMsg, WireError};
 
 pub struct Project {
     pub root: PathBuf,
@@ -24,7 +22,7 @@ pub struct Project {
     /// A watcher runs for this project (one at most).
     pub watching: AtomicBool,
     /// Where the watcher sends changes: the page's latest subscription.
-    pub watch_channel: Mutex<Option<tauri::ipc::Channel<crate::commands::WatchMsg>>>,
+    pub watch_channel: Mutex<Option<tauri::ipc::Channel<WatchMsg>>>,
     /// Set when another project is opened: stops this one's scans and its watcher.
     pub cancel: Arc<AtomicBool>,
 }
@@ -35,15 +33,6 @@ pub struct AppState {
     /// A folder asked for before the page was ready (command line); the page collects it.
     pub requested: Mutex<Option<PathBuf>>,
     pub project: Mutex<Option<Arc<Project>>>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Recent {
-    pub path: String,
-    pub name: String,
-    /// Milliseconds since the epoch.
-    pub opened_at: i64,
-    pub runs: usize,
 }
 
 const RECENT_MAX: usize = 20;

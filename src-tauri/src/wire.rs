@@ -1,15 +1,27 @@
 //! The shapes that cross IPC. Core types stay plain; this module owns their serializable twins,
-//! the `{code, message}` error, and the byte layout of chart series.
+//! the `{code, message}` error, the arguments commands take, and the byte layout of chart series.
+//!
+//! The page's TypeScript types are generated from this module (ts-rs) into `ui/src/wire.gen.ts`,
+//! committed: `cargo test -p runlens-desktop` fails when that file is stale, and
+//! `RUNLENS_UPDATE_TS=1 cargo test -p runlens-desktop wire` writes it again. ts-rs is a
+//! dev-dependency only (`cfg_attr(test, ...)`): the app's own build never compiles it.
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 
-use runlens_core::{Diagnostic, Point, RunDetail, RunRow};
+use runlens_core::{Diagnostic, MetricSummary, Point, RunDetail, RunRow};
+
+#[cfg(test)]
+use ts_rs::TS;
 
 /// An error as the front end sees it: it branches on `code`, and shows `message` to a person.
+/// `refused` is a registry change the model's state or the project's policy does not allow.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(TS))]
 pub struct WireError {
+    #[cfg_attr(test, ts(type = "string"))]
     pub code: &'static str,
     pub message: String,
 }
@@ -26,20 +38,141 @@ impl WireError {
     }
 }
 
-/// A run as the page gets it: the core's run JSON (the CLI's shape) plus `user`.
-#[derive(Serialize)]
-#[serde(transparent)]
-pub struct Run(serde_json::Value);
+// ---------------------------------------------------------------------------------------------
+// Projects, scans, live updates
 
-impl From<RunRow> for Run {
-    fn from(r: RunRow) -> Self {
-        let mut v = r.to_json();
-        v["user"] = r.user.into();
-        Run(v)
-    }
+/// A project in the recent list (kept in `recent.json` in the data dir).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct Recent {
+    pub path: String,
+    pub name: String,
+    /// Milliseconds since the epoch.
+    pub opened_at: i64,
+    pub runs: usize,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct Current {
+    /// The open project's folder.
+    pub open: Option<String>,
+    /// A folder given on the command line, waiting to be opened.
+    pub requested: Option<String>,
+}
+
+/// Indexing progress, sent at most every 50 ms.
+#[derive(Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ScanEvent {
+    Discovered { units: usize },
+    Read { done: usize, total: usize, points: u64 },
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct Scanned {
+    pub path: String,
+    pub name: String,
+    pub runs: usize,
+    /// Points added by this scan.
+    pub points: u64,
+    pub units_read: usize,
+    pub units_total: usize,
+    pub elapsed_ms: u64,
+    pub cancelled: bool,
+    pub issues: Vec<Issue>,
+}
+
+/// What the watcher sends: the changes one batch committed, or a note for the user.
+#[derive(Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WatchMsg {
+    Changes {
+        /// Run ids (as the run list has them) that are new or changed status.
+        runs: Vec<String>,
+        /// (run id, metric key) with new points.
+        points: Vec<(String, String)>,
+        removed: Vec<String>,
+        /// Registry models whose events changed (someone wrote one); "" when the registry's
+        /// policy or keys changed, which can change every model.
+        registry: Vec<String>,
+    },
+    Notice {
+        message: String,
+    },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs
+
+/// A run as the page gets it: the core's run JSON (the CLI's shape, `RunRow::to_json`) plus
+/// `user`. A test pins the two to the same JSON.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct Run {
+    pub id: String,
+    pub source: String,
+    pub path: String,
+    pub name: Option<String>,
+    pub experiment: Option<String>,
+    pub status: Option<String>,
+    pub start_time: Option<i64>,
+    pub end_time: Option<i64>,
+    pub parent_id: Option<String>,
+    pub params: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    /// Serialized by the core (`MetricSummary`'s own `Serialize`).
+    #[cfg_attr(test, ts(as = "BTreeMap<String, Metric>"))]
+    pub metrics: BTreeMap<String, MetricSummary>,
+    pub user: Option<String>,
+}
+
+impl From<RunRow> for Run {
+    fn from(r: RunRow) -> Self {
+        Run {
+            id: r.id,
+            source: r.source,
+            path: r.path,
+            name: r.name,
+            experiment: r.experiment,
+            status: r.status,
+            start_time: r.start_time,
+            end_time: r.end_time,
+            parent_id: r.parent_id,
+            params: r.params,
+            tags: r.tags,
+            metrics: r.metrics,
+            user: r.user,
+        }
+    }
+}
+
+/// The TypeScript shape of the core's `MetricSummary` JSON (only for the generated types).
+#[cfg(test)]
+#[derive(TS)]
+#[allow(dead_code)]
+pub struct Metric {
+    pub count: u64,
+    #[ts(type = "Num")]
+    pub last: f64,
+    pub last_step: i64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct Completions {
+    pub params: BTreeMap<String, Vec<String>>,
+    pub tags: BTreeMap<String, Vec<String>>,
+    pub metrics: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
 pub struct Issue {
     pub file: String,
     pub line: Option<u64>,
@@ -53,6 +186,8 @@ impl From<Diagnostic> for Issue {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[cfg_attr(test, ts(rename = "FileEntry"))]
 pub struct File {
     /// Project-relative, '/'-separated: what `artifact` and `reveal` take.
     pub path: String,
@@ -61,7 +196,9 @@ pub struct File {
     pub size: u64,
 }
 
+/// A model a run logged (an MLflow 3 logged model).
 #[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
 pub struct Model {
     pub model_id: String,
     pub name: String,
@@ -74,6 +211,7 @@ pub struct Model {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
 pub struct Input {
     pub name: String,
     pub digest: String,
@@ -84,6 +222,7 @@ pub struct Input {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
 pub struct Detail {
     pub run: Run,
     pub artifact_dir: Option<String>,
@@ -143,6 +282,67 @@ impl From<RunDetail> for Detail {
     }
 }
 
+/// One param or tag across the runs being compared (the core's `DiffRow`).
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct DiffRow {
+    #[cfg_attr(test, ts(type = "\"params\" | \"tags\""))]
+    pub section: &'static str,
+    pub key: String,
+    /// One value per run; null where the run does not have the key.
+    pub values: Vec<Option<String>>,
+    pub differs: bool,
+}
+
+impl From<runlens_core::DiffRow> for DiffRow {
+    fn from(r: runlens_core::DiffRow) -> Self {
+        DiffRow { section: r.section, key: r.key, values: r.values, differs: r.differs }
+    }
+}
+
+/// The header before an artifact's bytes (`artifact` answers `u32 length, header JSON, bytes`).
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ArtifactHeader {
+    pub path: String,
+    #[cfg_attr(test, ts(type = "\"image\" | \"text\" | \"table\" | \"json\" | \"yaml\" | \"mlmodel\" | \"binary\""))]
+    pub kind: &'static str,
+    pub mime: Option<&'static str>,
+    pub size: u64,
+    pub truncated: bool,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Charts
+
+/// The x axis of a chart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum XAxis {
+    Step,
+    Time,
+    Relative,
+}
+
+impl From<XAxis> for runlens_core::ChartX {
+    fn from(x: XAxis) -> Self {
+        match x {
+            XAxis::Step => runlens_core::ChartX::Step,
+            XAxis::Time => runlens_core::ChartX::Time,
+            XAxis::Relative => runlens_core::ChartX::Relative,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ImageFormat {
+    Png,
+    Svg,
+}
+
 /// One line of a chart: the index of its run in the request, its kind (0 raw, 1 smoothed), its points.
 pub type ChartSeries = (u32, u32, Vec<(f64, f64)>);
 
@@ -172,4 +372,681 @@ pub fn encode_series(series: &[ChartSeries]) -> Vec<u8> {
 /// The x of a chart point along the requested axis.
 pub fn xy(points: &[Point], by_step: bool) -> Vec<(f64, f64)> {
     points.iter().map(|p| (if by_step { p.step as f64 } else { p.ts }, p.value)).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The model registry
+
+/// Who the app writes registry events as: this user, this machine, this signing key.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct Me {
+    pub user: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// "Ana Lima <ana@example.org>" when a git identity is known, else the OS user.
+    pub display: String,
+    pub host: String,
+    /// The id of the signing key (made on first use); null when it could not be read or made.
+    pub key_id: Option<String>,
+}
+
+/// A registry model: ours (`source` "runlens") or MLflow's ("mlflow", "mlflow-db"; read-only).
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct RegModel {
+    pub name: String,
+    pub source: String,
+    pub read_only: bool,
+    /// Where an MLflow registry lives (its `models/<name>` folder or its `mlflow.db`).
+    pub location: Option<String>,
+    pub description: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    /// Alias -> version number.
+    pub aliases: BTreeMap<String, u64>,
+    pub versions: Vec<RegVersion>,
+    /// Files in the events folder that are not valid events, with why (left out of the state).
+    pub invalid_files: Vec<InvalidFile>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct InvalidFile {
+    pub file: String,
+    pub why: String,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct RegVersion {
+    pub version: u64,
+    pub run_id: Option<String>,
+    /// The run's path in the index: what `run_detail` takes. Null when the run is not indexed.
+    pub run_path: Option<String>,
+    pub stage: Option<String>,
+    pub status: Option<String>,
+    pub description: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub aliases: Vec<String>,
+    pub created_at: Option<i64>,
+    pub created_by: Option<String>,
+    /// The root digest over the pinned files.
+    pub digest: Option<String>,
+    pub files: Vec<PinnedFile>,
+    /// A pinned file's size or SHA-256 differs on disk now (or the file is gone).
+    pub changed_on_disk: bool,
+    pub archived: bool,
+    pub approvals: Vec<Approval>,
+    pub rejections: Vec<Approval>,
+    /// The key that signed the register event (its author's).
+    pub author_key: String,
+    /// The register event's hash.
+    pub register: String,
+    /// Project-relative path of the model's files (a file or a folder).
+    pub model_path: Option<String>,
+    pub source: VersionSource,
+    /// What the version came from, recorded when it was registered; null for MLflow's versions.
+    pub lineage: Option<Lineage>,
+    /// Where an imported version came from.
+    pub imported_from: Option<ImportedFrom>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct PinnedFile {
+    /// Inside the model (a folder's files) or the file's name.
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct Approval {
+    pub by: String,
+    pub at: i64,
+    pub comment: String,
+    /// The key that signed it.
+    pub key: String,
+}
+
+impl From<runlens_core::Approval> for Approval {
+    fn from(a: runlens_core::Approval) -> Self {
+        Approval { by: a.by, at: a.at, comment: a.comment, key: a.key }
+    }
+}
+
+/// Where a version's files were taken from (the register event's `source`).
+#[derive(Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(TS))]
+#[serde(default)]
+pub struct VersionSource {
+    /// The run's format (mlflow, lightning, ...), or the MLflow store for MLflow's versions.
+    #[serde(deserialize_with = "lenient")]
+    pub format: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub run_id: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub run_path: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub run_name: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub experiment: Option<String>,
+    /// Project-relative path of the files.
+    #[serde(deserialize_with = "lenient")]
+    pub path: Option<String>,
+    /// "file", "folder", "mlflow-model", "logged-model" (or "unresolved").
+    #[serde(deserialize_with = "lenient")]
+    pub kind: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub model_id: Option<String>,
+    /// MLflow's source URI (MLflow's versions).
+    #[serde(deserialize_with = "lenient")]
+    pub uri: Option<String>,
+}
+
+/// Where an imported version came from in MLflow.
+#[derive(Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(TS))]
+#[serde(default)]
+pub struct ImportedFrom {
+    #[serde(deserialize_with = "lenient")]
+    pub source: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub location: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub name: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub version: Option<u64>,
+    #[serde(deserialize_with = "lenient")]
+    pub stage: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub created_by: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub created_at: Option<i64>,
+}
+
+/// A version's lineage (the register event's `lineage`). Every part is read leniently: a part
+/// that does not have the expected shape is left empty, the rest still shows.
+#[derive(Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(TS))]
+#[serde(default)]
+pub struct Lineage {
+    #[serde(deserialize_with = "lenient")]
+    pub run: Option<LineageRun>,
+    #[serde(deserialize_with = "lenient")]
+    pub params: BTreeMap<String, String>,
+    /// Final values; NaN and ±inf as strings.
+    #[serde(deserialize_with = "lenient")]
+    #[cfg_attr(test, ts(type = "{ [key in string]: Num | null }"))]
+    pub metrics: BTreeMap<String, Value>,
+    #[serde(deserialize_with = "lenient")]
+    pub code: Option<LineageCode>,
+    #[serde(deserialize_with = "lenient")]
+    pub data: LineageData,
+    #[serde(deserialize_with = "lenient")]
+    pub model: Option<LineageModel>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(TS))]
+#[serde(default)]
+pub struct LineageRun {
+    pub format: Option<String>,
+    pub id: Option<String>,
+    pub path: Option<String>,
+    pub name: Option<String>,
+    pub experiment: Option<String>,
+    pub status: Option<String>,
+    pub start_time: Option<i64>,
+    pub end_time: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(TS))]
+#[serde(default)]
+pub struct LineageCode {
+    pub commit: Option<String>,
+    /// Where the commit was found: "run tag mlflow.source.git.commit", "project HEAD".
+    pub from: Option<String>,
+    pub branch: Option<String>,
+    pub repo: Option<String>,
+    /// Whether the tree was dirty, when the run's tool recorded it.
+    pub dirty: Option<bool>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(TS))]
+#[serde(default)]
+pub struct LineageData {
+    #[serde(deserialize_with = "lenient")]
+    pub inputs: Vec<LineageInput>,
+    #[serde(deserialize_with = "lenient")]
+    pub dvc: Vec<DvcDep>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(TS))]
+#[serde(default)]
+pub struct LineageInput {
+    pub name: Option<String>,
+    pub digest: Option<String>,
+    pub source_type: Option<String>,
+    pub source: Option<String>,
+    pub context: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(TS))]
+#[serde(default)]
+pub struct DvcDep {
+    #[serde(deserialize_with = "lenient")]
+    pub stage: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub path: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub md5: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub size: Option<u64>,
+}
+
+/// What the model's `MLmodel` says (never the model file itself).
+#[derive(Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(TS))]
+#[serde(default)]
+pub struct LineageModel {
+    /// Flavor -> its version fields.
+    #[serde(deserialize_with = "lenient")]
+    #[cfg_attr(test, ts(type = "{ [flavor in string]: { [key in string]: unknown } }"))]
+    pub flavors: BTreeMap<String, Value>,
+    #[serde(deserialize_with = "lenient")]
+    pub signature: Option<Signature>,
+    /// The saved input example, parsed as JSON when it is.
+    #[cfg_attr(test, ts(type = "unknown"))]
+    pub input_example: Value,
+    #[serde(deserialize_with = "lenient")]
+    pub mlflow_version: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub utc_time_created: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub model_size_bytes: Option<u64>,
+}
+
+/// An MLmodel signature: MLflow's column or tensor specs, as MLflow wrote them.
+#[derive(Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(TS))]
+#[serde(default)]
+pub struct Signature {
+    #[cfg_attr(test, ts(type = "unknown"))]
+    pub inputs: Value,
+    #[cfg_attr(test, ts(type = "unknown"))]
+    pub outputs: Value,
+    #[cfg_attr(test, ts(type = "unknown"))]
+    pub params: Value,
+}
+
+/// Reads a part of a JSON object that another writer made: a part of another shape is left at
+/// its default instead of failing the whole.
+fn lenient<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned + Default>(d: D) -> Result<T, D::Error> {
+    let v = Value::deserialize(d)?;
+    Ok(serde_json::from_value(v).unwrap_or_default())
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(v: Value) -> Option<T> {
+    if v.is_null() {
+        return None;
+    }
+    serde_json::from_value(v).ok()
+}
+
+impl From<runlens_core::ModelState> for RegModel {
+    fn from(m: runlens_core::ModelState) -> Self {
+        RegModel {
+            read_only: m.source != "runlens",
+            name: m.name,
+            source: m.source,
+            location: m.location,
+            description: m.description,
+            tags: m.tags,
+            aliases: m.aliases,
+            versions: m.versions.into_iter().map(RegVersion::from).collect(),
+            invalid_files: m.invalid_files.into_iter().map(|(file, why)| InvalidFile { file, why }).collect(),
+        }
+    }
+}
+
+impl From<runlens_core::VersionState> for RegVersion {
+    fn from(v: runlens_core::VersionState) -> Self {
+        RegVersion {
+            version: v.version,
+            run_id: v.run_id,
+            run_path: v.run_path,
+            stage: v.stage,
+            status: v.status,
+            description: v.description,
+            tags: v.tags,
+            aliases: v.aliases,
+            created_at: v.created_at,
+            created_by: v.created_by,
+            digest: v.digest,
+            files: v.files.into_iter().map(|f| PinnedFile { path: f.path, size: f.size, sha256: f.sha256 }).collect(),
+            changed_on_disk: v.changed_on_disk,
+            archived: v.archived,
+            approvals: v.approvals.into_iter().map(Approval::from).collect(),
+            rejections: v.rejections.into_iter().map(Approval::from).collect(),
+            author_key: v.author_key,
+            register: v.register,
+            model_path: v.model_path,
+            source: from_json(v.source).unwrap_or_default(),
+            lineage: from_json(v.lineage),
+            imported_from: from_json(v.imported_from),
+        }
+    }
+}
+
+/// Who wrote an event.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct Actor {
+    /// The OS user.
+    pub user: String,
+    /// The git identity, when one was configured.
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+/// One event of a model's history, in fold order.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct HistoryItem {
+    /// The event's SHA-256 (its file name).
+    pub hash: String,
+    /// register, set_alias, remove_alias, set_tag, delete_tag, set_description, transition,
+    /// request_approval, approve, reject, archive, restore, set_dataset.
+    pub kind: String,
+    pub version: Option<u64>,
+    /// When it was written (UTC, ms).
+    pub at: i64,
+    pub actor: Actor,
+    /// "Ana Lima <ana@example.org>" when a git identity is known, else the OS user.
+    pub who: String,
+    /// The machine it was written on.
+    pub host: String,
+    pub parents: Vec<String>,
+    /// The id of the key that signed it.
+    pub signed_by: String,
+    #[cfg_attr(test, ts(type = "{ [key in string]: unknown }"))]
+    pub payload: serde_json::Map<String, Value>,
+    /// Why the event does not count (the policy refused it, its version is unknown), if it does not.
+    pub skipped: Option<String>,
+}
+
+impl From<runlens_core::HistoryEntry> for HistoryItem {
+    fn from(h: runlens_core::HistoryEntry) -> Self {
+        HistoryItem {
+            who: h.actor.display(),
+            hash: h.hash,
+            kind: h.kind,
+            version: h.version,
+            at: h.at,
+            actor: Actor { user: h.actor.user, name: h.actor.name, email: h.actor.email },
+            host: h.host,
+            parents: h.parents,
+            signed_by: h.signed_by,
+            payload: h.payload,
+            skipped: h.skipped,
+        }
+    }
+}
+
+/// A change to a model (no version in the target) or a version (`NAME@VERSION` or `NAME@ALIAS`).
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RegistryChange {
+    SetAlias { alias: String },
+    RemoveAlias { alias: String },
+    SetTag { key: String, value: String },
+    DeleteTag { key: String },
+    SetDescription { description: String },
+    Transition { stage: String, comment: String },
+    RequestApproval { comment: String },
+    Approve { comment: String },
+    Reject { comment: String },
+    Archive,
+    Restore,
+}
+
+impl From<RegistryChange> for runlens_core::RegistryChange {
+    fn from(c: RegistryChange) -> Self {
+        use runlens_core::RegistryChange as C;
+        match c {
+            RegistryChange::SetAlias { alias } => C::SetAlias(alias),
+            RegistryChange::RemoveAlias { alias } => C::RemoveAlias(alias),
+            RegistryChange::SetTag { key, value } => C::SetTag { key, value },
+            RegistryChange::DeleteTag { key } => C::DeleteTag(key),
+            RegistryChange::SetDescription { description } => C::SetDescription(description),
+            RegistryChange::Transition { stage, comment } => C::Transition { stage, comment },
+            RegistryChange::RequestApproval { comment } => C::RequestApproval { comment },
+            RegistryChange::Approve { comment } => C::Approve { comment },
+            RegistryChange::Reject { comment } => C::Reject { comment },
+            RegistryChange::Archive => C::Archive,
+            RegistryChange::Restore => C::Restore,
+        }
+    }
+}
+
+/// What a registry write did.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct Written {
+    pub name: String,
+    pub version: Option<u64>,
+    pub digest: Option<String>,
+    /// The new event's hash.
+    pub event: String,
+}
+
+impl From<runlens_core::Written> for Written {
+    fn from(w: runlens_core::Written) -> Self {
+        Written { name: w.name, version: w.version, digest: w.digest, event: w.event }
+    }
+}
+
+/// What importing one MLflow model did.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct Imported {
+    pub name: String,
+    /// "mlflow" or "mlflow-db".
+    pub source: String,
+    pub location: String,
+    /// Our version numbers this import made.
+    pub versions: Vec<u64>,
+    /// What was not imported, and why.
+    pub skipped: Vec<String>,
+}
+
+impl From<runlens_core::Imported> for Imported {
+    fn from(i: runlens_core::Imported) -> Self {
+        Imported { name: i.name, source: i.source, location: i.location, versions: i.versions, skipped: i.skipped }
+    }
+}
+
+/// One thing `verify` found that does not hold.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct Problem {
+    pub model: String,
+    /// The event's hash, when the problem is an event.
+    pub event: Option<String>,
+    /// The file, project-relative, when the problem is a file.
+    pub file: Option<String>,
+    pub message: String,
+}
+
+impl From<runlens_core::Problem> for Problem {
+    fn from(p: runlens_core::Problem) -> Self {
+        Problem { model: p.model, event: p.event, file: p.file, message: p.message }
+    }
+}
+
+/// A version's model card, generated into the app's cache folder.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ModelCard {
+    /// Where the card was written (the Markdown file).
+    pub path: String,
+    pub markdown: String,
+    /// The training curves it links to, by the name the Markdown uses.
+    pub images: Vec<CardImage>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct CardImage {
+    /// The file name, as the Markdown links it.
+    pub name: String,
+    /// `data:image/png;base64,...`
+    pub data_url: String,
+}
+
+/// Standard base64 with padding, for the card's images.
+pub fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        out.push(T[(n >> 18) as usize & 63] as char);
+        out.push(T[(n >> 12) as usize & 63] as char);
+        out.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
+        out.push(if c.len() > 2 { T[n as usize & 63] as char } else { '=' });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every type the page sees, in the order the generated file declares them.
+    fn declarations() -> String {
+        let cfg = ts_rs::Config::new().with_large_int("number");
+        let mut out = String::from(
+            "// Generated from src-tauri/src/wire.rs by ts-rs: do not edit. To regenerate:\n\
+             //   RUNLENS_UPDATE_TS=1 cargo test -p runlens-desktop wire\n\
+             // (`cargo test` fails while this file is stale.)\n\n\
+             /** A float that may be \"NaN\", \"Infinity\" or \"-Infinity\" (JSON has no such numbers). */\n\
+             export type Num = number | \"NaN\" | \"Infinity\" | \"-Infinity\";\n",
+        );
+        macro_rules! decl {
+            ($($t:ty),* $(,)?) => {$(
+                out.push('\n');
+                if let Some(docs) = <$t as TS>::docs() {
+                    out.push_str(&docs);
+                }
+                out.push_str("export ");
+                out.push_str(&<$t as TS>::decl(&cfg));
+                out.push('\n');
+            )*};
+        }
+        decl!(
+            WireError,
+            Recent,
+            Current,
+            ScanEvent,
+            Scanned,
+            WatchMsg,
+            Run,
+            Metric,
+            Completions,
+            Issue,
+            File,
+            Model,
+            Input,
+            Detail,
+            DiffRow,
+            ArtifactHeader,
+            XAxis,
+            ImageFormat,
+            Me,
+            RegModel,
+            InvalidFile,
+            RegVersion,
+            PinnedFile,
+            Approval,
+            VersionSource,
+            ImportedFrom,
+            Lineage,
+            LineageRun,
+            LineageCode,
+            LineageData,
+            LineageInput,
+            DvcDep,
+            LineageModel,
+            Signature,
+            Actor,
+            HistoryItem,
+            RegistryChange,
+            Written,
+            Imported,
+            Problem,
+            ModelCard,
+            CardImage,
+        );
+        out
+    }
+
+    #[test]
+    fn wire_typescript_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/wire.gen.ts");
+        let want = declarations();
+        if std::env::var_os("RUNLENS_UPDATE_TS").is_some() {
+            std::fs::write(&path, &want).expect("write wire.gen.ts");
+            return;
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "ui/src/wire.gen.ts is stale: run `RUNLENS_UPDATE_TS=1 cargo test -p runlens-desktop wire` and commit it"
+        );
+    }
+
+    #[test]
+    fn run_json_is_the_cores_plus_user() {
+        let mut metrics = BTreeMap::new();
+        metrics.insert(
+            "loss".to_string(),
+            MetricSummary { count: 3, last: f64::NAN, last_step: 2, first_step: 0, min: Some(0.5), max: None },
+        );
+        let row = RunRow {
+            uid: 1,
+            id: "abc".into(),
+            source: "mlflow".into(),
+            path: "mlruns/1/abc".into(),
+            name: Some("r".into()),
+            experiment: None,
+            experiment_id: Some("1".into()),
+            status: Some("finished".into()),
+            start_time: Some(1),
+            end_time: None,
+            parent_id: None,
+            user: Some("ana".into()),
+            deleted: false,
+            params: [("lr".to_string(), "0.1".to_string())].into(),
+            tags: BTreeMap::new(),
+            metrics,
+        };
+        let mut want = row.to_json();
+        want["user"] = "ana".into();
+        assert_eq!(serde_json::to_value(Run::from(row)).unwrap(), want);
+    }
+
+    #[test]
+    fn errors_cross_as_code_and_message() {
+        let e = WireError::from(runlens_core::Error::Refused("production needs 2 approvals".into()));
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({"code": "refused", "message": e.message.clone()})
+        );
+    }
+
+    #[test]
+    fn changes_arrive_as_tagged_objects() {
+        let c: RegistryChange =
+            serde_json::from_value(serde_json::json!({"kind": "transition", "stage": "Staging", "comment": "ok"}))
+                .unwrap();
+        assert!(matches!(c, RegistryChange::Transition { ref stage, .. } if stage == "Staging"));
+        let c: RegistryChange = serde_json::from_value(serde_json::json!({"kind": "archive"})).unwrap();
+        assert!(matches!(c, RegistryChange::Archive));
+    }
+
+    #[test]
+    fn lineage_of_another_shape_keeps_what_it_can() {
+        let v = serde_json::json!({
+            "run": {"id": "abc", "path": "mlruns/1/abc"},
+            "params": {"lr": 3},
+            "metrics": {"acc": 0.9, "loss": "NaN"},
+            "code": {"commit": "0123abc", "dirty": "maybe"},
+            "data": {"inputs": [], "dvc": [{"path": "data.csv", "md5": "x", "size": 10}]},
+            "model": {"flavors": {"sklearn": {"sklearn_version": "1.5"}}, "signature": null, "input_example": [[1, 2]]}
+        });
+        let l: Lineage = from_json(v).unwrap();
+        assert_eq!(l.run.unwrap().id.as_deref(), Some("abc"));
+        assert!(l.params.is_empty(), "params of another shape are left out");
+        assert_eq!(l.metrics.len(), 2);
+        assert!(l.code.is_none(), "a code object of another shape is left out");
+        assert_eq!(l.data.dvc[0].size, Some(10));
+        assert!(l.model.unwrap().flavors.contains_key("sklearn"));
+    }
+
+    #[test]
+    fn base64_matches_the_standard() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64(&[0xff, 0xfe, 0x00]), "//4A");
+    }
 }

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -26,8 +26,18 @@ const DATA = join(TMP, "data");
 mkdirSync(SHOTS, { recursive: true });
 
 let driverProc;
-// The app's environment: its own data dir, so a run never touches the user's recent list.
-const driverEnv = { ...process.env, RUNLENS_DATA_DIR: DATA, XDG_DATA_HOME: join(TMP, "xdg-data"), XDG_CONFIG_HOME: join(TMP, "xdg-config") };
+// The app's environment: its own data dir, so a run never touches the user's recent list, and
+// its own person for the registry (Ana, with her signing key in her own config dir).
+const driverEnv = {
+  ...process.env,
+  RUNLENS_DATA_DIR: DATA,
+  RUNLENS_CONFIG_DIR: join(TMP, "ana-config"),
+  USER: "ana",
+  GIT_AUTHOR_NAME: "Ana Lima",
+  GIT_AUTHOR_EMAIL: "ana@example.org",
+  XDG_DATA_HOME: join(TMP, "xdg-data"),
+  XDG_CONFIG_HOME: join(TMP, "xdg-config"),
+};
 
 function cli(args) {
   return JSON.parse(execFileSync(CLI, [...args, "--data-dir", join(TMP, "cli-data"), "--format", "json"], { encoding: "utf8" }));
@@ -248,6 +258,27 @@ describe("the demo project", () => {
     await driver.wait(until.elementLocated(By.css(".preview [data-kind=table] table")), 10000);
   });
 
+  check("shows the demo's model registry: versions, lineage, approvals and history", () => driver, async () => {
+    const history = cli(["registry", "history", DEMO, "churn-gbm"]);
+    await (await driver.wait(until.elementLocated(By.css("[data-tab=models]")), 60000)).click();
+    await (await driver.wait(until.elementLocated(By.css('.model-item[data-model="churn-gbm"][data-source="runlens"]')), 20000)).click();
+    await driver.wait(until.elementLocated(By.css('#version-detail[data-version="2"]')), 10000);
+    const v2 = await driver.executeScript(() => document.querySelector('#versions-table tr[data-version="2"]').textContent);
+    assert.match(v2, /@champion/);
+    assert.match(v2, /Production/);
+    await driver.wait(async () => (await driver.findElements(By.css("#timeline li.event"))).length === history.length, 10000, "one timeline entry per event");
+    const tl = await driver.executeScript(() => [...document.querySelectorAll("#timeline li.event")].map((li) => li.textContent));
+    assert.ok(tl.some((e) => /Lee Chen approved version 2.*Checked the holdout/.test(e) && /lee-desktop/.test(e)), JSON.stringify(tl));
+    assert.ok(tl.some((e) => /moved @champion from version 1 to version 2/.test(e)));
+    const lineage = await text(driver, "#version-detail table.lineage");
+    assert.match(lineage, /run/);
+    await shot(driver, "models-demo");
+    for (const v of [1, 2]) await (await driver.findElement(By.css(`input[aria-label="compare version ${v}"]`))).click();
+    await (await driver.findElement(By.css("#compare-versions"))).click();
+    await waitText(driver, "#version-compare", /Metrics at registration/i);
+    await shot(driver, "models-compare-demo");
+  });
+
   check("refuses paths outside the project, whatever the page asks (reliability case 7)", () => driver, async () => {
     const run = expected.find((r) => r.name === "final-gbm").path;
     const home = process.env.HOME ?? "/root";
@@ -261,6 +292,10 @@ describe("the demo project", () => {
     assert.equal(await ipc(driver, "open_url", { url: "file:///etc/passwd" }), "forbidden");
     assert.equal(await ipc(driver, "open_url", { url: "javascript:alert(1)" }), "forbidden");
     assert.equal(await ipc(driver, "open_url", { url: "smb://host/share" }), "forbidden");
+    // Registering pins files of the run, never a path the page makes up.
+    for (const path of ["/etc/passwd", "../../../../../../etc/passwd", `${home}/.ssh/id_rsa`]) {
+      assert.equal(await ipc(driver, "registry_register", { run, path, name: "x", description: null }), "invalid");
+    }
     // Plugin commands are not exposed to the page at all.
     assert.notEqual(await ipc(driver, "plugin:opener|open_path", { path: "/etc/passwd" }), "ok");
     assert.notEqual(await ipc(driver, "plugin:dialog|open", { options: {} }), "ok");
@@ -435,6 +470,204 @@ describe("live updates", () => {
     const rowText = (path) => driver.executeScript((p) => document.querySelector(`.tr[data-run="${p}"]`)?.textContent ?? "", path);
     await driver.wait(async () => /0\.0625/.test(await rowText("tb/run1")), 2000, "tb/run1's last loss");
     assert.match(await rowText("train.jsonl"), /0\.2$/);
+  });
+});
+
+describe("the model registry", () => {
+  let driver;
+  // MLflow's own registry fixture (file store and mlflow.db, made by mlflow 3.17.2), copied: the
+  // registry writes its events into the project.
+  const project = join(TMP, "registry");
+  const truth = JSON.parse(readFileSync(join(ROOT, "tests", "fixtures", "mlflow_registry", "truth.json"), "utf8"));
+  const logged = Object.entries(truth.file.logged_models)
+    .map(([id, m]) => ({ id, run: m.source_run_id, at: m.creation_timestamp }))
+    .sort((a, b) => a.at - b.at);
+  // A colleague, Bob, on another machine's CLI: his own config dir and signing key.
+  const bobEnv = { ...process.env, USER: "bob", GIT_AUTHOR_NAME: "Bob Chen", GIT_AUTHOR_EMAIL: "bob@example.org" };
+  const bob = (args) =>
+    JSON.parse(
+      execFileSync(CLI, ["registry", ...args, "--config-dir", join(TMP, "bob-config"), "--data-dir", join(TMP, "cli-data"), "--format", "json"], {
+        env: bobEnv,
+        encoding: "utf8",
+      }),
+    );
+  const events = () => driver.executeScript(() => [...document.querySelectorAll("#timeline li.event")].map((li) => li.textContent));
+  const row = (v) => driver.executeScript((v) => document.querySelector(`#versions-table tr[data-version="${v}"]`)?.textContent ?? "", v);
+  const pick = async (v) => {
+    await (await driver.findElement(By.css(`#versions-table tr[data-version="${v}"] td:nth-child(2)`))).click();
+    await driver.wait(until.elementLocated(By.css(`#version-detail[data-version="${v}"]`)), 5000);
+  };
+  /** Opens an action's dialog on the version shown, fills it, submits; returns the dialog's error, if any. */
+  const act = async (button, fields) => {
+    await (await driver.findElement(By.css(button))).click();
+    await driver.wait(until.elementLocated(By.css("#action-dialog")), 5000);
+    for (const [css, value] of Object.entries(fields)) await (await driver.findElement(By.css(css))).sendKeys(value);
+    await (await driver.findElement(By.css("#dlg-submit"))).click();
+    // Closed (written) or an error shown in place.
+    let err = null;
+    await driver.wait(async () => {
+      const st = await driver.executeScript(() => ({
+        open: !!document.querySelector("#action-dialog"),
+        err: document.querySelector("#dialog-error")?.textContent ?? null,
+      }));
+      err = st.err;
+      return !st.open || st.err;
+    }, 10000);
+    return err;
+  };
+  const cancel = async () => {
+    await (await driver.findElement(By.xpath("//form[@id='action-dialog']//button[text()='Cancel']"))).click();
+    await driver.wait(async () => (await driver.findElements(By.css("#action-dialog"))).length === 0, 5000);
+  };
+
+  before(async () => {
+    cpSync(join(ROOT, "tests", "fixtures", "mlflow_registry", "project"), project, { recursive: true });
+    // The project's policy: Production needs one approval (and, by default, not the author's).
+    mkdirSync(join(project, ".runlens", "registry"), { recursive: true });
+    writeFileSync(join(project, ".runlens", "registry", "policy.yaml"), "protect:\n  stages:\n    Production: { approvals: 1 }\n");
+    driver = await session([project]);
+    await driver.manage().window().setRect({ width: 1280, height: 800 });
+  });
+  after(async () => driver?.quit());
+
+  check("registers a model from a run's logged model", () => driver, async () => {
+    const runs = cli(["runs", project]);
+    await waitText(driver, "#run-count", new RegExp(`^${runs.length} runs`), 60000);
+    const first = runs.find((r) => r.id === logged[0].run && r.path.startsWith("mlruns/"));
+    assert.ok(first, "the run of the first logged model is indexed");
+    await (await driver.findElement(By.css(`.tr[data-run="${first.path}"] .run-link`))).click();
+    await (await driver.wait(until.elementLocated(By.css("#register-model")), 10000)).click();
+    await driver.wait(until.elementLocated(By.css("#register-dialog")), 5000);
+    assert.equal(await driver.executeScript(() => document.querySelector("#reg-path").value), logged[0].id, "the logged model is offered first");
+    await (await driver.findElement(By.css("#reg-name"))).sendKeys("churn-rl");
+    await (await driver.findElement(By.css("#reg-description"))).sendKeys("Logistic regression, C=0.1");
+    await (await driver.findElement(By.css("#reg-submit"))).click();
+    // The app moves to the Models view, on the new version.
+    await driver.wait(until.elementLocated(By.css('#version-detail[data-version="1"]')), 15000);
+    assert.match(await text(driver, ".model-head h1"), /^churn-rl/);
+    const listed = cli(["registry", "list", project]).find((m) => m.name === "churn-rl" && m.source === "runlens");
+    assert.equal(listed.versions.length, 1);
+    assert.equal(listed.versions[0].run_id, logged[0].run);
+    assert.equal(listed.versions[0].created_by, "Ana Lima <ana@example.org>");
+    assert.equal(listed.versions[0].description, "Logistic regression, C=0.1");
+    assert.ok(listed.versions[0].files.length > 0, "the model's files are pinned");
+  });
+
+  check("a colleague's version, registered with the CLI, shows without a reload", () => driver, async () => {
+    await driver.executeScript(() => (window.__sameWindow = 1));
+    const w = bob(["register", project, logged[1].run, logged[1].id, "--name", "churn-rl"]);
+    assert.equal(w.version, 2);
+    await driver.wait(async () => /v2/.test(await row(2)), 5000, "version 2 appears");
+    await driver.wait(async () => (await events()).some((e) => /Bob Chen registered version 2/.test(e)), 5000, "and in the timeline");
+    assert.equal(await driver.executeScript(() => window.__sameWindow), 1, "no reload");
+  });
+
+  check("moves an alias; the policy's refusals say why", () => driver, async () => {
+    await pick(1);
+    assert.equal(await act("#act-alias", { "#dlg-alias": "champion" }), null);
+    await driver.wait(async () => /@champion/.test(await row(1)), 5000);
+    await pick(2);
+    await (await driver.findElement(By.css("#act-alias"))).click();
+    await (await driver.wait(until.elementLocated(By.css("#dlg-alias")), 5000)).sendKeys("champion");
+    assert.match(await driver.executeScript(() => document.querySelector("#action-dialog").textContent), /points at version 1 now: it moves to version 2/);
+    await (await driver.findElement(By.css("#dlg-submit"))).click();
+    await driver.wait(async () => /@champion/.test(await row(2)) && !/@champion/.test(await row(1)), 5000, "the alias moved");
+    // Production needs an approval first.
+    const noApproval = await act("#act-stage", { "#dlg-stage": "Production", "#dlg-comment": "ship it" });
+    assert.match(noApproval ?? "", /approv/i);
+    await cancel();
+    // Ana registered version 1: her own approval does not count.
+    await pick(1);
+    await (await driver.findElement(By.css("#act-approve"))).click();
+    await driver.wait(until.elementLocated(By.css("#action-dialog")), 5000);
+    assert.equal(await driver.executeScript(() => document.querySelector("#dlg-submit").disabled), true, "a comment is required");
+    await cancel();
+    const own = await act("#act-approve", { "#dlg-comment": "mine, looks fine" });
+    assert.match(own ?? "", /author/i);
+    await shot(driver, "registry-refused");
+    await cancel();
+    assert.equal(bob(["list", project]).find((m) => m.name === "churn-rl").versions[0].approvals.length, 0, "nothing was written");
+  });
+
+  check("approves the colleague's version, moves it to Production, and shows the timeline", () => driver, async () => {
+    await pick(2);
+    assert.equal(await act("#act-approve", { "#dlg-comment": "Reviewed the evaluation on the holdout set" }), null);
+    await driver.wait(async () => /✓ 1/.test(await row(2)), 5000);
+    assert.equal(await act("#act-stage", { "#dlg-stage": "Production", "#dlg-comment": "Approved by Ana; replaces v1" }), null);
+    await driver.wait(async () => /Production/.test(await row(2)), 5000);
+    // Bob tags it from his machine meanwhile: it shows live.
+    bob(["tag", project, "churn-rl@2", "reviewed=yes"]);
+    await driver.wait(async () => (await events()).some((e) => /Bob Chen tagged version 2 reviewed=yes/.test(e)), 5000, "Bob's tag shows");
+    const tl = await events();
+    const history = bob(["history", project, "churn-rl"]);
+    assert.equal(tl.length, history.length, "one timeline entry per event");
+    for (const re of [
+      /Ana Lima moved version 2 to stage Production/,
+      /Ana Lima approved version 2.*Reviewed the evaluation/,
+      /Ana Lima moved @champion from version 1 to version 2/,
+      /Bob Chen registered version 2/,
+      /Ana Lima registered version 1/,
+    ]) {
+      assert.ok(tl.some((e) => re.test(e)), `the timeline has ${re}: ${JSON.stringify(tl)}`);
+    }
+    // Who, where and which key: each entry names its host and signer.
+    const anaKey = history.find((h) => h.kind === "approve").signed_by;
+    assert.ok(tl.some((e) => e.includes(anaKey.slice(0, 8)) && /\(you\)/.test(e)));
+    await shot(driver, "models");
+  });
+
+  check("flags a version whose files changed on disk, and verify names the file", () => driver, async () => {
+    const dir = join(project, "mlruns", truth.file.experiment.experiment_id, "models", logged[0].id, "artifacts");
+    appendFileSync(join(dir, "requirements.txt"), "# edited after registration\n");
+    await driver.findElement(By.css("body")).sendKeys(Key.F5);
+    await driver.wait(async () => /changed on disk/.test(await row(1)), 10000, "version 1 is flagged");
+    assert.doesNotMatch(await row(2), /changed on disk/);
+    await pick(1);
+    await (await driver.findElement(By.css("#verify-model"))).click();
+    const problems = await waitText(driver, "#verify-result", /requirements\.txt/, 15000);
+    assert.doesNotMatch(problems, /^Verified/);
+    const flagged = await driver.executeScript(() => [...document.querySelectorAll("#version-files tr.changed td:first-child code")].map((c) => c.textContent));
+    assert.deepEqual(flagged, ["requirements.txt"]);
+    await shot(driver, "registry-verify");
+    // The CLI's verify agrees: it exits non-zero.
+    assert.throws(() => execFileSync(CLI, ["registry", "verify", project, "churn-rl", "--data-dir", join(TMP, "cli-data")], { encoding: "utf8", stdio: "pipe" }));
+  });
+
+  check("compares two versions side by side, with a chart across versions", () => driver, async () => {
+    for (const v of [1, 2]) await (await driver.findElement(By.css(`input[aria-label="compare version ${v}"]`))).click();
+    await (await driver.findElement(By.css("#compare-versions"))).click();
+    const cmp = await waitText(driver, "#version-compare", /Params/i);
+    assert.match(cmp, /Files \(SHA-256\)/i);
+    const painted = await driver.executeScript(() => {
+      const c = document.querySelector("canvas.version-chart");
+      const { data } = c.getContext("2d").getImageData(0, 0, c.width, c.height);
+      let n = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i] > 200) n++;
+      return n;
+    });
+    assert.ok(painted > 100, `the chart is painted (${painted} pixels)`);
+    await shot(driver, "models-compare");
+    await (await driver.findElement(By.css("#compare-versions"))).click();
+  });
+
+  check("opens the model card", () => driver, async () => {
+    await pick(2);
+    await (await driver.findElement(By.css("#act-card"))).click();
+    const card = await waitText(driver, "#model-card", /churn-rl/, 20000);
+    assert.match(card, /Lineage|lineage/);
+    await shot(driver, "model-card");
+    await (await driver.findElement(By.xpath("//div[@id='model-card']//button[text()='Close']"))).click();
+  });
+
+  check("shows MLflow's registry read-only, and imports it", () => driver, async () => {
+    await (await driver.findElement(By.css('.model-item[data-model="churn"][data-source="mlflow"]'))).click();
+    await waitText(driver, ".model-sub", /Read-only: MLflow's registry/);
+    assert.equal((await driver.findElements(By.css("#act-approve"))).length, 0);
+    await (await driver.findElement(By.css("#import-mlflow"))).click();
+    await waitText(driver, "#registry-flash", /Imported \d+ versions? into the Runlens registry/, 15000);
+    await driver.wait(async () => /runlens/i.test(await text(driver, ".model-head h1")), 5000, "ours now");
+    const ours = cli(["registry", "list", project]).find((m) => m.name === "churn" && m.source === "runlens");
+    assert.ok(ours && ours.versions.length > 0);
   });
 });
 

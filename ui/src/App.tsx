@@ -10,9 +10,10 @@ import { RunsView } from "./RunsView";
 import { ChartsView } from "./ChartsView";
 import { CompareView } from "./CompareView";
 import { RunDetailView } from "./RunDetailView";
+import { ModelsView, type ModelFocus } from "./ModelsView";
 import { loadPref, savePref } from "./prefs";
 
-export type Tab = "runs" | "charts" | "compare" | "detail";
+export type Tab = "runs" | "charts" | "compare" | "models" | "detail";
 
 export interface Progress {
   units: number;
@@ -36,6 +37,9 @@ export function App() {
   const [detail, setDetail] = useState<string | null>(null);
   const [completions, setCompletions] = useState<Completions>(EMPTY_COMPLETIONS);
   const [version, setVersion] = useState(0);
+  // Bumped when the registry changed on disk (the watcher) or by a write here.
+  const [registryVersion, setRegistryVersion] = useState(0);
+  const [modelFocus, setModelFocus] = useState<ModelFocus | null>(null);
   const [refreshing, setRefreshing] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
   // Counts successful opens: each one (re)subscribes to the watcher.
@@ -79,6 +83,7 @@ export function App() {
         setOpened((n) => n + 1);
         setTab("runs");
         setDetail(null);
+        setModelFocus(null);
         api.completions().then(setCompletions, () => setCompletions(EMPTY_COMPLETIONS));
       } catch (e) {
         setError(errorMessage(e));
@@ -95,6 +100,8 @@ export function App() {
     setRefreshing(true);
     try {
       const r = await api.refresh(() => {});
+      // A model's pinned files may have changed on disk: the registry is checked again too.
+      setRegistryVersion((v) => v + 1);
       if (r && (r.units_read > 0 || r.points > 0)) {
         await loadRuns(filterRef.current);
         setProject((p) => (p ? { ...p, runs: r.runs, issues: r.issues } : p));
@@ -128,6 +135,9 @@ export function App() {
         setNotice(m.message);
         return;
       }
+      // Someone (the CLI, a colleague on the shared folder) wrote registry events.
+      if (m.registry.length) setRegistryVersion((v) => v + 1);
+      if (!m.runs.length && !m.points.length && !m.removed.length) return;
       if (live.current.pending) return;
       live.current.pending = true;
       const gap = Math.max(250, 2 * live.current.cost);
@@ -224,6 +234,7 @@ export function App() {
               ["runs", "Runs"],
               ["charts", `Charts${selected.length ? ` (${selectedRuns.length})` : ""}`],
               ["compare", "Compare"],
+              ["models", "Models"],
               ["detail", "Run"],
             ] as [Tab, string][]
           ).map(([t, label]) => (
@@ -274,7 +285,21 @@ export function App() {
           <ChartsView project={project.path} runs={selectedRuns} colors={colors} metrics={completions.metrics} version={version} />
         )}
         {tab === "compare" && <CompareView runs={selectedRuns} colors={colors} onOpenRun={showDetail} />}
-        {tab === "detail" && detail && <RunDetailView run={detail} version={version} colors={colors} />}
+        {tab === "models" && (
+          <ModelsView version={registryVersion} focus={modelFocus} onFocus={setModelFocus} onOpenRun={showDetail} />
+        )}
+        {tab === "detail" && detail && (
+          <RunDetailView
+            run={detail}
+            version={version}
+            colors={colors}
+            onRegistered={(w) => {
+              setModelFocus({ name: w.name, source: "runlens", version: w.version });
+              setRegistryVersion((v) => v + 1);
+              setTab("models");
+            }}
+          />
+        )}
       </main>
     </div>
   );

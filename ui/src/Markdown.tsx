@@ -9,15 +9,18 @@ export function safeUrl(url: string): string | null {
 }
 
 /**
- * Notes from a run (MLflow's note tag), as markdown. Raw HTML is shown as text, images are not
- * fetched (their alt text is shown), and links open in the browser only when https or mailto.
+ * Notes from a run (MLflow's note tag) or a model card, as markdown. Raw HTML is shown as text,
+ * images are not fetched (their alt text is shown) unless `images` holds them (a model card's
+ * curves, by the name the text links), and links open in the browser only when https or mailto.
  */
-export function Markdown(props: { text: string }) {
+export function Markdown(props: { text: string; images?: Record<string, string> }) {
+  const images = props.images ?? {};
+  const own = (src: string | undefined) => (src && Object.hasOwn(images, src) ? images[src] : null);
   return (
     <div className="markdown">
       <ReactMarkdown
         remarkPlugins={[remarkGfm]}
-        urlTransform={(url) => safeUrl(url) ?? ""}
+        urlTransform={(url) => safeUrl(url) ?? (own(url) ? url : "")}
         components={{
           a: ({ href, children }) => {
             const url = href ? safeUrl(href) : null;
@@ -35,7 +38,10 @@ export function Markdown(props: { text: string }) {
               </a>
             );
           },
-          img: ({ alt }) => <span className="muted">[image: {alt}]</span>,
+          img: ({ alt, src }) => {
+            const data = own(typeof src === "string" ? src : undefined);
+            return data ? <img className="card-image" src={data} alt={alt ?? ""} /> : <span className="muted">[image: {alt}]</span>;
+          },
         }}
       >
         {props.text}

@@ -3,12 +3,21 @@ import { api, errorMessage } from "./api";
 import { parseDelimited } from "./csv";
 import { fmtBytes, fmtDuration, fmtNum, fmtTime } from "./format";
 import { Markdown } from "./Markdown";
-import type { ArtifactPreview, Detail, FileEntry } from "./types";
+import { RegisterDialog } from "./RegisterDialog";
+import type { ArtifactPreview, Detail, FileEntry, Written } from "./types";
 
 const NOTE_TAG = "mlflow.note.content";
 
-export function RunDetailView(props: { run: string; version: number; colors: Map<string, string> }) {
+export function RunDetailView(props: {
+  run: string;
+  version: number;
+  colors: Map<string, string>;
+  /** After "Register model": the version written. */
+  onRegistered?: (w: Written) => void;
+}) {
   const [d, setD] = useState<Detail | null>(null);
+  // The register dialog, with what it registers when opened from a file or logged model.
+  const [register, setRegister] = useState<{ path?: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [file, setFile] = useState<string | null>(null);
   const [showSystem, setShowSystem] = useState(false);
@@ -51,8 +60,24 @@ export function RunDetailView(props: { run: string; version: number; colors: Map
           <button className="ghost small" id="reveal-run" onClick={() => api.reveal(r.path).catch((e) => setError(errorMessage(e)))}>
             Reveal in file manager
           </button>
+          {props.onRegistered && (
+            <button className="small" id="register-model" onClick={() => setRegister({})} title="Register one of this run's models or artifacts as a model version">
+              Register model…
+            </button>
+          )}
         </div>
       </header>
+      {register && props.onRegistered && (
+        <RegisterDialog
+          detail={d}
+          path={register.path}
+          onClose={() => setRegister(null)}
+          onDone={(w) => {
+            setRegister(null);
+            props.onRegistered?.(w);
+          }}
+        />
+      )}
       {d.issues.length > 0 && (
         <ul className="issues">
           {d.issues.map((x, i) => (
@@ -143,7 +168,12 @@ export function RunDetailView(props: { run: string; version: number; colors: Map
               {d.models.map((m) => (
                 <li key={m.model_id || m.name} className="model-group">
                   <div className="muted small">
-                    model <strong>{m.name}</strong> {m.flavors.length > 0 && `(${m.flavors.join(", ")})`}
+                    model <strong>{m.name}</strong> {m.flavors.length > 0 && `(${m.flavors.join(", ")})`}{" "}
+                    {props.onRegistered && (m.model_id || m.dir) && (
+                      <button className="ghost small" title="Register this logged model as a model version" onClick={() => setRegister({ path: m.model_id || m.dir || undefined })}>
+                        Register…
+                      </button>
+                    )}
                   </div>
                   <ul>
                     {m.files.map((f) => (
@@ -153,7 +183,25 @@ export function RunDetailView(props: { run: string; version: number; colors: Map
                 </li>
               ))}
             </ul>
-            <div className="preview">{file ? <Preview run={r.path} path={file} onError={setError} /> : <p className="muted">Choose a file to preview it.</p>}</div>
+            <div className="preview">
+              {file ? (
+                <Preview
+                  run={r.path}
+                  path={file}
+                  onError={setError}
+                  onRegister={
+                    props.onRegistered
+                      ? () => {
+                          const a = d.artifacts.find((x) => x.path === file);
+                          setRegister({ path: a ? a.name : file });
+                        }
+                      : undefined
+                  }
+                />
+              ) : (
+                <p className="muted">Choose a file to preview it.</p>
+              )}
+            </div>
           </div>
         )}
       </section>
@@ -188,7 +236,7 @@ function FileItem(props: { f: FileEntry; active: boolean; onClick: () => void })
   );
 }
 
-function Preview(props: { run: string; path: string; onError: (m: string) => void }) {
+function Preview(props: { run: string; path: string; onError: (m: string) => void; onRegister?: () => void }) {
   const [p, setP] = useState<ArtifactPreview | null>(null);
   const [err, setErr] = useState<string | null>(null);
   useEffect(() => {
@@ -216,6 +264,11 @@ function Preview(props: { run: string; path: string; onError: (m: string) => voi
       <button className="ghost small" onClick={() => api.reveal(props.run, p.path).catch((e) => props.onError(errorMessage(e)))}>
         Reveal
       </button>
+      {props.onRegister && (
+        <button className="ghost small" onClick={props.onRegister} title="Register this file as a model version">
+          Register as model…
+        </button>
+      )}
     </div>
   );
   const text = () => new TextDecoder().decode(p.bytes);

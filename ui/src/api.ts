@@ -4,17 +4,27 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
   ArtifactPreview,
   Completions,
+  Current,
   Detail,
+  DiffRow,
+  HistoryItem,
+  ImageFormat,
+  Imported,
+  Me,
+  ModelCard,
+  Problem,
   Recent,
+  RegModel,
+  RegistryChange,
   Run,
   ScanEvent,
   Scanned,
   WatchMsg,
   Series,
   WireError,
+  Written,
   XAxis,
 } from "./types";
-import type { DiffRow } from "./diff";
 
 export function isWireError(e: unknown): e is WireError {
   return typeof e === "object" && e !== null && "code" in e && "message" in e;
@@ -30,7 +40,7 @@ export function errorMessage(e: unknown): string {
 export const api = {
   recentProjects: () => invoke<Recent[]>("recent_projects"),
   forgetProject: (path: string) => invoke<void>("forget_project", { path }),
-  currentProject: () => invoke<{ open: string | null; requested: string | null }>("current_project"),
+  currentProject: () => invoke<Current>("current_project"),
   pickProject: () => invoke<string | null>("pick_project"),
   openProject(path: string, onProgress: (e: ScanEvent) => void) {
     const ch = new Channel<ScanEvent>();
@@ -78,8 +88,22 @@ export const api = {
     range: [number, number] | null;
     smoothing: number;
     logY: boolean;
-    format: "png" | "svg";
+    format: ImageFormat;
   }) => invoke<string | null>("export_chart", req),
+
+  // The model registry. Refusals (policy, a missing comment, an unknown version) reject with
+  // `{code: "refused", message}`: the message says why.
+  registryMe: () => invoke<Me>("registry_me"),
+  registryModels: () => invoke<RegModel[]>("registry_models"),
+  registryModelAt: (name: string, at: number) => invoke<RegModel>("registry_model_at", { name, at }),
+  registryHistory: (name: string) => invoke<HistoryItem[]>("registry_history", { name }),
+  registryRegister: (run: string, path: string, name: string, description: string | null) =>
+    invoke<Written>("registry_register", { run, path, name, description }),
+  /** `target` is NAME, NAME@VERSION or NAME@ALIAS. */
+  registryChange: (target: string, change: RegistryChange) => invoke<Written>("registry_change", { target, change }),
+  registryImport: (name: string | null) => invoke<Imported[]>("registry_import", { name }),
+  registryVerify: (name: string | null) => invoke<Problem[]>("registry_verify", { name }),
+  registryCard: (target: string) => invoke<ModelCard>("registry_card", { target }),
 };
 
 function asBuffer(b: ArrayBuffer | Uint8Array | number[]): ArrayBuffer {

@@ -2,14 +2,8 @@
 // command: one diff for the CLI and the app); this is what the charts beside it need.
 import type { Run } from "./types";
 
-/** One row of the engine's diff (`runlens_core::DiffRow`). */
-export interface DiffRow {
-  section: "params" | "tags";
-  key: string;
-  /** One value per run; null where the run does not have the key. */
-  values: (string | null)[];
-  differs: boolean;
-}
+/** One row of the engine's diff (`wire::DiffRow`). */
+export type { DiffRow } from "./types";
 
 /** Params whose values are all numbers across the runs that have them: axes for parallel coordinates. */
 export function numericParams(runs: Run[]): string[] {

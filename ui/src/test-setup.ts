@@ -18,3 +18,6 @@ if (!("ResizeObserver" in window)) {
     disconnect() {}
   };
 }
+// jsdom has no 2D canvas: the views' hand-drawn charts draw nothing in unit tests (the end-to-end
+// tests count their painted pixels in the real webview).
+HTMLCanvasElement.prototype.getContext = (() => null) as unknown as typeof HTMLCanvasElement.prototype.getContext;

@@ -1,0 +1,1210 @@
+import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { api, errorMessage } from "./api";
+import { fmtBytes, fmtNum, fmtTime, plural } from "./format";
+import { Markdown } from "./Markdown";
+import {
+  compareVersions,
+  isMine,
+  metricAcrossVersions,
+  personName,
+  numericMetricKeys,
+  shortHash,
+  signatureColumns,
+  sourceLabel,
+  splitFrontMatter,
+  stageClass,
+  STAGES,
+  target,
+  timeline,
+  visibleVersions,
+  type CompareRow,
+} from "./registry";
+import type { HistoryItem, Me, ModelCard, Problem, RegModel, RegVersion, RegistryChange } from "./types";
+import { lowerIsBetter } from "./diff";
+
+export interface ModelFocus {
+  name: string;
+  /** "runlens", "mlflow" or "mlflow-db"; ours when absent. */
+  source?: string;
+  version: number | null;
+}
+
+/**
+ * The model registry: models (ours and MLflow's) on the left; a model's versions, the chosen
+ * version's lineage, files and approvals, and the model's history as a timeline.
+ */
+export function ModelsView(props: {
+  /** Bumped when the watcher reports a registry change: reload, keep the selection. */
+  version: number;
+  focus: ModelFocus | null;
+  onFocus: (f: ModelFocus | null) => void;
+  onOpenRun: (path: string) => void;
+}) {
+  const [models, setModels] = useState<RegModel[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [me, setMe] = useState<Me | null>(null);
+  const [search, setSearch] = useState("");
+  const [reload, setReload] = useState(0);
+  // A note that outlives the model panel (an import moves to the model it made).
+  const [flash, setFlash] = useState<string | null>(null);
+
+  useEffect(() => {
+    let gone = false;
+    api.registryModels().then(
+      (m) => {
+        if (gone) return;
+        setModels(m);
+        setError(null);
+      },
+      (e) => !gone && setError(errorMessage(e)),
+    );
+    api.registryMe().then((m) => !gone && setMe(m), () => {});
+    return () => {
+      gone = true;
+    };
+  }, [props.version, reload]);
+
+  const refresh = useCallback(() => setReload((n) => n + 1), []);
+  const list = useMemo(
+    () => (models ?? []).filter((m) => !search || m.name.toLowerCase().includes(search.toLowerCase())),
+    [models, search],
+  );
+  const focus = props.focus;
+  // Nothing chosen yet: the first model (ours before MLflow's of the same name).
+  const model = (focus ? pickModel(models ?? [], focus) : models?.[0] && pickModel(models, { name: models[0].name, version: null })) ?? null;
+
+  if (error && !models) return <div className="banner error">{error}</div>;
+  if (!models) return <div className="empty muted">Loading the registry…</div>;
+  return (
+    <div className="models-view">
+      <aside className="model-list">
+        <input placeholder="Find a model" value={search} onChange={(e) => setSearch(e.target.value)} aria-label="Find a model" />
+        {models.length === 0 && (
+          <p className="muted small">
+            No models yet. Open a run and choose <strong>Register model</strong>, or run <code>runlens registry register</code>.
+          </p>
+        )}
+        <ul id="model-list">
+          {list.map((m) => (
+            <li key={`${m.source}:${m.name}`}>
+              <button
+                className={model && m.name === model.name && m.source === model.source ? "model-item active" : "model-item"}
+                data-model={m.name}
+                data-source={m.source}
+                onClick={() => props.onFocus({ name: m.name, source: m.source, version: null })}
+              >
+                <span className="model-name">
+                  {m.name} <SourceBadge source={m.source} />
+                </span>
+                <span className="muted small">
+                  {plural(m.versions.length, "version")}
+                  {Object.entries(m.aliases).map(([a, v]) => (
+                    <span key={a} className="alias mini">
+                      @{a}→v{v}
+                    </span>
+                  ))}
+                </span>
+              </button>
+            </li>
+          ))}
+        </ul>
+        {me && (
+          <p className="muted small me" title={me.key_id ? `signing key ${me.key_id}` : "your signing key is made at your first change"}>
+            You: {me.display} · {me.host}
+            {me.key_id ? ` · key ${me.key_id.slice(0, 8)}…` : ""}
+          </p>
+        )}
+      </aside>
+      <section className="model-main">
+        {error && <div className="banner error">{error}</div>}
+        {flash && (
+          <div className="banner notice" role="status" id="registry-flash">
+            {flash}
+            <button className="ghost" onClick={() => setFlash(null)}>
+              ✕
+            </button>
+          </div>
+        )}
+        {model ? (
+          <ModelPanel
+            key={`${model.source}:${model.name}`}
+            model={model}
+            me={me}
+            version={props.version + reload}
+            selected={focus?.version ?? null}
+            onSelect={(v) => props.onFocus({ name: model.name, source: model.source, version: v })}
+            onChanged={refresh}
+            onImported={(note) => {
+              setFlash(note);
+              props.onFocus({ name: model.name, source: "runlens", version: null });
+            }}
+            onOpenRun={props.onOpenRun}
+          />
+        ) : (
+          <div className="empty muted">{models.length ? "Choose a model." : ""}</div>
+        )}
+      </section>
+    </div>
+  );
+}
+
+/** The model a focus names: by name and source, else ours of that name, else any of that name. */
+export function pickModel(models: RegModel[], f: ModelFocus): RegModel | undefined {
+  const named = models.filter((m) => m.name === f.name);
+  return named.find((m) => m.source === (f.source ?? "runlens")) ?? named.find((m) => m.source === "runlens") ?? named[0];
+}
+
+export function SourceBadge(props: { source: string }) {
+  const ours = props.source === "runlens";
+  return (
+    <span className={ours ? "badge ours" : "badge mlflow"} title={ours ? "Runlens registry (.runlens/registry)" : "MLflow's registry, read-only"}>
+      {sourceLabel(props.source)}
+    </span>
+  );
+}
+
+type Dialog =
+  | { kind: "alias" }
+  | { kind: "remove_alias"; alias: string }
+  | { kind: "tag"; onModel: boolean }
+  | { kind: "stage" }
+  | { kind: "approve" }
+  | { kind: "reject" }
+  | { kind: "request" }
+  | { kind: "describe"; onModel: boolean };
+
+function ModelPanel(props: {
+  model: RegModel;
+  me: Me | null;
+  version: number;
+  selected: number | null;
+  onSelect: (v: number | null) => void;
+  onChanged: () => void;
+  onImported: (note: string) => void;
+  onOpenRun: (path: string) => void;
+}) {
+  const { model, me } = props;
+  const [history, setHistory] = useState<HistoryItem[]>([]);
+  const [showArchived, setShowArchived] = useState(false);
+  const [checked, setChecked] = useState<number[]>([]);
+  const [comparing, setComparing] = useState(false);
+  const [dialog, setDialog] = useState<Dialog | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const [problems, setProblems] = useState<Problem[] | null>(null);
+  const [card, setCard] = useState<ModelCard | null>(null);
+  const [asOf, setAsOf] = useState<{ at: number; model: RegModel } | null>(null);
+  const ours = !model.read_only;
+
+  useEffect(() => {
+    if (!ours) {
+      setHistory([]);
+      return;
+    }
+    let gone = false;
+    api.registryHistory(model.name).then((h) => !gone && setHistory(h), (e) => !gone && setError(errorMessage(e)));
+    return () => {
+      gone = true;
+    };
+  }, [model.name, ours, props.version]);
+
+  const openDialog = (d: Dialog) => {
+    setError(null);
+    setDialog(d);
+  };
+  const shown = asOf ? asOf.model : model;
+  const versions = visibleVersions(shown, showArchived || asOf !== null);
+  const archivedCount = shown.versions.filter((v) => v.archived).length;
+  const sel = shown.versions.find((v) => v.version === props.selected) ?? versions[0] ?? null;
+
+  const run = async (what: string, f: () => Promise<unknown>, done?: string) => {
+    setBusy(what);
+    setError(null);
+    setNote(null);
+    try {
+      await f();
+      if (done) setNote(done);
+      props.onChanged();
+      return true;
+    } catch (e) {
+      setError(errorMessage(e));
+      return false;
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const change = (c: RegistryChange, onModel = false) =>
+    api.registryChange(onModel || !sel ? model.name : target(model.name, sel.version), c);
+
+  const verify = () =>
+    run("verify", async () => {
+      const p = await api.registryVerify(ours ? model.name : null);
+      setProblems(p.filter((x) => !ours || x.model === model.name || x.model === "keys" || x.model === ""));
+    });
+
+  const importIt = () =>
+    run("import", async () => {
+      const r = await api.registryImport(model.name);
+      const made = r.flatMap((i) => i.versions);
+      const skipped = r.flatMap((i) => i.skipped);
+      props.onImported(`Imported ${plural(made.length, "version")} into the Runlens registry${skipped.length ? `; not imported: ${skipped.join("; ")}` : ""}.`);
+    });
+
+  const openCard = () =>
+    sel &&
+    run("card", async () => {
+      setCard(await api.registryCard(target(model.name, sel.version)));
+    });
+
+  const showAt = async (at: number) => {
+    try {
+      setAsOf({ at, model: await api.registryModelAt(model.name, at) });
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  };
+
+  const compared = shown.versions.filter((v) => checked.includes(v.version)).sort((a, b) => a.version - b.version);
+
+  return (
+    <div className="model-panel">
+      <header className="model-head">
+        <h1>
+          {model.name} <SourceBadge source={model.source} />
+        </h1>
+        <div className="model-actions">
+          {ours && (
+            <>
+              <button onClick={() => openDialog({ kind: "describe", onModel: true })}>Describe…</button>
+              <button onClick={() => openDialog({ kind: "tag", onModel: true })}>Tag model…</button>
+            </>
+          )}
+          {!ours && (
+            <button className="primary" id="import-mlflow" disabled={busy !== null} onClick={importIt} title="Write Runlens events for this model's versions, tags, stages and aliases, pointing at the same files">
+              Import into Runlens
+            </button>
+          )}
+          <button id="verify-model" disabled={busy !== null} onClick={verify} title="Check every event's hash and signature, the policy, and every pinned file">
+            {busy === "verify" ? "Verifying…" : "Verify"}
+          </button>
+        </div>
+      </header>
+      <div className="muted small model-sub">
+        {model.description ?? (ours ? "No description." : "")}
+        {!ours && (
+          <>
+            {" "}
+            Read-only: MLflow's registry at <code>{model.location}</code>.
+          </>
+        )}
+        {Object.entries(model.tags).map(([k, v]) => (
+          <span key={k} className="tag-chip">
+            {k}={v}
+          </span>
+        ))}
+      </div>
+      {model.invalid_files.length > 0 && (
+        <ul className="issues">
+          {model.invalid_files.map((f) => (
+            <li key={f.file}>
+              <code>{f.file}</code> is not a valid event and is left out: {f.why}
+            </li>
+          ))}
+        </ul>
+      )}
+      {problems && (
+        <div className={problems.length ? "banner error" : "banner ok"} role="status" id="verify-result">
+          {problems.length === 0
+            ? "Verified: every event's hash, parents and signature hold, the policy allows every change, and every pinned file is unchanged."
+            : problems.map((p, i) => (
+                <div key={i}>
+                  {p.event ? <code>event {shortHash(p.event, 12)}</code> : p.file ? <code>{p.file}</code> : null} {p.message}
+                </div>
+              ))}
+          <button className="ghost" onClick={() => setProblems(null)}>
+            ✕
+          </button>
+        </div>
+      )}
+      {error && !dialog && (
+        <div className="banner error" role="alert" id="registry-error">
+          {error}
+          <button className="ghost" onClick={() => setError(null)}>
+            ✕
+          </button>
+        </div>
+      )}
+      {note && (
+        <div className="banner notice" role="status">
+          {note}
+          <button className="ghost" onClick={() => setNote(null)}>
+            ✕
+          </button>
+        </div>
+      )}
+      {asOf && (
+        <div className="banner asof" role="status" id="as-of">
+          Showing the model as it was on <strong>{fmtTime(asOf.at)}</strong>: aliases {Object.entries(asOf.model.aliases).map(([a, v]) => `@${a}→v${v}`).join(", ") || "none"}.{" "}
+          <button onClick={() => setAsOf(null)}>Back to now</button>
+        </div>
+      )}
+      <div className="versions-bar">
+        <strong>{plural(shown.versions.length, "version")}</strong>
+        {archivedCount > 0 && !asOf && (
+          <label className="small">
+            <input type="checkbox" checked={showArchived} onChange={(e) => setShowArchived(e.target.checked)} /> show {archivedCount} archived
+          </label>
+        )}
+        <span className="grow" />
+        {checked.length >= 2 ? (
+          <button id="compare-versions" className={comparing ? "active" : ""} onClick={() => setComparing((c) => !c)}>
+            {comparing ? "Back to the version" : `Compare ${checked.length} versions`}
+          </button>
+        ) : (
+          <span className="muted small">Tick two or more versions to compare them.</span>
+        )}
+      </div>
+      <div className="scroll-x versions-wrap">
+        <table className="grid versions" id="versions-table">
+          <thead>
+            <tr>
+              <th />
+              <th>version</th>
+              <th>aliases</th>
+              <th>stage</th>
+              <th>approvals</th>
+              <th>created</th>
+              <th>by</th>
+              <th>run</th>
+              <th>files</th>
+            </tr>
+          </thead>
+          <tbody>
+            {versions.map((v) => (
+              <tr
+                key={v.version}
+                data-version={v.version}
+                className={`${sel?.version === v.version ? "selected" : ""}${v.archived ? " archived" : ""}`}
+                onClick={() => {
+                  props.onSelect(v.version);
+                  setComparing(false);
+                }}
+              >
+                <td onClick={(e) => e.stopPropagation()}>
+                  <input
+                    type="checkbox"
+                    aria-label={`compare version ${v.version}`}
+                    checked={checked.includes(v.version)}
+                    onChange={(e) => setChecked((c) => (e.target.checked ? [...c, v.version] : c.filter((x) => x !== v.version)))}
+                  />
+                </td>
+                <td className="num">
+                  <strong>v{v.version}</strong>
+                </td>
+                <td>
+                  {v.aliases.map((a) => (
+                    <span key={a} className="alias">
+                      @{a}
+                    </span>
+                  ))}
+                </td>
+                <td>
+                  {v.stage && <span className={`stage ${stageClass(v.stage)}`}>{v.stage}</span>}
+                  {v.archived && <span className="stage archived">archived</span>}
+                </td>
+                <td>
+                  {v.approvals.length > 0 && <span className="approved">✓ {v.approvals.length}</span>}
+                  {v.rejections.length > 0 && <span className="rejected">✗ {v.rejections.length}</span>}
+                </td>
+                <td className="nowrap">{fmtTime(v.created_at)}</td>
+                <td title={v.created_by ?? ""}>{personName(v.created_by)}</td>
+                <td>{v.source.run_name ?? (v.run_id ? shortHash(v.run_id, 8) : "")}</td>
+                <td className="nowrap">
+                  {v.files.length > 0 ? plural(v.files.length, "file") : ""}
+                  {v.changed_on_disk && <span className="badge warn">changed on disk</span>}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {comparing && compared.length >= 2 ? (
+        <VersionCompare model={model} versions={compared} onOpenRun={props.onOpenRun} />
+      ) : (
+        <div className="version-split">
+          <div className="version-pane">
+            {sel ? (
+              <VersionDetail
+                model={model}
+                v={sel}
+                me={me}
+                readOnly={!ours || asOf !== null}
+                busy={busy}
+                problems={problems}
+                onDialog={openDialog}
+                onArchive={() => run("archive", () => change({ kind: sel.archived ? "restore" : "archive" }))}
+                onCard={openCard}
+                onOpenRun={props.onOpenRun}
+              />
+            ) : (
+              <p className="muted">This model has no versions yet.</p>
+            )}
+          </div>
+          {ours && (
+            <Timeline history={history} me={me} version={sel?.version ?? null} onShowAt={showAt} asOf={asOf?.at ?? null} />
+          )}
+        </div>
+      )}
+      {dialog && (
+        <ActionDialog
+          dialog={dialog}
+          model={model}
+          v={sel}
+          onClose={() => setDialog(null)}
+          onSubmit={async (c, onModel) => {
+            const ok = await run(c.kind, () => change(c, onModel));
+            if (ok) setDialog(null);
+            return ok;
+          }}
+          error={error}
+        />
+      )}
+      {card && <CardView card={card} onClose={() => setCard(null)} onError={setError} />}
+    </div>
+  );
+}
+
+function VersionDetail(props: {
+  model: RegModel;
+  v: RegVersion;
+  me: Me | null;
+  readOnly: boolean;
+  busy: string | null;
+  problems: Problem[] | null;
+  onDialog: (d: Dialog) => void;
+  onArchive: () => void;
+  onCard: () => void;
+  onOpenRun: (path: string) => void;
+}) {
+  const { v, model, me } = props;
+  const l = v.lineage;
+  const mineAuthor = isMine(v.author_key, me?.key_id);
+  const badFiles = new Set((props.problems ?? []).map((p) => p.file).filter((f): f is string => !!f));
+  const runPath = v.run_path ?? l?.run?.path ?? null;
+  const sigIn = signatureColumns(l?.model?.signature?.inputs);
+  const sigOut = signatureColumns(l?.model?.signature?.outputs);
+  return (
+    <div className="version-detail" id="version-detail" data-version={v.version}>
+      <h2 className="version-title">
+        {model.name} <span className="muted">v{v.version}</span>
+        {v.aliases.map((a) => (
+          <span key={a} className="alias">
+            @{a}
+            {!props.readOnly && (
+              <button className="ghost x" title={`Remove @${a}`} onClick={() => props.onDialog({ kind: "remove_alias", alias: a })}>
+                ✕
+              </button>
+            )}
+          </span>
+        ))}
+        {v.stage && <span className={`stage ${stageClass(v.stage)}`}>{v.stage}</span>}
+        {v.archived && <span className="stage archived">archived</span>}
+        {v.changed_on_disk && (
+          <span className="badge warn" title="A pinned file's size or SHA-256 differs on disk now: the files are not what was registered">
+            changed on disk
+          </span>
+        )}
+      </h2>
+      {v.description && <p className="version-desc">{v.description}</p>}
+      <div className="version-actions">
+        {!props.readOnly && (
+          <>
+            <button id="act-alias" onClick={() => props.onDialog({ kind: "alias" })} disabled={v.archived}>
+              Set alias…
+            </button>
+            <button id="act-stage" onClick={() => props.onDialog({ kind: "stage" })} disabled={v.archived}>
+              Stage…
+            </button>
+            <button
+              id="act-approve"
+              onClick={() => props.onDialog({ kind: "approve" })}
+              disabled={v.archived}
+              title={mineAuthor ? "You registered this version: the policy may not count your own approval" : "Approve this version, signed with your key"}
+            >
+              Approve…
+            </button>
+            <button id="act-reject" onClick={() => props.onDialog({ kind: "reject" })}>
+              Reject…
+            </button>
+            <button onClick={() => props.onDialog({ kind: "request" })}>Ask for approval…</button>
+            <button onClick={() => props.onDialog({ kind: "tag", onModel: false })}>Tag…</button>
+            <button onClick={() => props.onDialog({ kind: "describe", onModel: false })}>Describe…</button>
+            <button id="act-archive" onClick={props.onArchive} disabled={props.busy !== null}>
+              {v.archived ? "Restore" : "Archive"}
+            </button>
+          </>
+        )}
+        <button id="act-card" onClick={props.onCard} disabled={props.busy !== null}>
+          {props.busy === "card" ? "Writing the card…" : "Model card"}
+        </button>
+      </div>
+
+      <div className="version-grid">
+        <section>
+          <h3>Lineage</h3>
+          <table className="grid kv lineage">
+            <tbody>
+              <tr>
+                <th>run</th>
+                <td>
+                  {runPath ? (
+                    <a
+                      href="#"
+                      className="run-link"
+                      onClick={(e) => {
+                        e.preventDefault();
+                        props.onOpenRun(runPath);
+                      }}
+                    >
+                      {l?.run?.name ?? v.source.run_name ?? v.run_id ?? runPath}
+                    </a>
+                  ) : (
+                    (v.run_id ?? <span className="muted">not in this project</span>)
+                  )}
+                  {(l?.run?.format ?? v.source.format) && <span className="muted small"> · {l?.run?.format ?? v.source.format}</span>}
+                  {(l?.run?.experiment ?? v.source.experiment) && <span className="muted small"> · {l?.run?.experiment ?? v.source.experiment}</span>}
+                  {l?.run?.status && <span className="muted small"> · {l.run.status}</span>}
+                </td>
+              </tr>
+              <tr>
+                <th>files</th>
+                <td>
+                  <code>{v.model_path ?? v.source.path ?? "?"}</code>
+                  {v.source.kind && <span className="muted small"> · {v.source.kind}</span>}
+                  {v.source.model_id && <span className="muted small"> · {v.source.model_id}</span>}
+                </td>
+              </tr>
+              <tr>
+                <th>code</th>
+                <td>
+                  {l?.code?.commit ? (
+                    <>
+                      <code title={l.code.commit}>{l.code.commit.slice(0, 12)}</code>
+                      {l.code.branch && <span> on {l.code.branch}</span>}
+                      {l.code.dirty === true && <span className="badge warn">dirty tree</span>}
+                      {l.code.from && <span className="muted small"> · from {l.code.from}</span>}
+                    </>
+                  ) : (
+                    <span className="muted">no commit recorded</span>
+                  )}
+                </td>
+              </tr>
+              <tr>
+                <th>data</th>
+                <td>
+                  {l && (l.data.inputs.length > 0 || l.data.dvc.length > 0) ? (
+                    <ul className="plain">
+                      {l.data.inputs.map((i, n) => (
+                        <li key={`i${n}`}>
+                          {i.name} {i.context && <span className="muted small">({i.context})</span>} <code>{shortHash(i.digest, 12)}</code>{" "}
+                          <span className="muted small">{i.source_type}</span>
+                        </li>
+                      ))}
+                      {l.data.dvc.map((d, n) => (
+                        <li key={`d${n}`}>
+                          <code>{d.path}</code> <span className="muted small">dvc {d.stage}</span> <code>{shortHash(d.md5, 12)}</code>
+                        </li>
+                      ))}
+                    </ul>
+                  ) : (
+                    <span className="muted">no datasets recorded</span>
+                  )}
+                </td>
+              </tr>
+              {v.imported_from && (
+                <tr>
+                  <th>imported</th>
+                  <td>
+                    from {sourceLabel(v.imported_from.source ?? "")} <code>{v.imported_from.location}</code>, version {v.imported_from.version}
+                  </td>
+                </tr>
+              )}
+              <tr>
+                <th>registered</th>
+                <td>
+                  {fmtTime(v.created_at)} by <span title={v.created_by ?? ""}>{personName(v.created_by)}</span>
+                  {v.author_key && <span className="muted small"> · key {v.author_key.slice(0, 8)}…</span>}
+                  {mineAuthor && <span className="muted small"> (you)</span>}
+                </td>
+              </tr>
+            </tbody>
+          </table>
+
+          <h3>Approvals</h3>
+          {v.approvals.length === 0 && v.rejections.length === 0 ? (
+            <p className="muted small">None yet.</p>
+          ) : (
+            <ul className="plain approvals">
+              {v.approvals.map((a, i) => (
+                <li key={`a${i}`}>
+                  <span className="approved">✓ approved</span> by <strong title={a.by}>{personName(a.by)}</strong> <span className="muted small">{fmtTime(a.at)}</span> — {a.comment}
+                </li>
+              ))}
+              {v.rejections.map((a, i) => (
+                <li key={`r${i}`}>
+                  <span className="rejected">✗ rejected</span> by <strong title={a.by}>{personName(a.by)}</strong> <span className="muted small">{fmtTime(a.at)}</span> — {a.comment}
+                </li>
+              ))}
+            </ul>
+          )}
+
+          {Object.keys(v.tags).length > 0 && (
+            <>
+              <h3>Tags</h3>
+              <div>
+                {Object.entries(v.tags).map(([k, val]) => (
+                  <span key={k} className="tag-chip">
+                    {k}={val}
+                  </span>
+                ))}
+              </div>
+            </>
+          )}
+
+          {(sigIn.length > 0 || sigOut.length > 0 || l?.model) && (
+            <>
+              <h3>Model</h3>
+              {l?.model && Object.keys(l.model.flavors).length > 0 && (
+                <p className="small">
+                  flavors: {Object.keys(l.model.flavors).join(", ")}
+                  {l.model.mlflow_version && <span className="muted"> · MLflow {l.model.mlflow_version}</span>}
+                </p>
+              )}
+              {(sigIn.length > 0 || sigOut.length > 0) && (
+                <table className="grid signature">
+                  <thead>
+                    <tr>
+                      <th>signature</th>
+                      <th>name</th>
+                      <th>type</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {sigIn.map((c, i) => (
+                      <tr key={`in${i}`}>
+                        <th>{i === 0 ? "inputs" : ""}</th>
+                        <td>{c.name}</td>
+                        <td>
+                          <code>{c.type}</code>
+                          {!c.required && <span className="muted small"> optional</span>}
+                        </td>
+                      </tr>
+                    ))}
+                    {sigOut.map((c, i) => (
+                      <tr key={`out${i}`}>
+                        <th>{i === 0 ? "outputs" : ""}</th>
+                        <td>{c.name}</td>
+                        <td>
+                          <code>{c.type}</code>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+              {l?.model?.input_example !== undefined && l?.model?.input_example !== null && (
+                <details>
+                  <summary className="small">input example</summary>
+                  <pre className="code">{JSON.stringify(l.model.input_example, null, 2).slice(0, 4000)}</pre>
+                </details>
+              )}
+            </>
+          )}
+        </section>
+        <section>
+          {l && Object.keys(l.metrics).length > 0 && (
+            <>
+              <h3>Metrics at registration</h3>
+              <table className="grid kv">
+                <tbody>
+                  {Object.entries(l.metrics).map(([k, val]) => (
+                    <tr key={k}>
+                      <th>{k}</th>
+                      <td className="num">{fmtNum(val)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          )}
+          {l && Object.keys(l.params).length > 0 && (
+            <>
+              <h3>Params</h3>
+              <table className="grid kv">
+                <tbody>
+                  {Object.entries(l.params).map(([k, val]) => (
+                    <tr key={k}>
+                      <th>{k}</th>
+                      <td>{val}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          )}
+
+        </section>
+      </div>
+      <section>
+          <h3>
+            Files{" "}
+            {v.digest && (
+              <span className="muted small" title={v.digest}>
+                digest {shortHash(v.digest, 16)}
+              </span>
+            )}
+          </h3>
+          {v.files.length === 0 ? (
+            <p className="muted small">No files pinned.</p>
+          ) : (
+            <table className="grid files" id="version-files">
+              <tbody>
+                {v.files.map((f) => {
+                  const full = v.model_path ? (v.files.length === 1 && v.model_path.endsWith(f.path) ? v.model_path : `${v.model_path}/${f.path}`) : f.path;
+                  const bad = badFiles.has(full) || badFiles.has(f.path);
+                  return (
+                    <tr key={f.path} className={bad ? "changed" : ""}>
+                      <td>
+                        <code>{f.path}</code>
+                        {bad && <span className="badge warn">changed on disk</span>}
+                      </td>
+                      <td className="num nowrap">{fmtBytes(f.size)}</td>
+                      <td>
+                        <code className="muted" title={f.sha256}>
+                          {shortHash(f.sha256, 12)}
+                        </code>
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          )}
+          {v.changed_on_disk && !props.problems && <p className="muted small">Verify names the files that changed.</p>}
+      </section>
+    </div>
+  );
+}
+
+const KIND_ICON: Record<string, string> = {
+  register: "+",
+  set_alias: "@",
+  remove_alias: "@",
+  set_tag: "#",
+  delete_tag: "#",
+  set_description: "✎",
+  transition: "⇢",
+  request_approval: "?",
+  approve: "✓",
+  reject: "✗",
+  archive: "▣",
+  restore: "▢",
+  set_dataset: "◫",
+};
+
+function Timeline(props: { history: HistoryItem[]; me: Me | null; version: number | null; asOf: number | null; onShowAt: (at: number) => void }) {
+  const [onlyThis, setOnlyThis] = useState(false);
+  const entries = timeline(props.history, onlyThis ? props.version : null);
+  return (
+    <aside className="timeline" id="timeline">
+      <h3>
+        History <span className="muted small">{plural(props.history.length, "event")}</span>
+        <label className="small">
+          <input type="checkbox" checked={onlyThis} onChange={(e) => setOnlyThis(e.target.checked)} disabled={props.version === null} /> v{props.version ?? "?"} only
+        </label>
+      </h3>
+      <ol>
+        {entries.map(({ event: e, sentence, comment, counts }) => (
+          <li key={e.hash} className={`event k-${e.kind}${counts ? "" : " skipped"}${props.asOf === e.at ? " at" : ""}`} data-kind={e.kind}>
+            <span className="icon" aria-hidden>
+              {KIND_ICON[e.kind] ?? "•"}
+            </span>
+            <div className="body">
+              <div className="what">
+                <strong title={e.who}>{e.actor.name ?? e.actor.user}</strong> {sentence}
+              </div>
+              {comment && <div className="comment">“{comment}”</div>}
+              {!counts && <div className="skip">does not count: {e.skipped}</div>}
+              <div className="meta muted small">
+                <button className="link" title={`${new Date(e.at).toISOString()}: show the model as it was right after this event`} onClick={() => props.onShowAt(e.at)}>
+                  {fmtTime(e.at)}
+                </button>{" "}
+                · {e.host} · signed by{" "}
+                <code title={e.signed_by}>{e.signed_by.slice(0, 8)}…</code>
+                {isMine(e.signed_by, props.me?.key_id) ? " (you)" : ""} · <code title={e.hash}>{shortHash(e.hash, 8)}</code>
+              </div>
+            </div>
+          </li>
+        ))}
+      </ol>
+    </aside>
+  );
+}
+
+function ActionDialog(props: {
+  dialog: Dialog;
+  model: RegModel;
+  v: RegVersion | null;
+  error: string | null;
+  onClose: () => void;
+  onSubmit: (c: RegistryChange, onModel: boolean) => Promise<boolean>;
+}) {
+  const { dialog, model, v } = props;
+  const [a, setA] = useState("");
+  const [b, setB] = useState("");
+  const [comment, setComment] = useState("");
+  const [sending, setSending] = useState(false);
+  const first = useRef<HTMLInputElement & HTMLTextAreaElement>(null);
+  useEffect(() => first.current?.focus(), []);
+  const onModel = "onModel" in dialog && dialog.onModel;
+  const what = onModel || !v ? model.name : `${model.name} v${v.version}`;
+  let title = "";
+  let change: RegistryChange | null = null;
+  let needsComment = false;
+  let fields: ReactNode = null;
+  const existing = Object.keys(model.aliases);
+  switch (dialog.kind) {
+    case "alias": {
+      title = `Set an alias on ${what}`;
+      const from = model.aliases[a.trim()];
+      fields = (
+        <>
+          <label>
+            Alias
+            <input ref={first} id="dlg-alias" list="dlg-aliases" value={a} onChange={(e) => setA(e.target.value)} placeholder="champion" />
+            <datalist id="dlg-aliases">
+              {existing.map((x) => (
+                <option key={x} value={x} />
+              ))}
+            </datalist>
+          </label>
+          {from !== undefined && v && from !== v.version && (
+            <p className="small warn-text">
+              @{a.trim()} points at version {from} now: it moves to version {v.version}.
+            </p>
+          )}
+        </>
+      );
+      change = a.trim() ? { kind: "set_alias", alias: a.trim() } : null;
+      break;
+    }
+    case "remove_alias":
+      title = `Remove @${dialog.alias} from ${what}`;
+      change = { kind: "remove_alias", alias: dialog.alias };
+      break;
+    case "tag":
+      title = `Tag ${what}`;
+      fields = (
+        <div className="row">
+          <label>
+            Key
+            <input ref={first} id="dlg-key" value={a} onChange={(e) => setA(e.target.value)} />
+          </label>
+          <label>
+            Value
+            <input id="dlg-value" value={b} onChange={(e) => setB(e.target.value)} />
+          </label>
+        </div>
+      );
+      change = a.trim() ? { kind: "set_tag", key: a.trim(), value: b } : null;
+      break;
+    case "describe":
+      title = `Describe ${what}`;
+      fields = (
+        <label>
+          Description
+          <textarea ref={first} id="dlg-description" rows={4} value={a} onChange={(e) => setA(e.target.value)} />
+        </label>
+      );
+      change = { kind: "set_description", description: a };
+      break;
+    case "stage":
+      title = `Move ${what} to a stage`;
+      needsComment = true;
+      fields = (
+        <label>
+          Stage
+          <input ref={first} id="dlg-stage" list="dlg-stages" value={a} onChange={(e) => setA(e.target.value)} placeholder="Staging" />
+          <datalist id="dlg-stages">
+            {STAGES.map((x) => (
+              <option key={x} value={x} />
+            ))}
+          </datalist>
+        </label>
+      );
+      change = a.trim() ? { kind: "transition", stage: a.trim(), comment } : null;
+      break;
+    case "approve":
+      title = `Approve ${what}`;
+      needsComment = true;
+      change = { kind: "approve", comment };
+      break;
+    case "reject":
+      title = `Reject ${what}`;
+      needsComment = true;
+      change = { kind: "reject", comment };
+      break;
+    case "request":
+      title = `Ask for approval of ${what}`;
+      needsComment = true;
+      change = { kind: "request_approval", comment };
+      break;
+  }
+  const ready = change !== null && (!needsComment || comment.trim() !== "");
+  return (
+    <div className="dialog-backdrop" onClick={props.onClose}>
+      <form
+        className="dialog"
+        role="dialog"
+        aria-label={title}
+        id="action-dialog"
+        onClick={(e) => e.stopPropagation()}
+        onSubmit={async (e) => {
+          e.preventDefault();
+          if (!ready || !change || sending) return;
+          setSending(true);
+          await props.onSubmit(change, onModel);
+          setSending(false);
+        }}
+        onKeyDown={(e) => e.key === "Escape" && props.onClose()}
+      >
+        <h2>{title}</h2>
+        {fields}
+        {needsComment && (
+          <label>
+            Comment <span className="muted small">(required: it is kept in the model's history)</span>
+            <textarea
+              ref={dialog.kind === "approve" || dialog.kind === "reject" || dialog.kind === "request" ? first : undefined}
+              id="dlg-comment"
+              rows={3}
+              value={comment}
+              onChange={(e) => setComment(e.target.value)}
+            />
+          </label>
+        )}
+        <p className="muted small">Signed with your key and written as a new event in .runlens/registry; nothing is overwritten.</p>
+        {props.error && (
+          <div className="banner error" role="alert" id="dialog-error">
+            {props.error}
+          </div>
+        )}
+        <div className="dialog-buttons">
+          <button type="button" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" id="dlg-submit" disabled={!ready || sending}>
+            {sending ? "Writing…" : dialog.kind === "approve" ? "Approve" : dialog.kind === "reject" ? "Reject" : "Save"}
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}
+
+function CompareTable(props: { title: string; versions: RegVersion[]; rows: CompareRow[]; best?: (key: string, values: (string | null)[]) => number[] }) {
+  if (props.rows.length === 0) return null;
+  return (
+    <>
+      <h3>{props.title}</h3>
+      <table className="grid diff version-diff">
+        <thead>
+          <tr>
+            <th />
+            {props.versions.map((v) => (
+              <th key={v.version}>
+                v{v.version}
+                {v.aliases.map((a) => (
+                  <span key={a} className="alias mini">
+                    @{a}
+                  </span>
+                ))}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((r) => {
+            const best = props.best?.(r.key, r.values) ?? [];
+            return (
+              <tr key={r.key} className={r.differs ? "differs" : ""}>
+                <th className="key">
+                  {r.key}
+                  {props.best && (
+                    <span className="muted small" title={lowerIsBetter(r.key) ? "lower is better" : "higher is better"}>
+                      {" "}
+                      {lowerIsBetter(r.key) ? "↓" : "↑"}
+                    </span>
+                  )}
+                </th>
+                {r.values.map((x, i) => (
+                  <td key={i} className={`${x === null ? "missing" : ""}${best.includes(i) ? " hi" : ""}`}>
+                    {best.includes(i) ? <strong>{x}</strong> : (x ?? "—")}
+                  </td>
+                ))}
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+function VersionCompare(props: { model: RegModel; versions: RegVersion[]; onOpenRun: (path: string) => void }) {
+  const { versions } = props;
+  const c = useMemo(() => compareVersions(versions), [versions]);
+  const keys = useMemo(() => numericMetricKeys(versions), [versions]);
+  const [metric, setMetric] = useState("");
+  const m = keys.includes(metric) ? metric : (keys[0] ?? "");
+  const best = (key: string, values: (string | null)[]) => {
+    const nums = values.map((v) => (v === null ? NaN : Number(v)));
+    const finite = nums.filter(Number.isFinite);
+    if (finite.length < 2) return [];
+    const target = lowerIsBetter(key) ? Math.min(...finite) : Math.max(...finite);
+    return nums.map((n, i) => (n === target ? i : -1)).filter((i) => i >= 0);
+  };
+  return (
+    <div className="version-compare" id="version-compare">
+      <h2>
+        {props.model.name}: {versions.map((v) => `v${v.version}`).join(" · ")}
+      </h2>
+      <div className="compare-grid">
+        <div>
+          <CompareTable title="Summary" versions={versions} rows={c.summary} />
+          <CompareTable title="Metrics at registration" versions={versions} rows={c.metrics} best={best} />
+          <CompareTable title="Params" versions={versions} rows={c.params} />
+          <CompareTable title="Signature" versions={versions} rows={c.signature} />
+          <CompareTable title="Files (SHA-256)" versions={versions} rows={c.files} />
+        </div>
+        <div>
+          <h3>
+            Across versions{" "}
+            <select value={m} onChange={(e) => setMetric(e.target.value)} aria-label="Metric across versions" id="compare-metric">
+              {keys.map((k) => (
+                <option key={k}>{k}</option>
+              ))}
+            </select>
+          </h3>
+          {m ? <VersionChart points={metricAcrossVersions(versions, m)} metric={m} /> : <p className="muted">No metrics to chart.</p>}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+/** A metric's value per version: points joined by a line, each labelled. */
+function VersionChart(props: { points: { version: number; value: number | null }[]; metric: string }) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  const { points, metric } = props;
+  useEffect(() => {
+    const c = ref.current;
+    if (!c) return;
+    const paint = () => {
+      const dpr = window.devicePixelRatio || 1;
+      const w = c.clientWidth;
+      const h = c.clientHeight;
+      c.width = Math.round(w * dpr);
+      c.height = Math.round(h * dpr);
+      const ctx = c.getContext("2d");
+      if (!ctx) return;
+      ctx.scale(dpr, dpr);
+      ctx.clearRect(0, 0, w, h);
+      const css = getComputedStyle(c);
+      const pts = points.filter((p): p is { version: number; value: number } => p.value !== null);
+      const padL = 56;
+      const padR = 20;
+      const padT = 20;
+      const padB = 34;
+      ctx.strokeStyle = css.color;
+      ctx.fillStyle = css.color;
+      ctx.globalAlpha = 0.5;
+      ctx.beginPath();
+      ctx.moveTo(padL, padT);
+      ctx.lineTo(padL, h - padB);
+      ctx.lineTo(w - padR, h - padB);
+      ctx.stroke();
+      ctx.globalAlpha = 1;
+      ctx.font = "11px system-ui, sans-serif";
+      if (pts.length === 0) return;
+      const lo = Math.min(...pts.map((p) => p.value));
+      const hi = Math.max(...pts.map((p) => p.value));
+      const span = hi - lo || Math.abs(hi) || 1;
+      const y0 = lo - span * 0.1;
+      const y1 = hi + span * 0.1;
+      const sx = (i: number) => (points.length === 1 ? (padL + w - padR) / 2 : padL + 16 + (i * (w - padL - padR - 32)) / (points.length - 1));
+      const sy = (v: number) => h - padB - ((v - y0) / (y1 - y0)) * (h - padT - padB);
+      ctx.textAlign = "right";
+      ctx.fillText(fmtNum(y1), padL - 6, padT + 4);
+      ctx.fillText(fmtNum(y0), padL - 6, h - padB);
+      ctx.textAlign = "center";
+      points.forEach((p, i) => ctx.fillText(`v${p.version}`, sx(i), h - padB + 16));
+      const accent = css.getPropertyValue("--accent").trim() || "#2f6fdb";
+      ctx.strokeStyle = accent;
+      ctx.fillStyle = accent;
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      let pen = false;
+      points.forEach((p, i) => {
+        if (p.value === null) {
+          pen = false;
+          return;
+        }
+        if (pen) ctx.lineTo(sx(i), sy(p.value));
+        else ctx.moveTo(sx(i), sy(p.value));
+        pen = true;
+      });
+      ctx.stroke();
+      points.forEach((p, i) => {
+        if (p.value === null) return;
+        ctx.beginPath();
+        ctx.arc(sx(i), sy(p.value), 4, 0, 2 * Math.PI);
+        ctx.fill();
+        ctx.fillText(fmtNum(p.value), sx(i), sy(p.value) - 9);
+      });
+    };
+    paint();
+    const ro = new ResizeObserver(paint);
+    ro.observe(c);
+    return () => ro.disconnect();
+  }, [points, metric]);
+  return <canvas className="version-chart" ref={ref} data-metric={metric} aria-label={`${metric} across versions`} />;
+}
+
+function CardView(props: { card: ModelCard; onClose: () => void; onError: (m: string) => void }) {
+  const { front, body } = splitFrontMatter(props.card.markdown);
+  const images = Object.fromEntries(props.card.images.map((i) => [i.name, i.data_url]));
+  const name = props.card.path.split(/[\\/]/).pop() ?? "MODEL_CARD.md";
+  return (
+    <div className="dialog-backdrop" onClick={props.onClose}>
+      <div className="dialog card-dialog" role="dialog" aria-label="Model card" id="model-card" onClick={(e) => e.stopPropagation()}>
+        <div className="card-head">
+          <h2>Model card</h2>
+          <span className="muted small grow" title={props.card.path}>
+            {props.card.path}
+          </span>
+          <button onClick={() => api.saveText(name, props.card.markdown).catch((e) => props.onError(errorMessage(e)))}>Save Markdown…</button>
+          <button onClick={props.onClose}>Close</button>
+        </div>
+        {front && (
+          <details className="front-matter">
+            <summary className="small muted">Hugging Face metadata</summary>
+            <pre className="code">{front}</pre>
+          </details>
+        )}
+        <Markdown text={body} images={images} />
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,208 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { ModelsView, type ModelFocus } from "./ModelsView";
+import { RegisterDialog } from "./RegisterDialog";
+import { model, version } from "./testdata";
+import type { Detail, HistoryItem, RegModel } from "./types";
+
+afterEach(async () => {
+  cleanup();
+  await new Promise((r) => setTimeout(r, 10));
+  clearMocks();
+});
+
+const ME = { user: "ana", name: "Ana Lima", email: null, display: "Ana Lima", host: "laptop", key_id: "AAAA000011112222" };
+
+function history(): HistoryItem[] {
+  const e = (kind: string, v: number, payload: Record<string, unknown>, at: number, who = "Ana Lima", key = "AAAA000011112222"): HistoryItem => ({
+    hash: `${kind}${v}${at}`.padEnd(64, "0"),
+    kind,
+    version: v,
+    at,
+    actor: { user: who, name: null, email: null },
+    who,
+    host: who === "Ana Lima" ? "laptop" : "gpu-box",
+    parents: [],
+    signed_by: key,
+    payload,
+    skipped: null,
+  });
+  return [
+    e("register", 1, {}, 1767607200000),
+    e("register", 2, {}, 1767607260000, "Bob Chen", "BBBB000011112222"),
+    e("set_alias", 2, { alias: "champion" }, 1767607320000),
+  ];
+}
+
+/** Mocks the registry commands over a model list the test can change. */
+function mockRegistry(state: { models: RegModel[] }, calls: [string, unknown][] = [], refuse?: (cmd: string, args: unknown) => string | null) {
+  mockIPC((cmd, args) => {
+    calls.push([cmd, args]);
+    const why = refuse?.(cmd, args);
+    if (why) throw { code: "refused", message: why };
+    switch (cmd) {
+      case "registry_models":
+        return state.models;
+      case "registry_me":
+        return ME;
+      case "registry_history":
+        return history();
+      case "registry_change":
+        return { name: "churn", version: 2, digest: null, event: "e".repeat(64) };
+      case "registry_model_at":
+        return model({ aliases: { champion: 1 }, versions: [version(1, { aliases: ["champion"] })] });
+      case "registry_card":
+        return {
+          path: "/data/cards/p/churn-v2.md",
+          markdown: "---\nlicense: mit\n---\n# churn v2\n\n![val_loss](churn-v2-val_loss.png)\n\n![other](https://example.com/x.png)\n",
+          images: [{ name: "churn-v2-val_loss.png", data_url: "data:image/png;base64,iVBORw0KGgo=" }],
+        };
+      default:
+        return null;
+    }
+  });
+}
+
+function View(props: { version?: number; focus?: ModelFocus | null }) {
+  return <ModelsView version={props.version ?? 0} focus={props.focus ?? null} onFocus={() => {}} onOpenRun={() => {}} />;
+}
+
+describe("models view", () => {
+  it("shows versions, aliases, stages, lineage and the timeline", async () => {
+    mockRegistry({ models: [model()] });
+    render(<View />);
+    await screen.findByText("Churn classifier");
+    const table = document.querySelector("#versions-table") as HTMLElement;
+    expect(within(table).getByText("v2")).toBeTruthy();
+    expect(within(table).getAllByText("@champion")).toHaveLength(1);
+    expect(within(table).getByText("Production")).toBeTruthy();
+    // The newest version is chosen: its lineage and files.
+    const detail = document.querySelector("#version-detail") as HTMLElement;
+    expect(detail.dataset.version).toBe("2");
+    expect(within(detail).getByText("trial-2")).toBeTruthy();
+    expect(within(detail).getByText("0123456789ab")).toBeTruthy();
+    expect(within(detail).getByText("model.pkl")).toBeTruthy();
+    // The timeline: newest first, who and where.
+    await waitFor(() => expect(document.querySelectorAll("#timeline li.event")).toHaveLength(3));
+    const first = document.querySelector("#timeline li.event") as HTMLElement;
+    expect(first.textContent).toContain("Ana Lima set @champion on version 2");
+    expect(first.textContent).toContain("laptop");
+    expect(first.textContent).toContain("(you)");
+    expect(document.querySelectorAll("#timeline li.event")[1].textContent).toContain("gpu-box");
+  });
+
+  it("marks MLflow's models read-only and offers the import", async () => {
+    const calls: [string, unknown][] = [];
+    mockRegistry({ models: [model({ source: "mlflow", read_only: true, location: "mlruns/models/churn" })] }, calls);
+    render(<View />);
+    await screen.findByText(/Read-only: MLflow's registry/);
+    expect(document.querySelector("#act-approve")).toBeNull();
+    expect(document.querySelector("#timeline")).toBeNull();
+    fireEvent.click(screen.getByText("Import into Runlens"));
+    await waitFor(() => expect(calls.some(([c, a]) => c === "registry_import" && (a as { name: string }).name === "churn")).toBe(true));
+  });
+
+  it("needs a comment to approve, and shows the policy's refusal as it is", async () => {
+    const calls: [string, unknown][] = [];
+    const why = "the author of churn@2 may not approve it (policy: author_may_approve is false)";
+    mockRegistry({ models: [model()] }, calls, (cmd) => (cmd === "registry_change" ? why : null));
+    render(<View />);
+    fireEvent.click(await screen.findByText("Approve…"));
+    const submit = document.querySelector("#dlg-submit") as HTMLButtonElement;
+    expect(submit.disabled).toBe(true);
+    fireEvent.change(document.querySelector("#dlg-comment")!, { target: { value: "ok for prod" } });
+    expect(submit.disabled).toBe(false);
+    fireEvent.click(submit);
+    const err = await screen.findByText(why, { selector: "#dialog-error" });
+    expect(err).toBeTruthy();
+    expect(calls.find(([c]) => c === "registry_change")?.[1]).toEqual({ target: "churn@2", change: { kind: "approve", comment: "ok for prod" } });
+    // The dialog stays open with what was typed.
+    expect((document.querySelector("#dlg-comment") as HTMLTextAreaElement).value).toBe("ok for prod");
+  });
+
+  it("says where an alias moves from before it moves", async () => {
+    mockRegistry({ models: [model()] });
+    render(<View focus={{ name: "churn", version: 1 }} />);
+    fireEvent.click(await screen.findByText("Set alias…"));
+    fireEvent.change(document.querySelector("#dlg-alias")!, { target: { value: "champion" } });
+    expect(screen.getByText(/points at version 2 now: it moves to version 1/)).toBeTruthy();
+  });
+
+  it("reloads when the watcher reports a registry change, keeping the version shown", async () => {
+    const state = { models: [model()] };
+    mockRegistry(state);
+    const { rerender } = render(<View version={0} focus={{ name: "churn", version: 1 }} />);
+    await screen.findByText("Churn classifier");
+    state.models = [model({ versions: [...model().versions, version(3, { created_by: "bob" })] })];
+    rerender(<View version={1} focus={{ name: "churn", version: 1 }} />);
+    await waitFor(() => expect(document.querySelector('#versions-table tr[data-version="3"]')).not.toBeNull());
+    expect((document.querySelector("#version-detail") as HTMLElement).dataset.version).toBe("1");
+  });
+
+  it("shows the model as it was at an event of its history", async () => {
+    const calls: [string, unknown][] = [];
+    mockRegistry({ models: [model()] }, calls);
+    render(<View />);
+    await waitFor(() => expect(document.querySelectorAll("#timeline li.event")).toHaveLength(3));
+    // The oldest event: version 1 registered.
+    const oldest = [...document.querySelectorAll("#timeline li.event")].pop() as HTMLElement;
+    fireEvent.click(within(oldest).getByTitle(/as it was right after this event/));
+    const banner = await screen.findByText(/Showing the model as it was on/);
+    expect(banner.textContent).toContain("@champion→v1");
+    expect(calls.find(([c]) => c === "registry_model_at")?.[1]).toEqual({ name: "churn", at: 1767607200000 });
+    expect(document.querySelectorAll("#versions-table tbody tr")).toHaveLength(1);
+    expect(document.querySelector("#act-approve")).toBeNull();
+    fireEvent.click(screen.getByText("Back to now"));
+    await waitFor(() => expect(document.querySelectorAll("#versions-table tbody tr")).toHaveLength(2));
+  });
+
+  it("compares ticked versions side by side", async () => {
+    mockRegistry({ models: [model()] });
+    render(<View />);
+    await screen.findByText("Churn classifier");
+    for (const v of ["1", "2"]) fireEvent.click(screen.getByLabelText(`compare version ${v}`));
+    fireEvent.click(screen.getByText("Compare 2 versions"));
+    const cmp = document.querySelector("#version-compare") as HTMLElement;
+    expect(cmp.textContent).toContain("lr");
+    expect(cmp.querySelector("canvas.version-chart")).not.toBeNull();
+  });
+
+  it("renders the model card with its own curves only", async () => {
+    mockRegistry({ models: [model()] });
+    render(<View />);
+    fireEvent.click(await screen.findByText("Model card"));
+    await screen.findByText("churn v2");
+    const imgs = [...document.querySelectorAll("#model-card img")] as HTMLImageElement[];
+    expect(imgs.map((i) => i.getAttribute("src"))).toEqual(["data:image/png;base64,iVBORw0KGgo="]);
+    expect(document.querySelector("#model-card")!.textContent).toContain("[image: other]");
+  });
+});
+
+describe("register dialog", () => {
+  it("registers the chosen logged model under a new name", async () => {
+    const calls: [string, unknown][] = [];
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      if (cmd === "registry_models") return [model()];
+      if (cmd === "registry_register") return { name: "churn", version: 3, digest: "sha256:x", event: "e" };
+      return null;
+    });
+    const detail: Detail = {
+      run: { id: "r1", source: "mlflow", path: "mlruns/1/r1", name: "trial-3", experiment: null, status: null, start_time: null, end_time: null, parent_id: null, params: {}, tags: {}, metrics: {}, user: null },
+      artifact_dir: "mlruns/1/r1/artifacts",
+      artifacts: [{ path: "mlruns/1/r1/artifacts/notes.txt", name: "notes.txt", size: 3 }],
+      models: [{ model_id: "m-1", name: "clf", step: null, dir: "mlruns/1/models/m-1/artifacts", flavors: ["sklearn"], signature_inputs: null, signature_outputs: null, files: [] }],
+      inputs: [],
+      issues: [],
+    };
+    let done: unknown = null;
+    render(<RegisterDialog detail={detail} onClose={() => {}} onDone={(w) => (done = w)} />);
+    fireEvent.change(screen.getByLabelText(/Model name/), { target: { value: "churn" } });
+    await screen.findByText("A new version of churn.");
+    fireEvent.change(screen.getByLabelText(/Description/), { target: { value: "retrained on March data" } });
+    fireEvent.click(screen.getByText("Register"));
+    await waitFor(() => expect(done).toEqual({ name: "churn", version: 3, digest: "sha256:x", event: "e" }));
+    expect(calls.find(([c]) => c === "registry_register")?.[1]).toEqual({ run: "mlruns/1/r1", path: "m-1", name: "churn", description: "retrained on March data" });
+  });
+});

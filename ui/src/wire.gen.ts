@@ -1,0 +1,383 @@
+// Generated from src-tauri/src/wire.rs by ts-rs: do not edit. To regenerate:
+//   RUNLENS_UPDATE_TS=1 cargo test -p runlens-desktop wire
+// (`cargo test` fails while this file is stale.)
+
+/** A float that may be "NaN", "Infinity" or "-Infinity" (JSON has no such numbers). */
+export type Num = number | "NaN" | "Infinity" | "-Infinity";
+
+/**
+ * An error as the front end sees it: it branches on `code`, and shows `message` to a person.
+ * `refused` is a registry change the model's state or the project's policy does not allow.
+ */
+export type WireError = { code: string, message: string, };
+
+/**
+ * A project in the recent list (kept in `recent.json` in the data dir).
+ */
+export type Recent = { path: string, name: string, 
+/**
+ * Milliseconds since the epoch.
+ */
+opened_at: number, runs: number, };
+
+export type Current = { 
+/**
+ * The open project's folder.
+ */
+open: string | null, 
+/**
+ * A folder given on the command line, waiting to be opened.
+ */
+requested: string | null, };
+
+/**
+ * Indexing progress, sent at most every 50 ms.
+ */
+export type ScanEvent = { "kind": "discovered", units: number, } | { "kind": "read", done: number, total: number, points: number, };
+
+export type Scanned = { path: string, name: string, runs: number, 
+/**
+ * Points added by this scan.
+ */
+points: number, units_read: number, units_total: number, elapsed_ms: number, cancelled: boolean, issues: Array<Issue>, };
+
+/**
+ * What the watcher sends: the changes one batch committed, or a note for the user.
+ */
+export type WatchMsg = { "kind": "changes", 
+/**
+ * Run ids (as the run list has them) that are new or changed status.
+ */
+runs: Array<string>, 
+/**
+ * (run id, metric key) with new points.
+ */
+points: Array<[string, string]>, removed: Array<string>, 
+/**
+ * Registry models whose events changed (someone wrote one); "" when the registry's
+ * policy or keys changed, which can change every model.
+ */
+registry: Array<string>, } | { "kind": "notice", message: string, };
+
+/**
+ * A run as the page gets it: the core's run JSON (the CLI's shape, `RunRow::to_json`) plus
+ * `user`. A test pins the two to the same JSON.
+ */
+export type Run = { id: string, source: string, path: string, name: string | null, experiment: string | null, status: string | null, start_time: number | null, end_time: number | null, parent_id: string | null, params: { [key in string]: string }, tags: { [key in string]: string }, 
+/**
+ * Serialized by the core (`MetricSummary`'s own `Serialize`).
+ */
+metrics: { [key in string]: Metric }, user: string | null, };
+
+/**
+ * The TypeScript shape of the core's `MetricSummary` JSON (only for the generated types).
+ */
+export type Metric = { count: number, last: Num, last_step: number, min: number | null, max: number | null, };
+
+export type Completions = { params: { [key in string]: Array<string> }, tags: { [key in string]: Array<string> }, metrics: Array<string>, };
+
+export type Issue = { file: string, line: number | null, message: string, };
+
+export type FileEntry = { 
+/**
+ * Project-relative, '/'-separated: what `artifact` and `reveal` take.
+ */
+path: string, 
+/**
+ * Relative to the group it belongs to (the artifact folder, or the model's folder).
+ */
+name: string, size: number, };
+
+/**
+ * A model a run logged (an MLflow 3 logged model).
+ */
+export type Model = { model_id: string, name: string, step: number | null, dir: string | null, flavors: Array<string>, signature_inputs: string | null, signature_outputs: string | null, files: Array<FileEntry>, };
+
+export type Input = { name: string, digest: string, source_type: string, source: string, context: string | null, tags: { [key in string]: string }, };
+
+export type Detail = { run: Run, artifact_dir: string | null, artifacts: Array<FileEntry>, models: Array<Model>, inputs: Array<Input>, issues: Array<Issue>, };
+
+/**
+ * One param or tag across the runs being compared (the core's `DiffRow`).
+ */
+export type DiffRow = { section: "params" | "tags", key: string, 
+/**
+ * One value per run; null where the run does not have the key.
+ */
+values: Array<string | null>, differs: boolean, };
+
+/**
+ * The header before an artifact's bytes (`artifact` answers `u32 length, header JSON, bytes`).
+ */
+export type ArtifactHeader = { path: string, kind: "image" | "text" | "table" | "json" | "yaml" | "mlmodel" | "binary", mime: string | null, size: number, truncated: boolean, };
+
+/**
+ * The x axis of a chart.
+ */
+export type XAxis = "step" | "time" | "relative";
+
+export type ImageFormat = "png" | "svg";
+
+/**
+ * Who the app writes registry events as: this user, this machine, this signing key.
+ */
+export type Me = { user: string, name: string | null, email: string | null, 
+/**
+ * "Ana Lima <ana@example.org>" when a git identity is known, else the OS user.
+ */
+display: string, host: string, 
+/**
+ * The id of the signing key (made on first use); null when it could not be read or made.
+ */
+key_id: string | null, };
+
+/**
+ * A registry model: ours (`source` "runlens") or MLflow's ("mlflow", "mlflow-db"; read-only).
+ */
+export type RegModel = { name: string, source: string, read_only: boolean, 
+/**
+ * Where an MLflow registry lives (its `models/<name>` folder or its `mlflow.db`).
+ */
+location: string | null, description: string | null, tags: { [key in string]: string }, 
+/**
+ * Alias -> version number.
+ */
+aliases: { [key in string]: number }, versions: Array<RegVersion>, 
+/**
+ * Files in the events folder that are not valid events, with why (left out of the state).
+ */
+invalid_files: Array<InvalidFile>, };
+
+export type InvalidFile = { file: string, why: string, };
+
+export type RegVersion = { version: number, run_id: string | null, 
+/**
+ * The run's path in the index: what `run_detail` takes. Null when the run is not indexed.
+ */
+run_path: string | null, stage: string | null, status: string | null, description: string | null, tags: { [key in string]: string }, aliases: Array<string>, created_at: number | null, created_by: string | null, 
+/**
+ * The root digest over the pinned files.
+ */
+digest: string | null, files: Array<PinnedFile>, 
+/**
+ * A pinned file's size or SHA-256 differs on disk now (or the file is gone).
+ */
+changed_on_disk: boolean, archived: boolean, approvals: Array<Approval>, rejections: Array<Approval>, 
+/**
+ * The key that signed the register event (its author's).
+ */
+author_key: string, 
+/**
+ * The register event's hash.
+ */
+register: string, 
+/**
+ * Project-relative path of the model's files (a file or a folder).
+ */
+model_path: string | null, source: VersionSource, 
+/**
+ * What the version came from, recorded when it was registered; null for MLflow's versions.
+ */
+lineage: Lineage | null, 
+/**
+ * Where an imported version came from.
+ */
+imported_from: ImportedFrom | null, };
+
+export type PinnedFile = { 
+/**
+ * Inside the model (a folder's files) or the file's name.
+ */
+path: string, size: number, sha256: string, };
+
+export type Approval = { by: string, at: number, comment: string, 
+/**
+ * The key that signed it.
+ */
+key: string, };
+
+/**
+ * Where a version's files were taken from (the register event's `source`).
+ */
+export type VersionSource = { 
+/**
+ * The run's format (mlflow, lightning, ...), or the MLflow store for MLflow's versions.
+ */
+format: string | null, run_id: string | null, run_path: string | null, run_name: string | null, experiment: string | null, 
+/**
+ * Project-relative path of the files.
+ */
+path: string | null, 
+/**
+ * "file", "folder", "mlflow-model", "logged-model" (or "unresolved").
+ */
+kind: string | null, model_id: string | null, 
+/**
+ * MLflow's source URI (MLflow's versions).
+ */
+uri: string | null, };
+
+/**
+ * Where an imported version came from in MLflow.
+ */
+export type ImportedFrom = { source: string | null, location: string | null, name: string | null, version: number | null, stage: string | null, created_by: string | null, created_at: number | null, };
+
+/**
+ * A version's lineage (the register event's `lineage`). Every part is read leniently: a part
+ * that does not have the expected shape is left empty, the rest still shows.
+ */
+export type Lineage = { run: LineageRun | null, params: { [key in string]: string }, 
+/**
+ * Final values; NaN and ±inf as strings.
+ */
+metrics: { [key in string]: Num | null }, code: LineageCode | null, data: LineageData, model: LineageModel | null, };
+
+export type LineageRun = { format: string | null, id: string | null, path: string | null, name: string | null, experiment: string | null, status: string | null, start_time: number | null, end_time: number | null, };
+
+export type LineageCode = { commit: string | null, 
+/**
+ * Where the commit was found: "run tag mlflow.source.git.commit", "project HEAD".
+ */
+from: string | null, branch: string | null, repo: string | null, 
+/**
+ * Whether the tree was dirty, when the run's tool recorded it.
+ */
+dirty: boolean | null, };
+
+export type LineageData = { inputs: Array<LineageInput>, dvc: Array<DvcDep>, };
+
+export type LineageInput = { name: string | null, digest: string | null, source_type: string | null, source: string | null, context: string | null, };
+
+export type DvcDep = { stage: string | null, path: string | null, md5: string | null, size: number | null, };
+
+/**
+ * What the model's `MLmodel` says (never the model file itself).
+ */
+export type LineageModel = { 
+/**
+ * Flavor -> its version fields.
+ */
+flavors: { [flavor in string]: { [key in string]: unknown } }, signature: Signature | null, 
+/**
+ * The saved input example, parsed as JSON when it is.
+ */
+input_example: unknown, mlflow_version: string | null, utc_time_created: string | null, model_size_bytes: number | null, };
+
+/**
+ * An MLmodel signature: MLflow's column or tensor specs, as MLflow wrote them.
+ */
+export type Signature = { inputs: unknown, outputs: unknown, params: unknown, };
+
+/**
+ * Who wrote an event.
+ */
+export type Actor = { 
+/**
+ * The OS user.
+ */
+user: string, 
+/**
+ * The git identity, when one was configured.
+ */
+name: string | null, email: string | null, };
+
+/**
+ * One event of a model's history, in fold order.
+ */
+export type HistoryItem = { 
+/**
+ * The event's SHA-256 (its file name).
+ */
+hash: string, 
+/**
+ * register, set_alias, remove_alias, set_tag, delete_tag, set_description, transition,
+ * request_approval, approve, reject, archive, restore, set_dataset.
+ */
+kind: string, version: number | null, 
+/**
+ * When it was written (UTC, ms).
+ */
+at: number, actor: Actor, 
+/**
+ * "Ana Lima <ana@example.org>" when a git identity is known, else the OS user.
+ */
+who: string, 
+/**
+ * The machine it was written on.
+ */
+host: string, parents: Array<string>, 
+/**
+ * The id of the key that signed it.
+ */
+signed_by: string, payload: { [key in string]: unknown }, 
+/**
+ * Why the event does not count (the policy refused it, its version is unknown), if it does not.
+ */
+skipped: string | null, };
+
+/**
+ * A change to a model (no version in the target) or a version (`NAME@VERSION` or `NAME@ALIAS`).
+ */
+export type RegistryChange = { "kind": "set_alias", alias: string, } | { "kind": "remove_alias", alias: string, } | { "kind": "set_tag", key: string, value: string, } | { "kind": "delete_tag", key: string, } | { "kind": "set_description", description: string, } | { "kind": "transition", stage: string, comment: string, } | { "kind": "request_approval", comment: string, } | { "kind": "approve", comment: string, } | { "kind": "reject", comment: string, } | { "kind": "archive" } | { "kind": "restore" };
+
+/**
+ * What a registry write did.
+ */
+export type Written = { name: string, version: number | null, digest: string | null, 
+/**
+ * The new event's hash.
+ */
+event: string, };
+
+/**
+ * What importing one MLflow model did.
+ */
+export type Imported = { name: string, 
+/**
+ * "mlflow" or "mlflow-db".
+ */
+source: string, location: string, 
+/**
+ * Our version numbers this import made.
+ */
+versions: Array<number>, 
+/**
+ * What was not imported, and why.
+ */
+skipped: Array<string>, };
+
+/**
+ * One thing `verify` found that does not hold.
+ */
+export type Problem = { model: string, 
+/**
+ * The event's hash, when the problem is an event.
+ */
+event: string | null, 
+/**
+ * The file, project-relative, when the problem is a file.
+ */
+file: string | null, message: string, };
+
+/**
+ * A version's model card, generated into the app's cache folder.
+ */
+export type ModelCard = { 
+/**
+ * Where the card was written (the Markdown file).
+ */
+path: string, markdown: string, 
+/**
+ * The training curves it links to, by the name the Markdown uses.
+ */
+images: Array<CardImage>, };
+
+export type CardImage = { 
+/**
+ * The file name, as the Markdown links it.
+ */
+name: string, 
+/**
+ * `data:image/png;base64,...`
+ */
+data_url: string, };
