@@ -35,7 +35,7 @@ pub use plot::{render_png, render_svg, PlotLine, PlotSpec};
 pub use query::{diff_runs, ChartX, Completions, DiffRow, MetricSummary, RunDetail, RunQuery, RunRow};
 pub use registry::{
     default_config_dir, parse_time, Actor, Approval, HistoryEntry, Identity, Imported, ModelState, PinnedFile, Problem,
-    RegistryChange, VersionState, Written,
+    RegistryChange, RegistryPolicy, VersionState, Written,
 };
 pub use scan::{Progress, ScanOptions, ScanReport};
 pub use series::{m4_points, m4_points_along, XAxis};

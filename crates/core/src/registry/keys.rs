@@ -71,6 +71,14 @@ impl Signer {
         }
     }
 
+    /// The key id of the pair in `key_dir`, if there is one; never makes one.
+    pub fn existing_id(key_dir: &Path) -> Option<String> {
+        let text = std::fs::read_to_string(key_dir.join(SECRET_FILE)).ok()?;
+        let sk = SecretKeyBox::from_string(&text).and_then(SecretKey::from_unencrypted_box).ok()?;
+        let pk = PublicKey::from_secret_key(&sk).ok()?;
+        Some(key_id(pk.keynum()))
+    }
+
     /// The minisign signature file's text for `message`.
     pub fn sign(&self, message: &[u8]) -> Result<String, Error> {
         let untrusted = format!("signature from runlens key {}", self.id);

@@ -25,6 +25,7 @@ use crate::Error;
 pub use event::Actor;
 use event::*;
 pub use fold::{Approval, ModelState, PinnedFile, VersionState};
+pub use policy::Policy as RegistryPolicy;
 use store::Draft;
 pub use verify::Problem;
 
@@ -919,6 +920,17 @@ impl Index {
         crate::files::write_file_atomic(output, text.as_bytes()).map_err(|e| io(output, e))?;
         written.insert(0, output.to_path_buf());
         Ok(written)
+    }
+
+    /// The project's registry policy (`.runlens/registry/policy.yaml`; empty when there is none),
+    /// so a shell can say what is protected before anyone is refused.
+    pub fn registry_policy(&self) -> Result<policy::Policy, Error> {
+        store::load_policy(&self.reg_fs(), &self.root)
+    }
+
+    /// The key id of `who`, if they have a key pair yet (never makes one).
+    pub fn registry_key_id(who: &Identity) -> Option<String> {
+        keys::Signer::existing_id(&who.key_dir)
     }
 
     /// The public key of `who` (made on first use): its id and its minisign public key file text,

@@ -20,14 +20,17 @@ use super::fold::VersionState;
 
 pub const FILE: &str = "policy.yaml";
 
-#[derive(Clone, Debug, Default, PartialEq)]
+/// The project's registry policy, as `policy.yaml` says it (an empty one when there is none).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Policy {
     /// Key ids whose approvals count; empty = every key's.
     pub approvers: Vec<String>,
     pub author_may_approve: bool,
+    /// Events before this time (ms) are not judged by the policy.
     pub since: Option<i64>,
+    /// Protected aliases: approvals needed.
     pub aliases: BTreeMap<String, u32>,
-    /// Lowercased stage names.
+    /// Protected stages, as written (matched case-insensitively): approvals needed.
     pub stages: BTreeMap<String, u32>,
 }
 
@@ -90,8 +93,13 @@ impl Policy {
             author_may_approve: raw.author_may_approve,
             since,
             aliases: raw.protect.aliases.into_iter().map(|(k, r)| (k, r.approvals)).collect(),
-            stages: raw.protect.stages.into_iter().map(|(k, r)| (k.to_lowercase(), r.approvals)).collect(),
+            stages: raw.protect.stages.into_iter().map(|(k, r)| (k, r.approvals)).collect(),
         })
+    }
+
+    /// The approvals a stage needs, if the policy protects it (names match case-insensitively).
+    pub fn stage_approvals(&self, stage: &str) -> Option<u32> {
+        self.stages.iter().find(|(k, _)| k.to_lowercase() == stage.to_lowercase()).map(|(_, n)| *n)
     }
 
     /// Whose approvals of `v` count now: distinct listed keys (any key when none is listed), the
@@ -156,7 +164,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.approvers, ["5C3A1F0E9B2D4A11"]);
-        assert_eq!(p.stages.get("production"), Some(&2));
+        assert_eq!(p.stage_approvals("production"), Some(2));
+        assert_eq!(p.stages.keys().collect::<Vec<_>>(), ["Production"]);
         assert_eq!(p.aliases.get("champion"), Some(&1));
         let e = Policy::parse("protect:\n  stages:\n    Production: {approvals: many}\n").unwrap_err();
         assert!(e.contains("line 3") || e.contains("3:"), "{e}");
