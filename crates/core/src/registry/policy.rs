@@ -120,9 +120,7 @@ impl Policy {
         let v = v?;
         let need = match ev.kind.as_str() {
             SET_ALIAS => self.aliases.get(ev.text("alias")).map(|n| (*n, format!("alias {:?}", ev.text("alias")))),
-            TRANSITION => {
-                self.stages.get(&ev.text("stage").to_lowercase()).map(|n| (*n, format!("stage {:?}", ev.text("stage"))))
-            }
+            TRANSITION => self.stage_approvals(ev.text("stage")).map(|n| (n, format!("stage {:?}", ev.text("stage")))),
             APPROVE => {
                 if !self.approvers.is_empty() && !self.approvers.contains(&ev.key) {
                     return Some(format!(

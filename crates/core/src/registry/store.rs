@@ -131,6 +131,10 @@ fn check_bytes(fs: &ProjectFs, root: &Path, keys: &mut Keys, hash: &str, bytes: 
 /// A cached event file: its (size, mtime), its bytes when it checked out, else why not.
 type Cached = ((i64, i64), Option<Vec<u8>>, Option<String>);
 
+/// A cached event's hash, (size, mtime) and bytes, before and after parsing.
+type Unparsed = (String, (i64, i64), Vec<u8>);
+type Parsed = (String, (i64, i64), Result<Event, String>);
+
 /// Parsed events kept in memory by an open index: model -> hash -> ((size, mtime), event).
 pub type Memo = HashMap<String, HashMap<String, ((i64, i64), Arc<Event>)>>;
 
@@ -211,16 +215,75 @@ pub fn load(
         bad.sort();
         return Ok(Loaded { events, bad });
     }
-    let mut cached: HashMap<String, Cached> = HashMap::new();
+    // The index's cache: bodies of files it checked before (same size and mtime), parsed on every
+    // core; problems it found before; and what it holds for files that are gone.
+    let mut checked: Vec<Unparsed> = Vec::new();
+    let mut known: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut gone: Vec<String> = Vec::new();
     {
         let mut st =
             conn.prepare_cached("SELECT hash, size, mtime_ns, body, problem FROM registry_events WHERE model = ?1")?;
-        let rows = st.query_map([model], |r| {
-            Ok((r.get::<_, String>(0)?, (r.get::<_, i64>(1)?, r.get::<_, i64>(2)?), r.get(3)?, r.get(4)?))
-        })?;
-        for row in rows {
-            let (h, stamp, body, problem) = row?;
-            cached.insert(h, (stamp, body, problem));
+        let mut rows = st.query([model])?;
+        while let Some(r) = rows.next()? {
+            let h: String = r.get(0)?;
+            let stamp = (r.get::<_, i64>(1)?, r.get::<_, i64>(2)?);
+            match names.get(&h) {
+                None => gone.push(h),
+                Some(s) if *s != stamp => {} // changed since: read again below
+                Some(_) if mine.contains_key(&h) => {
+                    known.insert(h);
+                }
+                Some(_) => {
+                    if let Some(problem) = r.get::<_, Option<String>>(4)? {
+                        bad.push((format!("{h}.json"), problem));
+                    } else if let Some(body) = r.get::<_, Option<Vec<u8>>>(3)? {
+                        checked.push((h.clone(), stamp, body));
+                    }
+                    known.insert(h);
+                }
+            }
+        }
+    }
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4);
+    let parsed: Vec<Vec<Parsed>> = if checked.len() < 256 || threads == 1 {
+        vec![checked
+            .into_iter()
+            .map(|(h, st, b)| {
+                let e = Event::parse_checked(&h, &b);
+                (h, st, e)
+            })
+            .collect()]
+    } else {
+        let chunk = checked.len().div_ceil(threads);
+        let mut parts: Vec<Vec<Unparsed>> = Vec::new();
+        let mut it = checked.into_iter().peekable();
+        while it.peek().is_some() {
+            parts.push(it.by_ref().take(chunk).collect());
+        }
+        std::thread::scope(|sc| {
+            let hs: Vec<_> = parts
+                .into_iter()
+                .map(|part| {
+                    sc.spawn(move || {
+                        part.into_iter()
+                            .map(|(h, st, b)| {
+                                let e = Event::parse_checked(&h, &b);
+                                (h, st, e)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        })
+    };
+    for (h, stamp, r) in parsed.into_iter().flatten() {
+        match r {
+            Ok(ev) => {
+                let ev = Arc::new(ev);
+                mine.insert(h, (stamp, ev));
+            }
+            Err(why) => bad.push((format!("{h}.json"), why)),
         }
     }
     let mut keys = Keys::default();
@@ -230,34 +293,23 @@ pub fn load(
             events.push(ev.clone());
             continue;
         }
-        match cached.get(h) {
-            Some((s, Some(body), None)) if s == stamp => match Event::parse_checked(h, body) {
-                Ok(ev) => {
-                    let ev = Arc::new(ev);
-                    mine.insert(h.clone(), (*stamp, ev.clone()));
-                    events.push(ev);
-                }
-                Err(why) => bad.push((format!("{h}.json"), why)),
-            },
-            Some((s, _, Some(problem))) if s == stamp => bad.push((format!("{h}.json"), problem.clone())),
-            _ => {
-                let path = dir.join(format!("{h}.json"));
-                match read_event(fs, root, &mut keys, &path) {
-                    Ok((ev, bytes)) => {
-                        fresh.push((h.clone(), (*stamp, Some(bytes), None)));
-                        let ev = Arc::new(ev);
-                        mine.insert(h.clone(), (*stamp, ev.clone()));
-                        events.push(ev);
-                    }
-                    Err(why) => {
-                        fresh.push((h.clone(), (*stamp, None, Some(why.clone()))));
-                        bad.push((format!("{h}.json"), why));
-                    }
-                }
+        if known.contains(h) {
+            continue; // a problem already reported, or a body that did not parse
+        }
+        let path = dir.join(format!("{h}.json"));
+        match read_event(fs, root, &mut keys, &path) {
+            Ok((ev, bytes)) => {
+                fresh.push((h.clone(), (*stamp, Some(bytes), None)));
+                let ev = Arc::new(ev);
+                mine.insert(h.clone(), (*stamp, ev.clone()));
+                events.push(ev);
+            }
+            Err(why) => {
+                fresh.push((h.clone(), (*stamp, None, Some(why.clone()))));
+                bad.push((format!("{h}.json"), why));
             }
         }
     }
-    let gone: Vec<&String> = cached.keys().filter(|h| !names.contains_key(*h)).collect();
     if !fresh.is_empty() || !gone.is_empty() {
         let tx = conn.unchecked_transaction()?;
         {
@@ -268,7 +320,7 @@ pub fn load(
                 ins.execute(params![model, h, size, mtime, body, problem])?;
             }
             let mut del = tx.prepare_cached("DELETE FROM registry_events WHERE model = ?1 AND hash = ?2")?;
-            for h in gone {
+            for h in &gone {
                 del.execute(params![model, h])?;
             }
         }
