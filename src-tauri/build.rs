@@ -21,6 +21,7 @@ const COMMANDS: &[&str] = &[
     "registry_me",
     "registry_models",
     "registry_model_at",
+    "registry_policy",
     "registry_history",
     "registry_register",
     "registry_change",

@@ -96,6 +96,7 @@ pub fn run() {
             commands::registry::registry_me,
             commands::registry::registry_models,
             commands::registry::registry_model_at,
+            commands::registry::registry_policy,
             commands::registry::registry_history,
             commands::registry::registry_register,
             commands::registry::registry_change,

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use runlens_core::{Diagnostic, MetricSummary, Point, RunDetail, RunRow};
+use runlens_core::{Diagnostic, MetricSummary, Point, RegistryPolicy, RunDetail, RunRow};
 
 #[cfg(test)]
 use ts_rs::TS;
@@ -387,7 +387,7 @@ pub struct Me {
     /// "Ana Lima <ana@example.org>" when a git identity is known, else the OS user.
     pub display: String,
     pub host: String,
-    /// The id of the signing key (made on first use); null when it could not be read or made.
+    /// The id of this user's signing key; null until their first signed change makes it.
     pub key_id: Option<String>,
 }
 
@@ -437,6 +437,9 @@ pub struct RegVersion {
     pub changed_on_disk: bool,
     pub archived: bool,
     pub approvals: Vec<Approval>,
+    /// How many of `approvals` the project's policy counts now (the engine's count: listed
+    /// approvers only when the policy lists any, never the author's unless it allows that).
+    pub counted_approvals: usize,
     pub rejections: Vec<Approval>,
     /// The key that signed the register event (its author's).
     pub author_key: String,
@@ -468,12 +471,9 @@ pub struct Approval {
     pub comment: String,
     /// The key that signed it.
     pub key: String,
-}
-
-impl From<runlens_core::Approval> for Approval {
-    fn from(a: runlens_core::Approval) -> Self {
-        Approval { by: a.by, at: a.at, comment: a.comment, key: a.key }
-    }
+    /// Whether the project's policy counts this person's approval of this version (a listed
+    /// approver's, not the author's unless the policy allows it). False for rejections.
+    pub counts: bool,
 }
 
 /// Where a version's files were taken from (the register event's `source`).
@@ -659,8 +659,9 @@ fn from_json<T: serde::de::DeserializeOwned>(v: Value) -> Option<T> {
     serde_json::from_value(v).ok()
 }
 
-impl From<runlens_core::ModelState> for RegModel {
-    fn from(m: runlens_core::ModelState) -> Self {
+impl RegModel {
+    /// A model as the page gets it, each version's approvals judged by the project's `policy`.
+    pub fn new(m: runlens_core::ModelState, policy: &RegistryPolicy) -> Self {
         RegModel {
             read_only: m.source != "runlens",
             name: m.name,
@@ -669,14 +670,27 @@ impl From<runlens_core::ModelState> for RegModel {
             description: m.description,
             tags: m.tags,
             aliases: m.aliases,
-            versions: m.versions.into_iter().map(RegVersion::from).collect(),
+            versions: m.versions.into_iter().map(|v| RegVersion::new(v, policy)).collect(),
             invalid_files: m.invalid_files.into_iter().map(|(file, why)| InvalidFile { file, why }).collect(),
         }
     }
 }
 
-impl From<runlens_core::VersionState> for RegVersion {
-    fn from(v: runlens_core::VersionState) -> Self {
+impl RegVersion {
+    /// A version as the page gets it; the policy's count of its approvals, and whether each counts.
+    pub fn new(v: runlens_core::VersionState, policy: &RegistryPolicy) -> Self {
+        let counted_approvals = policy.counted_approvals(&v);
+        // Whether one approval counts: the engine's count over a version with only that one.
+        let mut probe = v.clone();
+        let approvals = v
+            .approvals
+            .into_iter()
+            .map(|a| {
+                probe.approvals = vec![a.clone()];
+                let counts = policy.counted_approvals(&probe) == 1;
+                Approval { by: a.by, at: a.at, comment: a.comment, key: a.key, counts }
+            })
+            .collect();
         RegVersion {
             version: v.version,
             run_id: v.run_id,
@@ -692,14 +706,61 @@ impl From<runlens_core::VersionState> for RegVersion {
             files: v.files.into_iter().map(|f| PinnedFile { path: f.path, size: f.size, sha256: f.sha256 }).collect(),
             changed_on_disk: v.changed_on_disk,
             archived: v.archived,
-            approvals: v.approvals.into_iter().map(Approval::from).collect(),
-            rejections: v.rejections.into_iter().map(Approval::from).collect(),
+            approvals,
+            counted_approvals,
+            rejections: v
+                .rejections
+                .into_iter()
+                .map(|a| Approval { by: a.by, at: a.at, comment: a.comment, key: a.key, counts: false })
+                .collect(),
             author_key: v.author_key,
             register: v.register,
             model_path: v.model_path,
             source: from_json(v.source).unwrap_or_default(),
             lineage: from_json(v.lineage),
             imported_from: from_json(v.imported_from),
+        }
+    }
+}
+
+/// The project's registry policy (`.runlens/registry/policy.yaml`) as the engine reads it: what
+/// it protects and whose approvals count. With no policy file, nothing is protected and a
+/// version's author still may not approve it.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[cfg_attr(test, ts(rename = "RegistryPolicy"))]
+pub struct Policy {
+    /// The keys whose approvals count; empty: anyone's (but the author's, unless allowed).
+    pub approvers: Vec<PolicyKey>,
+    /// Whether a version's author may approve it (the default: no).
+    pub author_may_approve: bool,
+    /// Events before this time (ms) are not judged by the policy.
+    pub since: Option<i64>,
+    /// Protected aliases (without `@`): approvals needed.
+    pub aliases: BTreeMap<String, u32>,
+    /// Protected stages, as the policy writes them (matched case-insensitively): approvals needed.
+    pub stages: BTreeMap<String, u32>,
+}
+
+/// A key the policy names, with who signs with it when the project's history tells.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct PolicyKey {
+    /// The key id (16 hex digits).
+    pub key: String,
+    /// "Lee Chen <lee@example.org>": the author of the latest event this key signed, if any.
+    pub name: Option<String>,
+}
+
+impl Policy {
+    /// The policy with each approver's name from `signers` (key id -> who signed with it).
+    pub fn new(p: RegistryPolicy, signers: &BTreeMap<String, String>) -> Self {
+        Policy {
+            approvers: p.approvers.into_iter().map(|key| PolicyKey { name: signers.get(&key).cloned(), key }).collect(),
+            author_may_approve: p.author_may_approve,
+            since: p.since,
+            aliases: p.aliases,
+            stages: p.stages,
         }
     }
 }
@@ -935,6 +996,8 @@ mod tests {
             RegVersion,
             PinnedFile,
             Approval,
+            Policy,
+            PolicyKey,
             VersionSource,
             ImportedFrom,
             Lineage,
@@ -1038,6 +1101,65 @@ mod tests {
         assert!(l.code.is_none(), "a code object of another shape is left out");
         assert_eq!(l.data.dvc[0].size, Some(10));
         assert!(l.model.unwrap().flavors.contains_key("sklearn"));
+    }
+
+    fn version_state(approvals: &[(&str, &str)]) -> runlens_core::VersionState {
+        let approvals: Vec<Value> = approvals
+            .iter()
+            .map(|(by, key)| serde_json::json!({"by": by, "at": 1, "comment": "ok", "key": key}))
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "version": 2, "run_id": null, "run_path": null, "stage": null, "status": null, "description": null,
+            "tags": {}, "aliases": [], "created_at": 1, "created_by": "Ana", "digest": null, "files": [],
+            "changed_on_disk": false, "archived": false, "approvals": approvals, "register": "r",
+            "author_key": "AAAA000011112222", "model_path": null, "source": null, "lineage": null,
+            "imported_from": null, "rejections": [{"by": "Lee", "at": 2, "comment": "no", "key": "1C7D6F678CF8F072"}],
+            "dataset": null
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn approvals_are_counted_as_the_policy_counts_them() {
+        let v = version_state(&[("Lee", "1C7D6F678CF8F072"), ("Ana", "AAAA000011112222"), ("Bob", "BBBB000011112222")]);
+        // No policy: anyone's approval counts but the author's.
+        let w = RegVersion::new(v.clone(), &RegistryPolicy::default());
+        assert_eq!(w.counted_approvals, 2);
+        assert_eq!(w.approvals.iter().map(|a| a.counts).collect::<Vec<_>>(), [true, false, true]);
+        assert!(!w.rejections[0].counts);
+        // Listed approvers only.
+        let listed = RegistryPolicy { approvers: vec!["1C7D6F678CF8F072".into()], ..Default::default() };
+        let w = RegVersion::new(v.clone(), &listed);
+        assert_eq!(w.counted_approvals, 1);
+        assert_eq!(w.approvals.iter().map(|a| a.counts).collect::<Vec<_>>(), [true, false, false]);
+        // The author's own, when the policy allows it.
+        let own = RegistryPolicy { author_may_approve: true, ..Default::default() };
+        assert_eq!(RegVersion::new(v, &own).counted_approvals, 3);
+    }
+
+    #[test]
+    fn the_policy_names_its_approvers_when_the_history_does() {
+        let mut p = RegistryPolicy {
+            approvers: vec!["1C7D6F678CF8F072".into(), "5C3A1F0E9B2D4A11".into()],
+            since: Some(5),
+            ..Default::default()
+        };
+        p.aliases.insert("champion".into(), 1);
+        p.stages.insert("Production".into(), 2);
+        let signers = [("1C7D6F678CF8F072".to_string(), "Lee Chen <lee@example.org>".to_string())].into();
+        assert_eq!(
+            serde_json::to_value(Policy::new(p, &signers)).unwrap(),
+            serde_json::json!({
+                "approvers": [
+                    {"key": "1C7D6F678CF8F072", "name": "Lee Chen <lee@example.org>"},
+                    {"key": "5C3A1F0E9B2D4A11", "name": null}
+                ],
+                "author_may_approve": false,
+                "since": 5,
+                "aliases": {"champion": 1},
+                "stages": {"Production": 2}
+            })
+        );
     }
 
     #[test]

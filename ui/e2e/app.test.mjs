@@ -272,11 +272,40 @@ describe("the demo project", () => {
     assert.ok(tl.some((e) => /moved @champion from version 1 to version 2/.test(e)));
     const lineage = await text(driver, "#version-detail table.lineage");
     assert.match(lineage, /run/);
-    await shot(driver, "models-demo");
+    // The demo's policy (assets/demo/.runlens/registry/policy.yaml): what it protects, and Lee's
+    // key, named by the history (he signed the approval).
+    const policy = await waitText(driver, "#policy-panel", /needs/);
+    assert.match(policy, /@champion needs 1 approval; Production needs 1/);
+    assert.match(policy, /approvals count from Lee Chen 1C7D6F678CF8F072/);
+    assert.match(policy, /authors cannot approve their own versions/);
+    // Version 2 against each rule: Lee's approval counts.
+    const gates = await text(driver, "#version-gates");
+    assert.match(gates, /@champion: 1 of 1 approval: allowed/);
+    assert.match(gates, /Production: 1 of 1 approval: allowed/);
+    await shot(driver, "models");
     for (const v of [1, 2]) await (await driver.findElement(By.css(`input[aria-label="compare version ${v}"]`))).click();
     await (await driver.findElement(By.css("#compare-versions"))).click();
     await waitText(driver, "#version-compare", /Metrics at registration/i);
-    await shot(driver, "models-compare-demo");
+    // The metric the versions were chosen by (the approval request quotes the AUCs).
+    await driver.executeScript(() => {
+      const s = document.querySelector("#compare-metric");
+      const set = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, "value").set;
+      set.call(s, "test_auc");
+      s.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    await driver.wait(until.elementLocated(By.css('canvas.version-chart[data-metric="test_auc"]')), 5000);
+    await shot(driver, "models-compare");
+    await (await driver.findElement(By.css("#compare-versions"))).click();
+  });
+
+  check("opens the model card of the demo's production version", () => driver, async () => {
+    await (await driver.findElement(By.css('#versions-table tr[data-version="2"] td:nth-child(2)'))).click();
+    await driver.wait(until.elementLocated(By.css('#version-detail[data-version="2"]')), 5000);
+    await (await driver.findElement(By.css("#act-card"))).click();
+    const card = await waitText(driver, "#model-card", /churn-gbm/, 20000);
+    assert.match(card, /Lee Chen/);
+    await shot(driver, "model-card");
+    await (await driver.findElement(By.xpath("//div[@id='model-card']//button[text()='Close']"))).click();
   });
 
   check("refuses paths outside the project, whatever the page asks (reliability case 7)", () => driver, async () => {
@@ -545,6 +574,12 @@ describe("the model registry", () => {
     // The app moves to the Models view, on the new version.
     await driver.wait(until.elementLocated(By.css('#version-detail[data-version="1"]')), 15000);
     assert.match(await text(driver, ".model-head h1"), /^churn-rl/);
+    // The project's policy.yaml, as the engine reads it, before anyone is refused.
+    const policy = await waitText(driver, "#policy-panel", /Production/);
+    assert.match(policy, /Production needs 1 approval/);
+    assert.match(policy, /anyone's approval counts/);
+    assert.match(policy, /authors cannot approve their own versions/);
+    assert.match(await text(driver, "#version-gates"), /Production: 0 of 1 approval: needs 1 more/);
     const listed = cli(["registry", "list", project]).find((m) => m.name === "churn-rl" && m.source === "runlens");
     assert.equal(listed.versions.length, 1);
     assert.equal(listed.versions[0].run_id, logged[0].run);
@@ -572,9 +607,14 @@ describe("the model registry", () => {
     assert.match(await driver.executeScript(() => document.querySelector("#action-dialog").textContent), /points at version 1 now: it moves to version 2/);
     await (await driver.findElement(By.css("#dlg-submit"))).click();
     await driver.wait(async () => /@champion/.test(await row(2)) && !/@champion/.test(await row(1)), 5000, "the alias moved");
-    // Production needs an approval first.
+    // Production needs an approval first: the dialog says so before it is sent, and the engine refuses it.
+    await (await driver.findElement(By.css("#act-stage"))).click();
+    await (await driver.wait(until.elementLocated(By.css("#dlg-stage")), 5000)).sendKeys("Production");
+    assert.match(await text(driver, "#dlg-forecast"), /Production is protected by the policy: it needs 1 approval; version 2 has 0, so this will be refused/);
+    await cancel();
     const noApproval = await act("#act-stage", { "#dlg-stage": "Production", "#dlg-comment": "ship it" });
     assert.match(noApproval ?? "", /approv/i);
+    await shot(driver, "models-refused");
     await cancel();
     // Ana registered version 1: her own approval does not count.
     await pick(1);
@@ -584,7 +624,8 @@ describe("the model registry", () => {
     await cancel();
     const own = await act("#act-approve", { "#dlg-comment": "mine, looks fine" });
     assert.match(own ?? "", /author/i);
-    await shot(driver, "registry-refused");
+    assert.match(await text(driver, "#dlg-forecast"), /You registered version 1/);
+    await shot(driver, "registry-refused-author");
     await cancel();
     assert.equal(bob(["list", project]).find((m) => m.name === "churn-rl").versions[0].approvals.length, 0, "nothing was written");
   });
@@ -593,6 +634,7 @@ describe("the model registry", () => {
     await pick(2);
     assert.equal(await act("#act-approve", { "#dlg-comment": "Reviewed the evaluation on the holdout set" }), null);
     await driver.wait(async () => /✓ 1/.test(await row(2)), 5000);
+    await driver.wait(async () => /Production: 1 of 1 approval: allowed/.test(await text(driver, "#version-gates")), 5000, "the approval counts");
     assert.equal(await act("#act-stage", { "#dlg-stage": "Production", "#dlg-comment": "Approved by Ana; replaces v1" }), null);
     await driver.wait(async () => /Production/.test(await row(2)), 5000);
     // Bob tags it from his machine meanwhile: it shows live.
@@ -613,7 +655,7 @@ describe("the model registry", () => {
     // Who, where and which key: each entry names its host and signer.
     const anaKey = history.find((h) => h.kind === "approve").signed_by;
     assert.ok(tl.some((e) => e.includes(anaKey.slice(0, 8)) && /\(you\)/.test(e)));
-    await shot(driver, "models");
+    await shot(driver, "registry-models");
   });
 
   check("flags a version whose files changed on disk, and verify names the file", () => driver, async () => {
@@ -628,7 +670,7 @@ describe("the model registry", () => {
     assert.doesNotMatch(problems, /^Verified/);
     const flagged = await driver.executeScript(() => [...document.querySelectorAll("#version-files tr.changed td:first-child code")].map((c) => c.textContent));
     assert.deepEqual(flagged, ["requirements.txt"]);
-    await shot(driver, "registry-verify");
+    await shot(driver, "models-verify");
     // The CLI's verify agrees: it exits non-zero.
     assert.throws(() => execFileSync(CLI, ["registry", "verify", project, "churn-rl", "--data-dir", join(TMP, "cli-data")], { encoding: "utf8", stdio: "pipe" }));
   });
@@ -646,7 +688,7 @@ describe("the model registry", () => {
       return n;
     });
     assert.ok(painted > 100, `the chart is painted (${painted} pixels)`);
-    await shot(driver, "models-compare");
+    await shot(driver, "registry-compare");
     await (await driver.findElement(By.css("#compare-versions"))).click();
   });
 
@@ -655,7 +697,7 @@ describe("the model registry", () => {
     await (await driver.findElement(By.css("#act-card"))).click();
     const card = await waitText(driver, "#model-card", /churn-rl/, 20000);
     assert.match(card, /Lineage|lineage/);
-    await shot(driver, "model-card");
+    await shot(driver, "registry-card");
     await (await driver.findElement(By.xpath("//div[@id='model-card']//button[text()='Close']"))).click();
   });
 

@@ -3,11 +3,17 @@ import { api, errorMessage } from "./api";
 import { fmtBytes, fmtNum, fmtTime, plural } from "./format";
 import { Markdown } from "./Markdown";
 import {
+  approvalForecast,
+  approverName,
+  changeForecast,
   compareVersions,
   isMine,
   metricAcrossVersions,
+  niceTicks,
   personName,
   numericMetricKeys,
+  policyRules,
+  policySummary,
   shortHash,
   signatureColumns,
   sourceLabel,
@@ -16,10 +22,12 @@ import {
   STAGES,
   target,
   timeline,
+  uncountedReason,
+  versionGates,
   visibleVersions,
   type CompareRow,
 } from "./registry";
-import type { HistoryItem, Me, ModelCard, Problem, RegModel, RegVersion, RegistryChange } from "./types";
+import type { HistoryItem, Me, ModelCard, Problem, RegModel, RegVersion, RegistryChange, RegistryPolicy } from "./types";
 import { lowerIsBetter } from "./diff";
 
 export interface ModelFocus {
@@ -43,6 +51,7 @@ export function ModelsView(props: {
   const [models, setModels] = useState<RegModel[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [me, setMe] = useState<Me | null>(null);
+  const [policy, setPolicy] = useState<RegistryPolicy | null>(null);
   const [search, setSearch] = useState("");
   const [reload, setReload] = useState(0);
   // A note that outlives the model panel (an import moves to the model it made).
@@ -59,6 +68,8 @@ export function ModelsView(props: {
       (e) => !gone && setError(errorMessage(e)),
     );
     api.registryMe().then((m) => !gone && setMe(m), () => {});
+    // A policy that does not parse fails `registry_models` too, which shows the engine's message.
+    api.registryPolicy().then((p) => !gone && setPolicy(p), () => !gone && setPolicy(null));
     return () => {
       gone = true;
     };
@@ -130,6 +141,7 @@ export function ModelsView(props: {
             key={`${model.source}:${model.name}`}
             model={model}
             me={me}
+            policy={policy}
             version={props.version + reload}
             selected={focus?.version ?? null}
             onSelect={(v) => props.onFocus({ name: model.name, source: model.source, version: v })}
@@ -176,6 +188,7 @@ type Dialog =
 function ModelPanel(props: {
   model: RegModel;
   me: Me | null;
+  policy: RegistryPolicy | null;
   version: number;
   selected: number | null;
   onSelect: (v: number | null) => void;
@@ -183,7 +196,7 @@ function ModelPanel(props: {
   onImported: (note: string) => void;
   onOpenRun: (path: string) => void;
 }) {
-  const { model, me } = props;
+  const { model, me, policy } = props;
   const [history, setHistory] = useState<HistoryItem[]>([]);
   const [showArchived, setShowArchived] = useState(false);
   const [checked, setChecked] = useState<number[]>([]);
@@ -305,6 +318,7 @@ function ModelPanel(props: {
           </span>
         ))}
       </div>
+      {ours && policy && <PolicyBar policy={policy} me={me} />}
       {model.invalid_files.length > 0 && (
         <ul className="issues">
           {model.invalid_files.map((f) => (
@@ -414,8 +428,13 @@ function ModelPanel(props: {
                   {v.stage && <span className={`stage ${stageClass(v.stage)}`}>{v.stage}</span>}
                   {v.archived && <span className="stage archived">archived</span>}
                 </td>
-                <td>
-                  {v.approvals.length > 0 && <span className="approved">✓ {v.approvals.length}</span>}
+                <td className="nowrap">
+                  {v.approvals.length > 0 && (
+                    <span className="approved" title={`${plural(v.counted_approvals, "approval")} that the policy counts`}>
+                      ✓ {v.approvals.length}
+                      {ours && v.counted_approvals !== v.approvals.length && <span className="muted small"> ({v.counted_approvals} count)</span>}
+                    </span>
+                  )}
                   {v.rejections.length > 0 && <span className="rejected">✗ {v.rejections.length}</span>}
                 </td>
                 <td className="nowrap">{fmtTime(v.created_at)}</td>
@@ -440,6 +459,7 @@ function ModelPanel(props: {
                 model={model}
                 v={sel}
                 me={me}
+                policy={ours && asOf === null ? policy : null}
                 readOnly={!ours || asOf !== null}
                 busy={busy}
                 problems={problems}
@@ -462,6 +482,8 @@ function ModelPanel(props: {
           dialog={dialog}
           model={model}
           v={sel}
+          me={me}
+          policy={policy}
           onClose={() => setDialog(null)}
           onSubmit={async (c, onModel) => {
             const ok = await run(c.kind, () => change(c, onModel));
@@ -480,6 +502,8 @@ function VersionDetail(props: {
   model: RegModel;
   v: RegVersion;
   me: Me | null;
+  /** The project's policy; null for MLflow's models. */
+  policy: RegistryPolicy | null;
   readOnly: boolean;
   busy: string | null;
   problems: Problem[] | null;
@@ -488,9 +512,12 @@ function VersionDetail(props: {
   onCard: () => void;
   onOpenRun: (path: string) => void;
 }) {
-  const { v, model, me } = props;
+  const { v, model, me, policy } = props;
   const l = v.lineage;
   const mineAuthor = isMine(v.author_key, me?.key_id);
+  const now = Date.now();
+  const gates = policy ? versionGates(policy, v, now) : [];
+  const approveWarning = policy ? approvalForecast(policy, v, me?.key_id, now) : null;
   const badFiles = new Set((props.problems ?? []).map((p) => p.file).filter((f): f is string => !!f));
   const runPath = v.run_path ?? l?.run?.path ?? null;
   const sigIn = signatureColumns(l?.model?.signature?.inputs);
@@ -518,6 +545,24 @@ function VersionDetail(props: {
         )}
       </h2>
       {v.description && <p className="version-desc">{v.description}</p>}
+      {gates.length > 0 && (
+        <div className="version-policy">
+          <span className="policy-label" title="What .runlens/registry/policy.yaml allows this version now, by the approvals that count">
+            Policy
+          </span>
+          <ul className="plain gates" id="version-gates" aria-label="What the policy allows this version">
+            {gates.map((g) => (
+              <li key={`${g.kind}:${g.name}`} className={g.allowed ? "allowed" : "blocked"} data-rule={g.label}>
+                <span className="mark" aria-hidden>
+                  {g.allowed ? "✓" : "✗"}
+                </span>
+                {g.text}
+                {g.holds && <span className="muted small"> · {g.kind === "alias" ? "on this version now" : "its stage now"}</span>}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       <div className="version-actions">
         {!props.readOnly && (
           <>
@@ -531,7 +576,7 @@ function VersionDetail(props: {
               id="act-approve"
               onClick={() => props.onDialog({ kind: "approve" })}
               disabled={v.archived}
-              title={mineAuthor ? "You registered this version: the policy may not count your own approval" : "Approve this version, signed with your key"}
+              title={approveWarning ?? "Approve this version, signed with your key"}
             >
               Approve…
             </button>
@@ -581,9 +626,11 @@ function VersionDetail(props: {
               <tr>
                 <th>files</th>
                 <td>
-                  <code>{v.model_path ?? v.source.path ?? "?"}</code>
+                  <code className="path">{v.model_path ?? v.source.path ?? "?"}</code>
                   {v.source.kind && <span className="muted small"> · {v.source.kind}</span>}
-                  {v.source.model_id && <span className="muted small"> · {v.source.model_id}</span>}
+                  {v.source.model_id && !(v.model_path ?? v.source.path ?? "").includes(v.source.model_id) && (
+                    <span className="muted small"> · {v.source.model_id}</span>
+                  )}
                 </td>
               </tr>
               <tr>
@@ -647,11 +694,15 @@ function VersionDetail(props: {
             <p className="muted small">None yet.</p>
           ) : (
             <ul className="plain approvals">
-              {v.approvals.map((a, i) => (
-                <li key={`a${i}`}>
-                  <span className="approved">✓ approved</span> by <strong title={a.by}>{personName(a.by)}</strong> <span className="muted small">{fmtTime(a.at)}</span> — {a.comment}
-                </li>
-              ))}
+              {v.approvals.map((a, i) => {
+                const why = uncountedReason(policy, v, a);
+                return (
+                  <li key={`a${i}`} className={why ? "uncounted" : ""}>
+                    <span className="approved">✓ approved</span> by <strong title={`${a.by} · key ${a.key}`}>{personName(a.by)}</strong> <span className="muted small">{fmtTime(a.at)}</span> — {a.comment}
+                    {why && <span className="badge warn">{why}</span>}
+                  </li>
+                );
+              })}
               {v.rejections.map((a, i) => (
                 <li key={`r${i}`}>
                   <span className="rejected">✗ rejected</span> by <strong title={a.by}>{personName(a.by)}</strong> <span className="muted small">{fmtTime(a.at)}</span> — {a.comment}
@@ -853,15 +904,81 @@ function Timeline(props: { history: HistoryItem[]; me: Me | null; version: numbe
   );
 }
 
+/** What the policy will say to the change in a dialog, before it is sent. */
+function Forecast(props: { f: { refused: boolean; text: string } | null }) {
+  if (!props.f) return null;
+  return (
+    <p className={props.f.refused ? "small warn-text" : "small muted"} id="dlg-forecast">
+      {props.f.text}
+    </p>
+  );
+}
+
+/** The project's policy in one glance: what is protected, whose approvals count, since when. */
+function PolicyBar(props: { policy: RegistryPolicy; me: Me | null }) {
+  const { policy, me } = props;
+  const s = policySummary(policy, Date.now());
+  const rules = policyRules(policy);
+  if (rules.length === 0) {
+    return (
+      <div className="policy none small" id="policy-panel" title="Write .runlens/registry/policy.yaml to protect aliases and stages">
+        <span className="policy-label">Policy</span>
+        <span>
+          {s.rules}; {s.authors}.
+        </span>
+      </div>
+    );
+  }
+  return (
+    <div className="policy small" id="policy-panel" title=".runlens/registry/policy.yaml">
+      <span className="policy-label">Policy</span>
+      <div>
+        <div>
+          <span className="policy-rules">
+            {rules.map((r, i) => (
+              <span key={`${r.kind}:${r.name}`}>
+                {i > 0 && "; "}
+                <span className={r.kind === "alias" ? "alias mini" : `stage ${stageClass(r.name)}`}>{r.label}</span> needs {r.need}
+                {i === 0 ? (r.need === 1 ? " approval" : " approvals") : ""}
+              </span>
+            ))}
+          </span>
+          <span className="sep"> · </span>
+          {policy.approvers.length === 0 ? (
+            <span>{s.approvers}</span>
+          ) : (
+            <span>
+              approvals count from{" "}
+              {policy.approvers.map((k, i) => (
+                <span key={k.key} className="approver" title={k.name ?? "no event in this project is signed by this key yet"}>
+                  {i > 0 && ", "}
+                  {k.name ? <strong>{approverName(k)}</strong> : null} <code>{k.key}</code>
+                  {isMine(k.key, me?.key_id) ? " (you)" : ""}
+                </span>
+              ))}
+            </span>
+          )}
+          <span className="sep"> · </span>
+          <span>{s.authors}</span>
+        </div>
+        {s.since && <div className="muted">{s.since}</div>}
+      </div>
+    </div>
+  );
+}
+
 function ActionDialog(props: {
   dialog: Dialog;
   model: RegModel;
   v: RegVersion | null;
+  me: Me | null;
+  policy: RegistryPolicy | null;
   error: string | null;
   onClose: () => void;
   onSubmit: (c: RegistryChange, onModel: boolean) => Promise<boolean>;
 }) {
-  const { dialog, model, v } = props;
+  const { dialog, model, v, policy } = props;
+  const now = Date.now();
   const [a, setA] = useState("");
   const [b, setB] = useState("");
   const [comment, setComment] = useState("");
@@ -895,6 +1012,7 @@ function ActionDialog(props: {
               @{a.trim()} points at version {from} now: it moves to version {v.version}.
             </p>
           )}
+          <Forecast f={policy && v ? changeForecast(policy, v, "alias", a, now) : null} />
         </>
       );
       change = a.trim() ? { kind: "set_alias", alias: a.trim() } : null;
@@ -934,23 +1052,29 @@ function ActionDialog(props: {
       title = `Move ${what} to a stage`;
       needsComment = true;
       fields = (
-        <label>
-          Stage
-          <input ref={first} id="dlg-stage" list="dlg-stages" value={a} onChange={(e) => setA(e.target.value)} placeholder="Staging" />
-          <datalist id="dlg-stages">
-            {STAGES.map((x) => (
-              <option key={x} value={x} />
-            ))}
-          </datalist>
-        </label>
+        <>
+          <label>
+            Stage
+            <input ref={first} id="dlg-stage" list="dlg-stages" value={a} onChange={(e) => setA(e.target.value)} placeholder="Staging" />
+            <datalist id="dlg-stages">
+              {STAGES.map((x) => (
+                <option key={x} value={x} />
+              ))}
+            </datalist>
+          </label>
+          <Forecast f={policy && v ? changeForecast(policy, v, "stage", a, now) : null} />
+        </>
       );
       change = a.trim() ? { kind: "transition", stage: a.trim(), comment } : null;
       break;
-    case "approve":
+    case "approve": {
       title = `Approve ${what}`;
       needsComment = true;
       change = { kind: "approve", comment };
+      const why = policy && v ? approvalForecast(policy, v, props.me?.key_id, now) : null;
+      fields = <Forecast f={why ? { refused: true, text: why } : null} />;
       break;
+    }
     case "reject":
       title = `Reject ${what}`;
       needsComment = true;
@@ -1123,9 +1247,12 @@ function VersionChart(props: { points: { version: number; value: number | null }
       ctx.clearRect(0, 0, w, h);
       const css = getComputedStyle(c);
       const pts = points.filter((p): p is { version: number; value: number } => p.value !== null);
-      const padL = 56;
-      const padR = 20;
-      const padT = 20;
+      ctx.font = "11px system-ui, sans-serif";
+      const ticks = pts.length ? niceTicks(Math.min(...pts.map((p) => p.value)), Math.max(...pts.map((p) => p.value))) : [];
+      const labels = ticks.map((t) => fmtNum(t));
+      const padL = Math.max(40, ...labels.map((l) => ctx.measureText(l).width + 14));
+      const padR = 28;
+      const padT = 22;
       const padB = 34;
       ctx.strokeStyle = css.color;
       ctx.fillStyle = css.color;
@@ -1136,18 +1263,26 @@ function VersionChart(props: { points: { version: number; value: number | null }
       ctx.lineTo(w - padR, h - padB);
       ctx.stroke();
       ctx.globalAlpha = 1;
-      ctx.font = "11px system-ui, sans-serif";
       if (pts.length === 0) return;
-      const lo = Math.min(...pts.map((p) => p.value));
-      const hi = Math.max(...pts.map((p) => p.value));
-      const span = hi - lo || Math.abs(hi) || 1;
-      const y0 = lo - span * 0.1;
-      const y1 = hi + span * 0.1;
-      const sx = (i: number) => (points.length === 1 ? (padL + w - padR) / 2 : padL + 16 + (i * (w - padL - padR - 32)) / (points.length - 1));
-      const sy = (v: number) => h - padB - ((v - y0) / (y1 - y0)) * (h - padT - padB);
+      const y0 = ticks[0];
+      const y1 = ticks[ticks.length - 1];
+      const sx = (i: number) => (points.length === 1 ? (padL + w - padR) / 2 : padL + 44 + (i * (w - padL - padR - 88)) / (points.length - 1));
+      const sy = (v: number) => h - padB - ((v - y0) / (y1 - y0 || 1)) * (h - padT - padB);
+      // Round ticks with faint grid lines, so a difference between versions reads at a glance.
       ctx.textAlign = "right";
-      ctx.fillText(fmtNum(y1), padL - 6, padT + 4);
-      ctx.fillText(fmtNum(y0), padL - 6, h - padB);
+      ctx.textBaseline = "middle";
+      ticks.forEach((t, i) => {
+        const y = sy(t);
+        ctx.globalAlpha = 0.12;
+        ctx.beginPath();
+        ctx.moveTo(padL, y);
+        ctx.lineTo(w - padR, y);
+        ctx.stroke();
+        ctx.globalAlpha = 0.8;
+        ctx.fillText(labels[i], padL - 6, y);
+      });
+      ctx.globalAlpha = 1;
+      ctx.textBaseline = "alphabetic";
       ctx.textAlign = "center";
       points.forEach((p, i) => ctx.fillText(`v${p.version}`, sx(i), h - padB + 16));
       const accent = css.getPropertyValue("--accent").trim() || "#2f6fdb";

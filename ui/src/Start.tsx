@@ -31,7 +31,7 @@ export function Start(props: {
     <div className="start">
       <div className="start-card">
         <h1>Runlens</h1>
-        <p className="muted">Open a project folder: Runlens finds the MLflow, Lightning, Keras and JSONL runs in it.</p>
+        <p className="muted">Open a project folder: Runlens finds the MLflow, Lightning, Keras, TensorBoard and JSONL runs in it.</p>
         {props.opening ? (
           <div className="opening" aria-live="polite">
             <div>Indexing {props.opening}</div>

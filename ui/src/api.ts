@@ -16,6 +16,7 @@ import type {
   Recent,
   RegModel,
   RegistryChange,
+  RegistryPolicy,
   Run,
   ScanEvent,
   Scanned,
@@ -97,6 +98,8 @@ export const api = {
   registryModels: () => invoke<RegModel[]>("registry_models"),
   registryModelAt: (name: string, at: number) => invoke<RegModel>("registry_model_at", { name, at }),
   registryHistory: (name: string) => invoke<HistoryItem[]>("registry_history", { name }),
+  /** What `.runlens/registry/policy.yaml` protects, and whose approvals count. */
+  registryPolicy: () => invoke<RegistryPolicy>("registry_policy"),
   registryRegister: (run: string, path: string, name: string, description: string | null) =>
     invoke<Written>("registry_register", { run, path, name, description }),
   /** `target` is NAME, NAME@VERSION or NAME@ALIAS. */

@@ -4,7 +4,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { ModelsView, type ModelFocus } from "./ModelsView";
 import { RegisterDialog } from "./RegisterDialog";
 import { model, version } from "./testdata";
-import type { Detail, HistoryItem, RegModel } from "./types";
+import type { Detail, HistoryItem, RegModel, RegistryPolicy } from "./types";
 
 afterEach(async () => {
   cleanup();
@@ -35,8 +35,18 @@ function history(): HistoryItem[] {
   ];
 }
 
-/** Mocks the registry commands over a model list the test can change. */
-function mockRegistry(state: { models: RegModel[] }, calls: [string, unknown][] = [], refuse?: (cmd: string, args: unknown) => string | null) {
+const NO_POLICY: RegistryPolicy = { approvers: [], author_may_approve: false, since: null, aliases: {}, stages: {} };
+const LEE = "1C7D6F678CF8F072";
+const POLICY: RegistryPolicy = {
+  approvers: [{ key: LEE, name: "Lee Chen <lee@example.org>" }],
+  author_may_approve: false,
+  since: null,
+  aliases: { champion: 1 },
+  stages: { Production: 1 },
+};
+
+/** Mocks the registry commands over a model list (and policy) the test can change. */
+function mockRegistry(state: { models: RegModel[]; policy?: RegistryPolicy }, calls: [string, unknown][] = [], refuse?: (cmd: string, args: unknown) => string | null) {
   mockIPC((cmd, args) => {
     calls.push([cmd, args]);
     const why = refuse?.(cmd, args);
@@ -46,6 +56,8 @@ function mockRegistry(state: { models: RegModel[] }, calls: [string, unknown][] 
         return state.models;
       case "registry_me":
         return ME;
+      case "registry_policy":
+        return state.policy ?? NO_POLICY;
       case "registry_history":
         return history();
       case "registry_change":
@@ -119,6 +131,65 @@ describe("models view", () => {
     expect(calls.find(([c]) => c === "registry_change")?.[1]).toEqual({ target: "churn@2", change: { kind: "approve", comment: "ok for prod" } });
     // The dialog stays open with what was typed.
     expect((document.querySelector("#dlg-comment") as HTMLTextAreaElement).value).toBe("ok for prod");
+  });
+
+  it("says briefly that there is no policy", async () => {
+    mockRegistry({ models: [model()] });
+    render(<View />);
+    const panel = await waitFor(() => {
+      const p = document.querySelector("#policy-panel") as HTMLElement | null;
+      expect(p).not.toBeNull();
+      return p!;
+    });
+    expect(panel.textContent).toBe("PolicyNo policy: anyone may move aliases and stages; authors cannot approve their own versions.");
+  });
+
+  it("shows the policy: what is protected, by whom, and where each version stands", async () => {
+    const lee = { by: "Lee Chen <lee@example.org>", at: 1767607300000, comment: "checked the holdout", key: LEE, counts: true };
+    const own = { by: "Ana Lima", at: 1767607300000, comment: "mine", key: "AAAA000011112222", counts: false };
+    const m = model({
+      versions: [version(1, { approvals: [own] }), version(2, { aliases: ["champion"], stage: "Production", approvals: [lee], author_key: "BBBB000011112222" })],
+    });
+    mockRegistry({ models: [m], policy: POLICY });
+    const { rerender } = render(<View />);
+    const panel = await waitFor(() => {
+      const p = document.querySelector("#policy-panel") as HTMLElement;
+      expect(p.textContent).toContain("needs");
+      return p;
+    });
+    expect(panel.textContent).toContain("@champion needs 1 approval; Production needs 1");
+    expect(panel.textContent).toContain(`approvals count from Lee Chen ${LEE}`);
+    expect(panel.textContent).toContain("authors cannot approve their own versions");
+    // Version 2 (shown first): Lee's approval counts for both.
+    const gates = () => [...document.querySelectorAll("#version-gates li")].map((li) => li.textContent);
+    expect(gates()).toEqual(["✓@champion: 1 of 1 approval: allowed · on this version now", "✓Production: 1 of 1 approval: allowed · its stage now"]);
+    // Version 1: its author's own approval is listed, but does not count.
+    rerender(<View focus={{ name: "churn", version: 1 }} />);
+    await waitFor(() => expect((document.querySelector("#version-detail") as HTMLElement).dataset.version).toBe("1"));
+    expect(gates()).toEqual(["✗@champion: 0 of 1 approval: needs 1 more", "✗Production: 0 of 1 approval: needs 1 more"]);
+    expect(document.querySelector("ul.approvals li.uncounted")?.textContent).toContain("the author's own: does not count");
+    expect(document.querySelector('#versions-table tr[data-version="1"]')?.textContent).toContain("✓ 1 (0 count)");
+  });
+
+  it("foresees a refusal in the dialog, and still lets the engine decide", async () => {
+    const calls: [string, unknown][] = [];
+    mockRegistry({ models: [model()], policy: POLICY }, calls, (cmd) => (cmd === "registry_change" ? 'stage "production" is protected' : null));
+    render(<View focus={{ name: "churn", version: 1 }} />);
+    await waitFor(() => expect(document.querySelector("#policy-panel")?.textContent).toContain("needs"));
+    fireEvent.click(await screen.findByText("Stage…"));
+    expect(document.querySelector("#dlg-forecast")).toBeNull();
+    fireEvent.change(document.querySelector("#dlg-stage")!, { target: { value: "production" } });
+    expect(document.querySelector("#dlg-forecast")?.textContent).toBe(
+      "Production is protected by the policy: it needs 1 approval from Lee Chen; version 1 has 0, so this will be refused.",
+    );
+    fireEvent.change(document.querySelector("#dlg-comment")!, { target: { value: "ship it" } });
+    fireEvent.click(document.querySelector("#dlg-submit")!);
+    await screen.findByText('stage "production" is protected', { selector: "#dialog-error" });
+    expect(calls.some(([c]) => c === "registry_change")).toBe(true);
+    fireEvent.click(screen.getByText("Cancel"));
+    // Ana registered version 1 and is not a listed approver: the approve dialog says so first.
+    fireEvent.click(screen.getByText("Approve…"));
+    expect(document.querySelector("#dlg-forecast")?.textContent).toMatch(/^You registered version 1: .*will be refused\.$/);
   });
 
   it("says where an alias moves from before it moves", async () => {

@@ -1,21 +1,30 @@
 import { describe, expect, it } from "vitest";
 import {
+  approvalForecast,
+  changeForecast,
   compareVersions,
   eventSentence,
   metricAcrossVersions,
+  niceTicks,
   numericMetricKeys,
   personName,
+  policyRules,
+  policySummary,
   registerCandidates,
+  ruleFor,
   signatureColumns,
   signatureText,
   splitFrontMatter,
   stageClass,
   target,
   timeline,
+  uncountedReason,
+  versionGates,
   visibleVersions,
 } from "./registry";
+import { fmtTime } from "./format";
 import { pickModel } from "./ModelsView";
-import type { Detail, HistoryItem } from "./types";
+import type { Approval, Detail, HistoryItem, RegistryPolicy } from "./types";
 import { model, version } from "./testdata";
 
 function ev(kind: string, v: number | null, payload: Record<string, unknown> = {}, skipped: string | null = null, at = 0): HistoryItem {
@@ -116,6 +125,14 @@ describe("version comparison", () => {
     expect(files["model.pkl"].differs).toBe(false);
     expect(files["extra.json"].values).toEqual([null, "eeeeeeeeeeee"]);
   });
+  it("puts round ticks on the chart's axis", () => {
+    expect(niceTicks(0.746439, 0.816239)).toEqual([0.74, 0.76, 0.78, 0.8, 0.82]);
+    expect(niceTicks(0.2625, 0.4937)).toEqual([0.2, 0.3, 0.4, 0.5]);
+    expect(niceTicks(3, 3)).toEqual([2.6, 2.8, 3, 3.2, 3.4]);
+    expect(niceTicks(0, 0)).toEqual([-1, -0.5, 0, 0.5, 1]);
+    expect(niceTicks(-20, 180)).toEqual([-50, 0, 50, 100, 150, 200]);
+    expect(niceTicks(NaN, 1)).toEqual([0, 1]);
+  });
   it("charts a metric across versions, skipping NaN", () => {
     expect(numericMetricKeys(vs)).toEqual(["acc", "val_loss"]);
     expect(metricAcrossVersions([vs[1], vs[0]], "val_loss")).toEqual([
@@ -156,5 +173,99 @@ describe("small helpers", () => {
     expect(pickModel(ms, { name: "churn", version: null })?.source).toBe("runlens");
     expect(pickModel(ms, { name: "churn", source: "mlflow", version: null })?.source).toBe("mlflow");
     expect(pickModel(ms, { name: "nope", version: null })).toBeUndefined();
+  });
+});
+
+describe("the registry policy", () => {
+  const LEE = "1C7D6F678CF8F072";
+  const ANA = "AAAA000011112222";
+  const NOW = 1767607200000;
+  const none: RegistryPolicy = { approvers: [], author_may_approve: false, since: null, aliases: {}, stages: {} };
+  const demo: RegistryPolicy = {
+    approvers: [{ key: LEE, name: "Lee Chen <lee@example.org>" }],
+    author_may_approve: false,
+    since: NOW - 3600000,
+    aliases: { champion: 1 },
+    stages: { Production: 1 },
+  };
+  const approval = (key: string, counts: boolean): Approval => ({ by: key === LEE ? "Lee Chen <lee@example.org>" : "Ana Lima", at: NOW, comment: "ok", key, counts });
+
+  it("says what is protected, aliases first, and whose approvals count", () => {
+    expect(policyRules(demo).map((r) => [r.kind, r.label, r.need])).toEqual([
+      ["alias", "@champion", 1],
+      ["stage", "Production", 1],
+    ]);
+    const s = policySummary(demo, NOW);
+    expect(s.rules).toBe("@champion needs 1 approval; Production needs 1");
+    expect(s.approvers).toBe("approvals count from Lee Chen");
+    expect(s.authors).toBe("authors cannot approve their own versions");
+    expect(s.since).toBe(`judged since ${fmtTime(demo.since)}; earlier changes are not`);
+    // A policy that starts later says so.
+    expect(policySummary(demo, NOW - 7200000).since).toBe(`in force from ${fmtTime(demo.since)}: changes before then are not judged`);
+    // Approvers nobody has signed with yet show by key id; no approvers: anyone's approval counts.
+    expect(policySummary({ ...demo, approvers: [{ key: "5C3A1F0E9B2D4A11", name: null }] }, NOW).approvers).toBe("approvals count from 5C3A1F0E9B2D4A11");
+    expect(policySummary({ ...demo, approvers: [], stages: { Production: 2 } }, NOW).rules).toBe("@champion needs 1 approval; Production needs 2");
+    expect(policySummary({ ...demo, approvers: [] }, NOW).approvers).toBe("anyone's approval counts");
+  });
+
+  it("says briefly when there is no policy", () => {
+    const s = policySummary(none, NOW);
+    expect(`${s.rules}; ${s.authors}`).toBe("No policy: anyone may move aliases and stages; authors cannot approve their own versions");
+    expect(policySummary({ ...none, author_may_approve: true }, NOW).authors).toBe("authors may approve their own versions");
+  });
+
+  it("counts a version's approvals against each protected alias and stage", () => {
+    const approved = version(2, { stage: "Production", aliases: ["champion"], approvals: [approval(LEE, true)] });
+    expect(versionGates(demo, approved, NOW).map((g) => [g.text, g.allowed, g.holds])).toEqual([
+      ["@champion: 1 of 1 approval: allowed", true, true],
+      ["Production: 1 of 1 approval: allowed", true, true],
+    ]);
+    // The author's own approval is not counted by the engine: 0 of 1.
+    const own = version(3, { author_key: ANA, approvals: [approval(ANA, false)] });
+    expect(versionGates(demo, own, NOW).map((g) => g.text)).toEqual(["@champion: 0 of 1 approval: needs 1 more", "Production: 0 of 1 approval: needs 1 more"]);
+    expect(versionGates({ ...demo, stages: { Production: 2 } }, approved, NOW)[1].text).toBe("Production: 1 of 2 approvals: needs 1 more");
+    // Before the policy starts, nothing is judged.
+    expect(versionGates(demo, own, NOW - 7200000)[0]).toMatchObject({ allowed: true, text: `@champion: 0 of 1 approval: allowed until ${fmtTime(demo.since)}, when the policy starts` });
+    expect(versionGates(none, own, NOW)).toEqual([]);
+  });
+
+  it("matches stages case-insensitively and aliases exactly", () => {
+    expect(ruleFor(demo, "stage", "production")?.label).toBe("Production");
+    expect(ruleFor(demo, "stage", " PRODUCTION ")?.need).toBe(1);
+    expect(ruleFor(demo, "alias", "Champion")).toBeNull();
+    expect(ruleFor(demo, "stage", "Staging")).toBeNull();
+    expect(versionGates(demo, version(2, { stage: "production" }), NOW)[1].holds).toBe(true);
+  });
+
+  it("foresees a refusal before the change is sent", () => {
+    const v = version(2, { author_key: ANA });
+    expect(changeForecast(demo, v, "stage", "production", NOW)).toEqual({
+      refused: true,
+      text: "Production is protected by the policy: it needs 1 approval from Lee Chen; version 2 has 0, so this will be refused.",
+    });
+    const ok = version(2, { approvals: [approval(LEE, true)] });
+    expect(changeForecast(demo, ok, "alias", "champion", NOW)).toEqual({
+      refused: false,
+      text: "@champion is protected by the policy: it needs 1 approval from Lee Chen; version 2 has 1: allowed.",
+    });
+    expect(changeForecast(demo, v, "alias", "candidate", NOW)).toBeNull();
+    expect(changeForecast(demo, v, "stage", "Production", NOW - 7200000)?.refused).toBe(false);
+    // Approving: the author's own, and a key the policy does not list.
+    expect(approvalForecast(demo, v, ANA, NOW)).toMatch(/^You registered version 2: .* will be refused\.$/);
+    expect(approvalForecast(demo, version(2, { author_key: LEE }), ANA, NOW)).toBe(
+      `Only Lee Chen may approve: your key ${ANA} is not among the approvers in policy.yaml, so this will be refused.`,
+    );
+    expect(approvalForecast(demo, version(2, { author_key: LEE }), null, NOW)).toMatch(/you have no signing key yet/);
+    expect(approvalForecast(demo, version(2, { author_key: ANA }), LEE, NOW)).toBeNull();
+    expect(approvalForecast(none, version(2, { author_key: LEE }), ANA, NOW)).toBeNull();
+    expect(approvalForecast({ ...none, author_may_approve: true }, v, ANA, NOW)).toBeNull();
+  });
+
+  it("says why an approval does not count", () => {
+    const v = version(2, { author_key: ANA });
+    expect(uncountedReason(demo, v, approval(LEE, true))).toBeNull();
+    expect(uncountedReason(demo, v, approval(ANA, false))).toBe("the author's own: does not count");
+    expect(uncountedReason(demo, v, approval("BBBB000011112222", false))).toBe("not a listed approver: does not count");
+    expect(uncountedReason(null, v, approval(ANA, false))).toBe("the author's own: does not count");
   });
 });

@@ -1,8 +1,8 @@
 // The Models view's logic: what a run offers to register, how an event reads as a sentence, the
 // side-by-side of versions, signatures. The registry's rules (policy, the fold) are the engine's;
 // this only arranges what the shell sends for the screen.
-import type { Detail, HistoryItem, Lineage, Num, RegModel, RegVersion } from "./types";
-import { fmtNum } from "./format";
+import type { Approval, Detail, HistoryItem, Lineage, Num, PolicyKey, RegModel, RegVersion, RegistryPolicy } from "./types";
+import { fmtNum, fmtTime } from "./format";
 
 /** Something of a run that can be registered as a model version. */
 export interface Candidate {
@@ -271,6 +271,26 @@ export function metricAcrossVersions(versions: RegVersion[], key: string): { ver
     });
 }
 
+/**
+ * Round ticks for an axis over [lo, hi]: 1, 2, 2.5 or 5 times a power of ten apart, from at or
+ * below `lo` to at or above `hi`, about `target` of them. A single value gets a range around it.
+ */
+export function niceTicks(lo: number, hi: number, target = 5): number[] {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
+  if (hi < lo) [lo, hi] = [hi, lo];
+  if (lo === hi) {
+    const d = Math.abs(lo) * 0.1 || 1;
+    lo -= d;
+    hi += d;
+  }
+  const raw = (hi - lo) / Math.max(1, target - 1);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((x) => x >= raw * (1 - 1e-9)) ?? 10 * mag;
+  const start = Math.floor(lo / step + 1e-9) * step;
+  const n = Math.max(1, Math.ceil((hi - start) / step - 1e-9));
+  return Array.from({ length: n + 1 }, (_, i) => Number((start + i * step).toPrecision(12)));
+}
+
 export interface SigColumn {
   name: string;
   type: string;
@@ -320,3 +340,127 @@ export function isMine(key: string | null | undefined, myKey: string | null | un
 
 /** Common stage names, offered first in the stage field. */
 export const STAGES = ["Staging", "Production", "Archived", "None"];
+
+// ---------------------------------------------------------------------------------------------
+// The project's policy (`.runlens/registry/policy.yaml`), as the engine reads it. The engine
+// judges every change; this says beforehand what it will say, from the same policy and the
+// engine's own count of each version's approvals (`counted_approvals`).
+
+/** One protected alias or stage. */
+export interface Rule {
+  kind: "alias" | "stage";
+  /** The alias without `@`, or the stage as the policy writes it. */
+  name: string;
+  /** "@champion" or "Production". */
+  label: string;
+  need: number;
+}
+
+const approvalsWord = (n: number) => (n === 1 ? "approval" : "approvals");
+
+/** What the policy protects: aliases, then stages, each by name. */
+export function policyRules(p: RegistryPolicy): Rule[] {
+  const byName = (a: [string, number], b: [string, number]) => a[0].localeCompare(b[0]);
+  return [
+    ...Object.entries(p.aliases).sort(byName).map(([name, need]): Rule => ({ kind: "alias", name, label: `@${name}`, need })),
+    ...Object.entries(p.stages).sort(byName).map(([name, need]): Rule => ({ kind: "stage", name, label: name, need })),
+  ];
+}
+
+/** "@champion needs 1 approval; Production needs 2"; "" when nothing is protected. */
+export function rulesSentence(p: RegistryPolicy): string {
+  return policyRules(p)
+    .map((r, i) => `${r.label} needs ${r.need}${i === 0 ? ` ${approvalsWord(r.need)}` : ""}`)
+    .join("; ");
+}
+
+/** Whether the policy judges a change made at `now` (it may start later: `since`). */
+export function policyInForce(p: RegistryPolicy, now: number): boolean {
+  return p.since === null || p.since <= now;
+}
+
+/** An approver as a person reads it: "Lee Chen" when the history names the key, else its id. */
+export function approverName(k: PolicyKey): string {
+  return personName(k.name) || k.key;
+}
+
+/** How the policy reads at the top of the Models view: the rules, then who counts and since when. */
+export function policySummary(p: RegistryPolicy, now: number): { rules: string; approvers: string; authors: string; since: string | null } {
+  const rules = rulesSentence(p);
+  const authors = p.author_may_approve ? "authors may approve their own versions" : "authors cannot approve their own versions";
+  if (!rules) {
+    return { rules: "No policy: anyone may move aliases and stages", approvers: "", authors, since: null };
+  }
+  const approvers = p.approvers.length === 0 ? "anyone's approval counts" : `approvals count from ${p.approvers.map(approverName).join(", ")}`;
+  const since = p.since === null ? null : policyInForce(p, now) ? `judged since ${fmtTime(p.since)}; earlier changes are not` : `in force from ${fmtTime(p.since)}: changes before then are not judged`;
+  return { rules, approvers, authors, since };
+}
+
+/** Where a version stands against one protected alias or stage. */
+export interface Gate extends Rule {
+  /** Approvals that count (the engine's count). */
+  have: number;
+  /** Whether the engine would let the version take it now. */
+  allowed: boolean;
+  /** The version has it already. */
+  holds: boolean;
+  /** "Production: 1 of 1 approval: allowed", "@champion: 0 of 1 approval: needs 1 more". */
+  text: string;
+}
+
+function sameStage(a: string | null | undefined, b: string): boolean {
+  return !!a && a.toLowerCase() === b.toLowerCase();
+}
+
+/** The version against every protected alias and stage. */
+export function versionGates(p: RegistryPolicy, v: RegVersion, now: number): Gate[] {
+  const judged = policyInForce(p, now);
+  return policyRules(p).map((r) => {
+    const have = v.counted_approvals;
+    const allowed = !judged || have >= r.need;
+    const holds = r.kind === "alias" ? v.aliases.includes(r.name) : sameStage(v.stage, r.name);
+    const count = `${have} of ${r.need} ${approvalsWord(r.need)}`;
+    const verdict = !judged && have < r.need ? `allowed until ${fmtTime(p.since)}, when the policy starts` : allowed ? "allowed" : `needs ${r.need - have} more`;
+    return { ...r, have, allowed, holds, text: `${r.label}: ${count}: ${verdict}` };
+  });
+}
+
+/** The stage or alias rule that names `name` (stages case-insensitively), if the policy protects it. */
+export function ruleFor(p: RegistryPolicy, kind: "alias" | "stage", name: string): Rule | null {
+  const n = name.trim();
+  if (!n) return null;
+  return policyRules(p).find((r) => r.kind === kind && (kind === "alias" ? r.name === n : sameStage(r.name, n))) ?? null;
+}
+
+/** What the policy will say to moving `v` to alias or stage `name`: null when it is not protected. */
+export function changeForecast(p: RegistryPolicy, v: RegVersion, kind: "alias" | "stage", name: string, now: number): { refused: boolean; text: string } | null {
+  const r = ruleFor(p, kind, name);
+  if (!r) return null;
+  const have = v.counted_approvals;
+  const from = p.approvers.length ? ` from ${p.approvers.map(approverName).join(" or ")}` : "";
+  const needs = `${r.label} is protected by the policy: it needs ${r.need} ${approvalsWord(r.need)}${from}`;
+  if (!policyInForce(p, now)) return { refused: false, text: `${needs}, from ${fmtTime(p.since)}; until then it is not judged.` };
+  if (have >= r.need) return { refused: false, text: `${needs}; version ${v.version} has ${have}: allowed.` };
+  return { refused: true, text: `${needs}; version ${v.version} has ${have}${have ? " that count" : ""}, so this will be refused.` };
+}
+
+/** Why the policy will refuse `myKey`'s approval of `v`, if it will. */
+export function approvalForecast(p: RegistryPolicy, v: RegVersion, myKey: string | null | undefined, now: number): string | null {
+  if (!policyInForce(p, now)) return null;
+  if (!p.author_may_approve && isMine(v.author_key, myKey)) {
+    return `You registered version ${v.version}: the policy does not let authors approve their own versions, so this will be refused.`;
+  }
+  if (p.approvers.length && !(myKey && p.approvers.some((a) => a.key === myKey))) {
+    const yours = myKey ? `your key ${myKey} is` : "you have no signing key yet, so you are";
+    return `Only ${p.approvers.map(approverName).join(", ")} may approve: ${yours} not among the approvers in policy.yaml, so this will be refused.`;
+  }
+  return null;
+}
+
+/** Why an approval does not count, as the policy reads (the engine says whether it counts). */
+export function uncountedReason(p: RegistryPolicy | null, v: RegVersion, a: Approval): string | null {
+  if (a.counts) return null;
+  if (a.key === v.author_key && !(p?.author_may_approve ?? false)) return "the author's own: does not count";
+  if (p && p.approvers.length && !p.approvers.some((k) => k.key === a.key)) return "not a listed approver: does not count";
+  return "does not count";
+}

@@ -18,6 +18,8 @@ export function version(n: number, over: Partial<RegVersion> = {}): RegVersion {
     changed_on_disk: false,
     archived: false,
     approvals: [],
+    // The engine's count: the approvals marked as counting, unless a test says otherwise.
+    counted_approvals: (over.approvals ?? []).filter((a) => a.counts).length,
     rejections: [],
     author_key: "AAAA000011112222",
     register: `h${n}`,

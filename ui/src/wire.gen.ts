@@ -127,7 +127,7 @@ export type Me = { user: string, name: string | null, email: string | null,
  */
 display: string, host: string, 
 /**
- * The id of the signing key (made on first use); null when it could not be read or made.
+ * The id of this user's signing key; null until their first signed change makes it.
  */
 key_id: string | null, };
 
@@ -162,7 +162,12 @@ digest: string | null, files: Array<PinnedFile>,
 /**
  * A pinned file's size or SHA-256 differs on disk now (or the file is gone).
  */
-changed_on_disk: boolean, archived: boolean, approvals: Array<Approval>, rejections: Array<Approval>, 
+changed_on_disk: boolean, archived: boolean, approvals: Array<Approval>, 
+/**
+ * How many of `approvals` the project's policy counts now (the engine's count: listed
+ * approvers only when the policy lists any, never the author's unless it allows that).
+ */
+counted_approvals: number, rejections: Array<Approval>, 
 /**
  * The key that signed the register event (its author's).
  */
@@ -194,7 +199,52 @@ export type Approval = { by: string, at: number, comment: string,
 /**
  * The key that signed it.
  */
-key: string, };
+key: string, 
+/**
+ * Whether the project's policy counts this person's approval of this version (a listed
+ * approver's, not the author's unless the policy allows it). False for rejections.
+ */
+counts: boolean, };
+
+/**
+ * The project's registry policy (`.runlens/registry/policy.yaml`) as the engine reads it: what
+ * it protects and whose approvals count. With no policy file, nothing is protected and a
+ * version's author still may not approve it.
+ */
+export type RegistryPolicy = { 
+/**
+ * The keys whose approvals count; empty: anyone's (but the author's, unless allowed).
+ */
+approvers: Array<PolicyKey>, 
+/**
+ * Whether a version's author may approve it (the default: no).
+ */
+author_may_approve: boolean, 
+/**
+ * Events before this time (ms) are not judged by the policy.
+ */
+since: number | null, 
+/**
+ * Protected aliases (without `@`): approvals needed.
+ */
+aliases: { [key in string]: number }, 
+/**
+ * Protected stages, as the policy writes them (matched case-insensitively): approvals needed.
+ */
+stages: { [key in string]: number }, };
+
+/**
+ * A key the policy names, with who signs with it when the project's history tells.
+ */
+export type PolicyKey = { 
+/**
+ * The key id (16 hex digits).
+ */
+key: string, 
+/**
+ * "Lee Chen <lee@example.org>": the author of the latest event this key signed, if any.
+ */
+name: string | null, };
 
 /**
  * Where a version's files were taken from (the register event's `source`).

@@ -3,6 +3,7 @@
 //! verify, and model cards. Every rule (policy, refusals, the fold) is the engine's: a refusal
 //! reaches the page as `{code: "refused", message}` and is shown as it is.
 
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use tauri::{AppHandle, Manager};
@@ -12,7 +13,8 @@ use runlens_core::{Identity, Index};
 use super::{blocking, now_ms, Res};
 use crate::state::AppState;
 use crate::wire::{
-    self, CardImage, HistoryItem, Imported, Me, ModelCard, Problem, RegModel, RegistryChange, WireError, Written,
+    self, CardImage, HistoryItem, Imported, Me, ModelCard, Policy, Problem, RegModel, RegistryChange, WireError,
+    Written,
 };
 
 /// The folder holding this user's signing key: `RUNLENS_CONFIG_DIR` (as the CLI), else the
@@ -68,13 +70,7 @@ fn check_model_path(path: &str) -> Res<()> {
 pub async fn registry_me() -> Res<Me> {
     blocking(move || {
         let who = identity()?;
-        // The engine makes the key pair on first use (`runlens.key` in the config dir); only
-        // read its id here when it exists.
-        let key_id = if who.key_dir.join("runlens.key").is_file() {
-            Index::registry_key(&who).ok().map(|(id, _)| id)
-        } else {
-            None
-        };
+        let key_id = Index::registry_key_id(&who);
         Ok(Me {
             display: who.actor().display(),
             user: who.user,
@@ -87,16 +83,51 @@ pub async fn registry_me() -> Res<Me> {
     .await
 }
 
-/// Every model, ours and MLflow's, with its versions; each version's files checked against their pins.
+/// Every model, ours and MLflow's, with its versions; each version's files checked against their
+/// pins, its approvals counted as the project's policy counts them.
 #[tauri::command]
 pub async fn registry_models(app: AppHandle) -> Res<Vec<RegModel>> {
-    with_index(app, |index| Ok(index.registry_models()?.into_iter().map(RegModel::from).collect())).await
+    with_index(app, |index| {
+        let policy = index.registry_policy()?;
+        Ok(index.registry_models()?.into_iter().map(|m| RegModel::new(m, &policy)).collect())
+    })
+    .await
 }
 
-/// One of our models as it was at `at` (ms): the fold of the events written until then.
+/// One of our models as it was at `at` (ms): the fold of the events written until then (its
+/// approvals counted by today's policy).
 #[tauri::command]
 pub async fn registry_model_at(app: AppHandle, name: String, at: i64) -> Res<RegModel> {
-    with_index(app, move |index| Ok(index.registry_model_at(&name, at)?.into())).await
+    with_index(app, move |index| {
+        let policy = index.registry_policy()?;
+        Ok(RegModel::new(index.registry_model_at(&name, at)?, &policy))
+    })
+    .await
+}
+
+/// The project's registry policy: what it protects, whose approvals count (each approver named
+/// by the latest event their key signed, in any of our models' histories).
+#[tauri::command]
+pub async fn registry_policy(app: AppHandle) -> Res<Policy> {
+    with_index(app, |index| {
+        let policy = index.registry_policy()?;
+        let mut signers: BTreeMap<String, (i64, String)> = BTreeMap::new();
+        if !policy.approvers.is_empty() {
+            for m in index.registry_models()?.into_iter().filter(|m| m.source == "runlens") {
+                for e in index.registry_history(&m.name)? {
+                    if policy.approvers.contains(&e.signed_by) {
+                        let latest = signers.get(&e.signed_by).is_none_or(|(at, _)| e.at >= *at);
+                        if latest {
+                            signers.insert(e.signed_by.clone(), (e.at, e.actor.display()));
+                        }
+                    }
+                }
+            }
+        }
+        let names = signers.into_iter().map(|(k, (_, who))| (k, who)).collect();
+        Ok(Policy::new(policy, &names))
+    })
+    .await
 }
 
 /// Every event of one of our models, in fold order; events that do not count say why.
