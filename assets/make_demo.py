@@ -463,8 +463,8 @@ def build_models(work, rng):
 
 def build_registry(dest, runlens, made):
     """The demo's own registry, written by the runlens CLI as two people: Ana (data scientist) and
-    Lee (team lead, the approver the policy lists), a few minutes apart from the time of generation
-    (after MLflow registered the model that gets imported)."""
+    Lee (team lead, the approver the policy lists), a minute apart, in the minutes before generation
+    (they end when generation ends; MLflow's own registry keeps the real time it registered)."""
     if not os.path.exists(runlens):
         subprocess.run(["cargo", "build", "--release", "-p", "runlens"], cwd=REPO, check=True)
     reg = os.path.join(dest, ".runlens")
@@ -475,7 +475,8 @@ def build_registry(dest, runlens, made):
         shutil.rmtree(scratch)
     people = {"ana": ("Ana Ribeiro", "ana@example.org", "ana-laptop"),
               "lee": ("Lee Chen", "lee@example.org", "lee-desktop")}
-    t = [(int(time.time()) // 60 + 1) * 60_000]
+    # Thirteen changes a minute apart, ending at the time of generation.
+    t = [(int(time.time()) // 60 - 13) * 60_000]
 
     def cli(who, *args, out=False):
         name, email, host = people[who]
@@ -485,7 +486,7 @@ def build_registry(dest, runlens, made):
                    COMPUTERNAME=host, RUNLENS_NOW=str(t[0]), RUNLENS_CONFIG_DIR=os.path.join(home, "runlens"),
                    RUNLENS_DATA_DIR=os.path.join(scratch, "data-" + who))
         env.pop("XDG_CONFIG_HOME", None)
-        t[0] += 3 * 60 * 1000
+        t[0] += 60 * 1000
         r = subprocess.run([runlens, *args], env=env, check=True, capture_output=True, text=True)
         return r.stdout
 

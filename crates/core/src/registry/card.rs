@@ -41,6 +41,19 @@ fn fmt_value(v: &Value) -> String {
     }
 }
 
+/// A number for a person: 6 significant digits (the front matter keeps it exact).
+fn fmt_number(v: &Value) -> String {
+    match v.as_f64() {
+        Some(f) if f.is_finite() && f != 0.0 && !v.is_i64() && !v.is_u64() => {
+            let digits = (5 - f.abs().log10().floor() as i32).clamp(0, 12) as usize;
+            let t = format!("{f:.digits$}");
+            let t = if t.contains('.') { t.trim_end_matches('0').trim_end_matches('.').to_string() } else { t };
+            if f.abs() >= 1e-4 { t } else { format!("{f:e}") }
+        }
+        _ => fmt_value(v),
+    }
+}
+
 /// The front matter: HF's fields, from the registry's facts.
 fn front_matter(m: &ModelState, v: &VersionState) -> String {
     let lin = &v.lineage;
@@ -155,7 +168,7 @@ pub fn generate(
         if let Some(o) = o.filter(|o| !o.is_empty()) {
             s.push_str(&format!("## {title}\n\n| name | value |\n|---|---|\n"));
             for (k, val) in o {
-                s.push_str(&format!("| {} | {} |\n", md_cell(k), md_cell(&fmt_value(val))));
+                s.push_str(&format!("| {} | {} |\n", md_cell(k), md_cell(&fmt_number(val))));
             }
             s.push('\n');
         }
@@ -255,11 +268,16 @@ pub fn generate(
     s.push_str("## History\n\n| at | who | host | what | signed by |\n|---|---|---|---|---|\n");
     for e in history.iter().filter(|e| e.version == Some(v.version) || e.version.is_none()) {
         let p = &e.payload;
-        let detail = ["alias", "stage", "key", "comment", "description"]
-            .iter()
-            .filter_map(|k| p.get(*k).and_then(Value::as_str).map(|x| format!("{k} {x}")))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let text = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("");
+        let detail = match e.kind.as_str() {
+            "set_alias" | "remove_alias" => format!("@{}", text("alias")),
+            "set_tag" => format!("{}={}", text("key"), text("value")),
+            "delete_tag" => text("key").to_string(),
+            "transition" => format!("{}: {}", text("stage"), text("comment")),
+            "request_approval" | "approve" | "reject" => text("comment").to_string(),
+            "set_description" => text("description").to_string(),
+            _ => String::new(),
+        };
         s.push_str(&format!(
             "| {} | {} | {} | {}{} | {} |\n",
             fmt_time(e.at),
@@ -309,6 +327,15 @@ pub fn image_path(card: &Path, name: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_shown_to_six_significant_digits() {
+        assert_eq!(fmt_number(&serde_json::json!(0.8162393162393162)), "0.816239");
+        assert_eq!(fmt_number(&serde_json::json!(1234.5678)), "1234.57");
+        assert_eq!(fmt_number(&serde_json::json!(0.5)), "0.5");
+        assert_eq!(fmt_number(&serde_json::json!(300)), "300");
+        assert_eq!(fmt_number(&serde_json::json!("NaN")), "NaN");
+    }
 
     #[test]
     fn a_regenerated_card_keeps_the_users_sections() {

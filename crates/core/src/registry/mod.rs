@@ -894,7 +894,9 @@ impl Index {
         let history = if m.source == "runlens" { self.registry_history(t.name)? } else { Vec::new() };
         let mut curves = Vec::new();
         if let Some(run) = v.run_path.as_deref().and_then(|p| self.find_run(p).ok()) {
-            let mut keys: Vec<&String> = run.metrics.iter().filter(|(_, s)| s.count > 1).map(|(k, _)| k).collect();
+            // A curve needs more than one step (a metric logged once, even twice at one step, is a number).
+            let mut keys: Vec<&String> =
+                run.metrics.iter().filter(|(_, s)| s.last_step > s.first_step).map(|(k, _)| k).collect();
             keys.sort();
             for key in keys.into_iter().take(6) {
                 let points = self.series(run.uid, key)?;
