@@ -48,7 +48,11 @@ fn fmt_number(v: &Value) -> String {
             let digits = (5 - f.abs().log10().floor() as i32).clamp(0, 12) as usize;
             let t = format!("{f:.digits$}");
             let t = if t.contains('.') { t.trim_end_matches('0').trim_end_matches('.').to_string() } else { t };
-            if f.abs() >= 1e-4 { t } else { format!("{f:e}") }
+            if f.abs() >= 1e-4 {
+                t
+            } else {
+                format!("{f:e}")
+            }
         }
         _ => fmt_value(v),
     }
