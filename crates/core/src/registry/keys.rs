@@ -79,12 +79,45 @@ impl Signer {
         Some(key_id(pk.keynum()))
     }
 
-    /// The minisign signature file's text for `message`.
+    /// The minisign signature file's text for `message`, with the trusted comment
+    /// `runlens registry event`.
     pub fn sign(&self, message: &[u8]) -> Result<String, Error> {
-        let untrusted = format!("signature from runlens key {}", self.id);
-        minisign::sign(None, &self.sk, Cursor::new(message), Some(TRUSTED_COMMENT), Some(&untrusted))
-            .map(|b| b.into_string())
-            .map_err(|e| Error::Io(format!("signing failed: {e}")))
+        self.sign_with_comment(message, TRUSTED_COMMENT)
+    }
+
+    /// The minisign signature file's text for `message` (prehashed with BLAKE2b-512, as minisign
+    /// signs by default) with `trusted` as its trusted comment. Plain Ed25519 signs
+    /// deterministically, so the same message and key always give the same text (the minisign
+    /// crate adds random noise to its signatures; a reproducible export cannot use that).
+    pub fn sign_with_comment(&self, message: &[u8], trusted: &str) -> Result<String, Error> {
+        use blake2::Digest;
+        use ct_codecs::{Base64, Encoder};
+        use ed25519_dalek::Signer as _;
+        // The secret key's bytes: sig_alg(2) kdf_alg(2) chk_alg(2) salt(32) opslimit(8) memlimit(8)
+        // keynum(8) sk(64: the Ed25519 seed, then the public key) chk(32).
+        let raw = self.sk.to_bytes();
+        let (keynum, sk) = (&raw[54..62], &raw[62..126]);
+        let seed: [u8; 32] = sk[..32].try_into().map_err(|_| Error::Io("a malformed secret key".into()))?;
+        let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+        if key.verifying_key().to_bytes()[..] != sk[32..] {
+            return Err(Error::Io("the secret key does not match its public key".into()));
+        }
+        let trusted: String = trusted.chars().filter(|c| !c.is_control()).collect();
+        let prehash = blake2::Blake2b512::digest(message);
+        let sig = key.sign(&prehash).to_bytes();
+        let mut line = b"ED".to_vec();
+        line.extend_from_slice(keynum);
+        line.extend_from_slice(&sig);
+        let mut signed_comment = sig.to_vec();
+        signed_comment.extend_from_slice(trusted.as_bytes());
+        let global = key.sign(&signed_comment).to_bytes();
+        let b64 = |b: &[u8]| Base64::encode_to_string(b).map_err(|e| Error::Io(format!("signing failed: {e}")));
+        Ok(format!(
+            "untrusted comment: signature from runlens key {}\n{}\ntrusted comment: {trusted}\n{}\n",
+            self.id,
+            b64(&line)?,
+            b64(&global)?
+        ))
     }
 
     /// The public key file published into the project: minisign's format, its comment naming whose
@@ -127,4 +160,25 @@ pub fn verify(pk: &PublicKey, signature: &str, message: &[u8]) -> Result<(), Str
         return Err("the signature's trusted comment is not Runlens's".into());
     }
     minisign::verify(pk, &sig, Cursor::new(message), true, false, false).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_deterministic_and_verify_as_minisign_signatures() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = Signer::load_or_create(dir.path()).unwrap();
+        let a = signer.sign(b"{\"kind\":\"register\"}").unwrap();
+        assert_eq!(a, signer.sign(b"{\"kind\":\"register\"}").unwrap(), "same message, same signature");
+        let text = std::fs::read_to_string(dir.path().join(PUBLIC_FILE)).unwrap();
+        let (pk, id) = parse_public(&text).unwrap();
+        assert_eq!(id, signer.id);
+        verify(&pk, &a, b"{\"kind\":\"register\"}").unwrap();
+        assert!(verify(&pk, &a, b"{\"kind\":\"registers\"}").is_err());
+        // Signed by the minisign crate's own verifier with a foreign comment: refused as not ours.
+        let other = signer.sign_with_comment(b"x", "something else").unwrap();
+        assert!(verify(&pk, &other, b"x").unwrap_err().contains("trusted comment"));
+    }
 }
