@@ -1,5 +1,6 @@
 //! `runlens`: the command line over the engine. Parsing arguments and printing are all it does.
 
+mod bundle;
 mod output;
 mod registry;
 
@@ -119,6 +120,9 @@ enum Command {
     /// files under PROJECT/.runlens/registry/ (MLflow's registries are listed beside, read-only).
     #[command(subcommand)]
     Registry(registry::RegistryCmd),
+    /// Export a registered version as a signed, reproducible archive (`bundle PROJECT NAME@VERSION
+    /// -o DIR`), or check one (`bundle verify FILE`).
+    Bundle(bundle::BundleArgs),
 }
 
 #[derive(clap::Args)]
@@ -202,6 +206,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Registry(cmd) => {
             let open = |p: &Path| open(&data, p, &Refresh { no_refresh: false });
             return registry::run(cmd, &open, cli.config_dir, &mut out);
+        }
+        Command::Bundle(args) => {
+            let open = |p: &Path| open(&data, p, &Refresh { no_refresh: false });
+            return bundle::run(args, &open, cli.config_dir, &mut out);
         }
         Command::Index { project, quiet } => {
             let mut index = Index::open(&data, &project)?;

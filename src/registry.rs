@@ -167,7 +167,7 @@ fn now() -> Result<i64> {
     Ok(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0))
 }
 
-fn identity(config_dir: Option<PathBuf>) -> Result<Identity> {
+pub fn identity(config_dir: Option<PathBuf>) -> Result<Identity> {
     let dir = match config_dir {
         Some(d) => d,
         None => runlens_core::default_config_dir().ok_or_else(|| {

@@ -5,6 +5,7 @@
 mod common;
 
 mod artifacts;
+mod bundle;
 mod charts;
 mod cli;
 mod dvclive;

@@ -5,6 +5,7 @@
 //! See ARCHITECTURE.md for the map.
 
 pub(crate) mod artifacts;
+pub(crate) mod bundle;
 pub(crate) mod codec;
 pub(crate) mod files;
 pub(crate) mod filter;
@@ -24,6 +25,7 @@ pub(crate) mod tail;
 pub(crate) mod watch;
 
 pub use artifacts::{ArtifactPreview, PreviewKind, TEXT_LIMIT};
+pub use bundle::{verify_bundle, Bundle, BundleCheck};
 pub use files::write_file_atomic;
 pub use filter::mentioned_columns;
 pub use index::{choose_data_dir, default_data_dir, index_path, Index};

@@ -885,13 +885,42 @@ impl Index {
     /// `output`, and its training curves as PNG files beside it; a card already there keeps the
     /// user's own sections. Returns the files written.
     pub fn registry_card(&self, target: &str, output: &std::path::Path) -> Result<Vec<PathBuf>, Error> {
+        let (m, v) = self.registry_version(target)?;
+        let stem = output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "card".into());
+        let (generated, images) = self.card_of(&m, &v, &stem)?;
+        let old = std::fs::read_to_string(output).ok();
+        let text = card::merge(&generated, old.as_deref());
+        let io = |p: &std::path::Path, e: std::io::Error| Error::Io(format!("{}: {e}", p.display()));
+        let mut written = Vec::new();
+        for (name, png) in images {
+            let p = card::image_path(output, &name);
+            crate::files::write_file_atomic(&p, &png).map_err(|e| io(&p, e))?;
+            written.push(p);
+        }
+        crate::files::write_file_atomic(output, text.as_bytes()).map_err(|e| io(output, e))?;
+        written.insert(0, output.to_path_buf());
+        Ok(written)
+    }
+
+    /// The model and version `target` names (NAME@VERSION or NAME@ALIAS, ours or MLflow's).
+    pub(crate) fn registry_version(&self, target: &str) -> Result<(ModelState, VersionState), Error> {
         let t = parse_target(target);
         let m = self.registry_model(t.name)?;
         let Some(v) = t.version else {
             return Err(refused(format!("give a version: {}@VERSION (or @ALIAS)", t.name)));
         };
-        let v = resolve_version(&m, v)?;
-        let history = if m.source == "runlens" { self.registry_history(t.name)? } else { Vec::new() };
+        let v = resolve_version(&m, v)?.clone();
+        Ok((m, v))
+    }
+
+    /// The generated part of a version's model card and its curve images (named `<stem>-<metric>.png`).
+    pub(crate) fn card_of(
+        &self,
+        m: &ModelState,
+        v: &VersionState,
+        stem: &str,
+    ) -> Result<(String, card::Images), Error> {
+        let history = if m.source == "runlens" { self.registry_history(&m.name)? } else { Vec::new() };
         let mut curves = Vec::new();
         if let Some(run) = v.run_path.as_deref().and_then(|p| self.find_run(p).ok()) {
             // A curve needs more than one step (a metric logged once, even twice at one step, is a number).
@@ -908,20 +937,7 @@ impl Index {
                 curves.push((key.clone(), points.iter().map(|p| (p.step as f64, p.value)).collect()));
             }
         }
-        let stem = output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "card".into());
-        let (generated, images) = card::generate(&m, v, &history, &curves, &stem, &crate::model::format_utc)?;
-        let old = std::fs::read_to_string(output).ok();
-        let text = card::merge(&generated, old.as_deref());
-        let io = |p: &std::path::Path, e: std::io::Error| Error::Io(format!("{}: {e}", p.display()));
-        let mut written = Vec::new();
-        for (name, png) in images {
-            let p = card::image_path(output, &name);
-            crate::files::write_file_atomic(&p, &png).map_err(|e| io(&p, e))?;
-            written.push(p);
-        }
-        crate::files::write_file_atomic(output, text.as_bytes()).map_err(|e| io(output, e))?;
-        written.insert(0, output.to_path_buf());
-        Ok(written)
+        card::generate(m, v, &history, &curves, stem, &crate::model::format_utc)
     }
 
     /// The project's registry policy (`.runlens/registry/policy.yaml`; empty when there is none),

@@ -1,0 +1,267 @@
+//! Deployment bundles (issue 11, first step), through the real CLI: stock tools check them, two
+//! exports in different environments are the same bytes (case 29), `bundle verify` names what was
+//! changed, and a failed export leaves nothing behind (case 28).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::common::*;
+
+struct B {
+    dir: tempfile::TempDir,
+    project: PathBuf,
+}
+
+impl B {
+    /// The MLflow registry fixture with one version registered by "ana".
+    fn new() -> B {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("project");
+        copy_dir(&fixture("mlflow_registry/project"), &project);
+        let b = B { dir, project };
+        let truth = read_json(&fixture("mlflow_registry/truth.json"));
+        let run = &truth["file"]["runs"]["wide-C10"];
+        let out = b.cli(
+            &[],
+            &[
+                "registry",
+                "register",
+                b.p(),
+                run["run_id"].as_str().unwrap(),
+                run["logged_model_id"].as_str().unwrap(),
+                "--name",
+                "churn",
+            ],
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        b
+    }
+
+    fn p(&self) -> &str {
+        self.project.to_str().unwrap()
+    }
+
+    /// `runlens` as ana with extra environment variables.
+    fn cli(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_runlens"));
+        c.arg("--data-dir")
+            .arg(self.dir.path().join("data"))
+            .arg("--config-dir")
+            .arg(self.dir.path().join("ana"))
+            .args(args);
+        c.env("USER", "ana").env("GIT_AUTHOR_NAME", "Ana").env("GIT_AUTHOR_EMAIL", "ana@example.org");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    }
+
+    fn export(&self, out: &Path) -> PathBuf {
+        let o = self.cli(&[], &["bundle", self.p(), "churn@1", "-o", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        out.join("churn-1.tar")
+    }
+
+    fn verify(&self, file: &Path) -> (bool, String) {
+        let o = self.cli(&[], &["bundle", "verify", file.to_str().unwrap()]);
+        (o.status.success(), String::from_utf8_lossy(&o.stdout).into_owned())
+    }
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let o = cmd.output().unwrap();
+    assert!(
+        o.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+#[test]
+fn a_bundle_checks_with_sha256sum_minisign_and_bundle_verify() {
+    let b = B::new();
+    let tar = b.export(&b.dir.path().join("out"));
+    let (ok, said) = b.verify(&tar);
+    assert!(ok && said.starts_with("ok: churn@1: "), "{said}");
+    let x = b.dir.path().join("x");
+    std::fs::create_dir_all(&x).unwrap();
+    run(Command::new("tar").arg("xf").arg(&tar).arg("-C").arg(&x));
+    let folder = x.join("churn-1");
+    let sums = run(Command::new("sha256sum").arg("-c").arg("SHA256SUMS").current_dir(&folder));
+    let sums = String::from_utf8_lossy(&sums.stdout);
+    assert!(
+        sums.contains("model/MLmodel: OK") && sums.contains("bundle.json: OK") && !sums.contains("FAILED"),
+        "{sums}"
+    );
+    let m = run(Command::new("minisign").args(["-V", "-m", "SHA256SUMS", "-p", "runlens.pub"]).current_dir(&folder));
+    let m = String::from_utf8_lossy(&m.stdout).into_owned() + &String::from_utf8_lossy(&m.stderr);
+    assert!(m.contains("Trusted comment: runlens bundle churn@1 "), "{m}");
+    // The model's files are the registered ones, byte for byte.
+    let info = read_json(&folder.join("bundle.json"));
+    assert_eq!(info["model"], "churn");
+    assert_eq!(info["version"], 1);
+    for f in info["files"].as_array().unwrap() {
+        let p = folder.join("model").join(f["path"].as_str().unwrap());
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), f["size"].as_u64().unwrap());
+    }
+    assert!(std::fs::read_to_string(folder.join("MODEL_CARD.md")).unwrap().contains("# churn version 1"));
+    let listing = run(Command::new("tar").arg("tvf").arg(&tar));
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(listing.lines().all(|l| l.contains(" 0/0 ")), "owned by 0/0: {listing}");
+}
+
+/// Case 29: the same version exported again under another clock, time zone, umask, locale, working
+/// directory, data dir and copy of the project (its folders listed in another order) is the same
+/// bytes.
+#[test]
+fn two_exports_in_different_environments_are_byte_identical() {
+    let b = B::new();
+    let first = b.export(&b.dir.path().join("one"));
+    // A second copy of the project, its files created in reverse order.
+    let other = b.dir.path().join("other");
+    let mut files: Vec<PathBuf> = Vec::new();
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    walk(&b.project, &mut files);
+    files.sort();
+    files.reverse();
+    for f in &files {
+        let to = other.join(f.strip_prefix(&b.project).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(f, &to).unwrap();
+    }
+    let out2 = b.dir.path().join("two");
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "umask 077; cd / && exec '{}' --data-dir '{}' --config-dir '{}' bundle '{}' churn@1 -o '{}'",
+            env!("CARGO_BIN_EXE_runlens"),
+            b.dir.path().join("data2").display(),
+            b.dir.path().join("ana").display(),
+            other.display(),
+            out2.display()
+        ))
+        .env("USER", "ana")
+        .env("GIT_AUTHOR_NAME", "Ana")
+        .env("GIT_AUTHOR_EMAIL", "ana@example.org")
+        .env("TZ", "Pacific/Kiritimati")
+        .env("LC_ALL", "tr_TR.UTF-8")
+        .env("RUNLENS_NOW", "2031-01-01T00:00:00Z")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let second = out2.join("churn-1.tar");
+    let cmp = Command::new("cmp").arg(&first).arg(&second).output().unwrap();
+    assert!(cmp.status.success(), "byte-identical archives: {}", String::from_utf8_lossy(&cmp.stdout));
+}
+
+#[test]
+fn verify_names_a_changed_a_missing_and_an_extra_file_and_a_bad_signature() {
+    let b = B::new();
+    let tar = b.export(&b.dir.path().join("out"));
+    let x = b.dir.path().join("x");
+    let repack = |edit: &dyn Fn(&Path), name: &str| -> (bool, String) {
+        let _ = std::fs::remove_dir_all(&x);
+        std::fs::create_dir_all(&x).unwrap();
+        run(Command::new("tar").arg("xf").arg(&tar).arg("-C").arg(&x));
+        edit(&x.join("churn-1"));
+        let t = b.dir.path().join(format!("{name}.tar"));
+        run(Command::new("tar").arg("cf").arg(&t).arg("-C").arg(&x).arg("churn-1"));
+        b.verify(&t)
+    };
+    let (ok, said) = repack(
+        &|d| {
+            let p = d.join("model/MLmodel");
+            let mut bytes = std::fs::read(&p).unwrap();
+            bytes[0] ^= 1;
+            std::fs::write(&p, bytes).unwrap();
+        },
+        "flipped",
+    );
+    assert!(!ok && said.contains("model/MLmodel: differs"), "{said}");
+    let (ok, said) = repack(&|d| std::fs::remove_file(d.join("model/conda.yaml")).unwrap(), "missing");
+    assert!(!ok && said.contains("model/conda.yaml: missing"), "{said}");
+    let (ok, said) = repack(&|d| std::fs::write(d.join("model/backdoor.py"), "import os\n").unwrap(), "extra");
+    assert!(!ok && said.contains("model/backdoor.py: extra"), "{said}");
+    // Changing a file and its line in SHA256SUMS together breaks the signature.
+    let (ok, said) = repack(
+        &|d| {
+            std::fs::write(d.join("model/requirements.txt"), "evil==1.0\n").unwrap();
+            let sums = std::fs::read_to_string(d.join("SHA256SUMS")).unwrap();
+            let new: String = sums
+                .lines()
+                .map(|l| {
+                    if l.ends_with("  model/requirements.txt") {
+                        "b4b6a7a8e1c1c2f0d1b3c7c2a3f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2  model/requirements.txt"
+                            .to_string()
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .map(|l| l + "\n")
+                .collect();
+            std::fs::write(d.join("SHA256SUMS"), new).unwrap();
+        },
+        "resigned",
+    );
+    assert!(!ok && said.contains("SHA256SUMS.minisig: does not verify"), "{said}");
+}
+
+/// Case 28: a version whose files changed since registration is refused; a full or read-only
+/// target leaves no archive and no `.partial` behind.
+#[test]
+fn a_failed_export_says_why_and_leaves_nothing() {
+    let b = B::new();
+    let truth = read_json(&fixture("mlflow_registry/truth.json"));
+    let exp = truth["file"]["experiment"]["experiment_id"].as_str().unwrap();
+    let m = truth["file"]["runs"]["wide-C10"]["logged_model_id"].as_str().unwrap();
+    let req = b.project.join("mlruns").join(exp).join("models").join(m).join("artifacts/requirements.txt");
+    let original = std::fs::read(&req).unwrap();
+    std::fs::write(&req, "changed\n").unwrap();
+    let out = b.dir.path().join("out");
+    let o = b.cli(&[], &["bundle", b.p(), "churn@1", "-o", out.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("changed on disk") && err.lines().count() == 1, "{err}");
+    assert!(!out.join("churn-1.tar").exists() && !out.join("churn-1.tar.partial").exists());
+    std::fs::write(&req, original).unwrap();
+
+    let disk = b.dir.path().join("disk");
+    std::fs::create_dir_all(&disk).unwrap();
+    if !Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&disk)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        eprintln!("SKIPPED: cannot mount a tmpfs here (not root?); CI runs this as root");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _guard = Unmount(&disk);
+    let o = b.cli(&[], &["bundle", b.p(), "churn@1", "-o", disk.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("is full") && err.contains("not written"), "{err}");
+    assert_eq!(std::fs::read_dir(&disk).unwrap().count(), 0, "nothing left behind");
+    assert!(Command::new("mount").args(["-o", "remount,ro,size=64m"]).arg(&disk).status().unwrap().success());
+    let o = b.cli(&[], &["bundle", b.p(), "churn@1", "-o", disk.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("read-only"), "{err}");
+}
