@@ -107,9 +107,33 @@ fn a_bundle_checks_with_sha256sum_minisign_and_bundle_verify() {
         assert_eq!(std::fs::metadata(&p).unwrap().len(), f["size"].as_u64().unwrap());
     }
     assert!(std::fs::read_to_string(folder.join("MODEL_CARD.md")).unwrap().contains("# churn version 1"));
+    // serve/: MLflow's scoring server offline, a Dockerfile, MLServer's settings, a README.
+    let script = std::fs::read_to_string(folder.join("serve/serve.sh")).unwrap();
+    assert!(script.contains("mlflow models serve -m ../model --env-manager local"), "{script}");
+    let docker = std::fs::read_to_string(folder.join("serve/Dockerfile")).unwrap();
+    assert!(docker.contains("pip install --no-cache-dir -r /srv/model/requirements.txt"), "{docker}");
+    let settings = read_json(&folder.join("serve/model-settings.json"));
+    assert_eq!(settings["implementation"], "mlserver_mlflow.MLflowRuntime");
+    assert_eq!(settings["parameters"]["uri"], "../model");
+    // provenance.json: an in-toto statement whose subjects are the model's files as SHA256SUMS has them.
+    let prov = read_json(&folder.join("provenance.json"));
+    assert_eq!(prov["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(prov["predicateType"], "https://slsa.dev/provenance/v1");
+    let sums_text = std::fs::read_to_string(folder.join("SHA256SUMS")).unwrap();
+    for s in prov["subject"].as_array().unwrap() {
+        let line = format!("{}  {}", s["digest"]["sha256"].as_str().unwrap(), s["name"].as_str().unwrap());
+        assert!(sums_text.contains(&line), "{line}");
+    }
+    let deps = prov["predicate"]["buildDefinition"]["resolvedDependencies"].as_array().unwrap();
+    assert!(deps.iter().any(|d| d["annotations"]["kind"] == "register"), "the register event is a dependency");
+    assert!(
+        deps.iter().any(|d| d["uri"].as_str().unwrap().ends_with("/meta.yaml")),
+        "the run's files are dependencies"
+    );
     let listing = run(Command::new("tar").arg("tvf").arg(&tar));
     let listing = String::from_utf8_lossy(&listing.stdout);
     assert!(listing.lines().all(|l| l.contains(" 0/0 ")), "owned by 0/0: {listing}");
+    assert!(listing.lines().any(|l| l.starts_with("-rwxr-xr-x") && l.ends_with("churn-1/serve/serve.sh")), "{listing}");
 }
 
 /// Case 29: the same version exported again under another clock, time zone, umask, locale, working

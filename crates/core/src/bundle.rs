@@ -49,6 +49,8 @@ pub struct BundleCheck {
 
 enum Body<'a> {
     Bytes(Vec<u8>),
+    /// A generated file that is run (`serve/serve.sh`): mode 0755.
+    Script(Vec<u8>),
     /// A model file: its path on disk and the SHA-256 it was pinned with.
     Pinned(PathBuf, &'a str, u64),
 }
@@ -126,13 +128,26 @@ impl Index {
         let mut bundle_json = canonical(&info);
         bundle_json.push(b'\n');
         entries.push(("bundle.json".into(), Body::Bytes(bundle_json)));
+        for (path, body) in serve_files(&m.name, &v) {
+            entries.push((path, body));
+        }
+        let events: Vec<(String, String)> = self
+            .registry_history(&m.name)?
+            .into_iter()
+            .filter(|e| e.skipped.is_none() && (e.version == Some(v.version) || e.version.is_none()))
+            .map(|e| (e.kind, e.hash))
+            .collect();
+        let run_files = run_files(&fs, &self.root, v.run_path.as_deref());
+        let mut provenance = canonical(&provenance(&m.name, &v, &digest, &events, &run_files));
+        provenance.push(b'\n');
+        entries.push(("provenance.json".into(), Body::Bytes(provenance)));
         // SHA256SUMS from the pinned hashes and the generated files' bytes; the copy below checks
         // every model file against its pin.
         let mut sums: Vec<(String, String)> = entries
             .iter()
             .map(|(p, b)| {
                 let h = match b {
-                    Body::Bytes(bytes) => sha256_hex(bytes),
+                    Body::Bytes(bytes) | Body::Script(bytes) => sha256_hex(bytes),
                     Body::Pinned(_, sha, _) => sha.to_string(),
                 };
                 (p.clone(), h)
@@ -210,8 +225,9 @@ fn write_tar(
                 let mut h = header(tar::EntryType::Directory, 0, 0o755, mtime);
                 tar.append_data(&mut h, &name, std::io::empty()).map_err(err)?;
             }
-            Some(Body::Bytes(b)) => {
-                let mut h = header(tar::EntryType::Regular, b.len() as u64, 0o644, mtime);
+            Some(Body::Bytes(b)) | Some(Body::Script(b)) => {
+                let mode = if matches!(body, Some(Body::Script(_))) { 0o755 } else { 0o644 };
+                let mut h = header(tar::EntryType::Regular, b.len() as u64, mode, mtime);
                 tar.append_data(&mut h, &name, &b[..]).map_err(err)?;
                 files += 1;
                 bytes += b.len() as u64;
@@ -358,5 +374,131 @@ pub fn verify_bundle(path: &Path) -> Result<BundleCheck, Error> {
         checked,
         signed_by,
         problems,
+    })
+}
+
+/// What `serve/` gets for this version: for an MLflow pyfunc model, a start script for MLflow's
+/// scoring server (offline, `--env-manager local`), a Dockerfile doing the same from the model's
+/// own `requirements.txt`, an MLServer `model-settings.json` (Open Inference Protocol v2, through
+/// MLServer's MLflow runtime, which loads any pyfunc model whatever its serialization), and a README.
+fn serve_files<'a>(name: &str, v: &crate::registry::VersionState) -> Vec<(String, Body<'a>)> {
+    let flavors = v.lineage.pointer("/model/flavors").and_then(Value::as_object);
+    let Some(flavors) = flavors.filter(|f| f.contains_key("python_function")) else { return Vec::new() };
+    let python = flavors
+        .get("python_function")
+        .and_then(|f| f.get("python_version"))
+        .and_then(Value::as_str)
+        .and_then(|p| {
+            let mut parts = p.split('.');
+            Some(format!("{}.{}", parts.next()?, parts.next()?))
+        })
+        .filter(|p| p.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        .unwrap_or_else(|| "3.11".into());
+    let has = |f: &str| v.files.iter().any(|x| x.path == f);
+    let script = "#!/bin/sh\n\
+# Serves ../model offline with MLflow's scoring server on http://${HOST:-127.0.0.1}:${PORT:-5000}/invocations\n\
+# (install ../model/requirements.txt first, e.g. in a virtualenv).\n\
+set -e\n\
+cd \"$(dirname \"$0\")\"\n\
+exec mlflow models serve -m ../model --env-manager local --host \"${HOST:-127.0.0.1}\" --port \"${PORT:-5000}\"\n";
+    let reqs = if has("requirements.txt") {
+        "COPY model/requirements.txt /srv/model/requirements.txt\nRUN pip install --no-cache-dir -r /srv/model/requirements.txt\n"
+    } else {
+        "RUN pip install --no-cache-dir mlflow\n"
+    };
+    let docker = format!(
+        "# Build from the bundle's folder: docker build -f serve/Dockerfile -t {image} .\n\
+FROM python:{python}-slim\n\
+WORKDIR /srv\n\
+{reqs}COPY model/ /srv/model/\n\
+EXPOSE 8080\n\
+CMD [\"mlflow\", \"models\", \"serve\", \"-m\", \"/srv/model\", \"--env-manager\", \"local\", \"--host\", \"0.0.0.0\", \"--port\", \"8080\"]\n",
+        image = name.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-"),
+    );
+    let settings = canonical(&json!({
+        "name": name,
+        "implementation": "mlserver_mlflow.MLflowRuntime",
+        "parameters": {"uri": "../model", "version": v.version.to_string()},
+    }));
+    let readme = format!(
+        "# Serving {name} version {v}\n\n\
+- MLflow, offline: `pip install -r ../model/requirements.txt`, then `./serve.sh` (POST JSON to http://127.0.0.1:5000/invocations).\n\
+- Docker: from the bundle's folder, `docker build -f serve/Dockerfile -t {name_l} . && docker run -p 8080:8080 {name_l}`.\n\
+- MLServer (Open Inference Protocol v2): `pip install mlserver mlserver-mlflow`, then `mlserver start serve/` (POST to /v2/models/{name}/infer).\n",
+        v = v.version,
+        name_l = name.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-"),
+    );
+    let mut settings = settings;
+    settings.push(b'\n');
+    vec![
+        ("serve/Dockerfile".into(), Body::Bytes(docker.into_bytes())),
+        ("serve/README.md".into(), Body::Bytes(readme.into_bytes())),
+        ("serve/model-settings.json".into(), Body::Bytes(settings)),
+        ("serve/serve.sh".into(), Body::Script(script.as_bytes().to_vec())),
+    ]
+}
+
+/// The source run's own files (metadata, logs; at most 2,000 files of at most 64 MiB each), with
+/// their SHA-256, for the provenance's dependencies.
+fn run_files(fs: &ProjectFs, root: &Path, run_path: Option<&str>) -> Vec<(String, String)> {
+    let Some(rel) = run_path.map(|p| p.split('#').next().unwrap_or(p)) else { return Vec::new() };
+    let Some(start) = crate::paths::project_file(root, rel) else { return Vec::new() };
+    let mut out = Vec::new();
+    let mut stack = vec![start];
+    while let Some(p) = stack.pop() {
+        if out.len() >= 2000 {
+            break;
+        }
+        if fs.is_file(&p) {
+            if fs.stat(&p).map(|m| m.len() <= 64 << 20).unwrap_or(false) {
+                if let (Ok((_, sha)), Some(r)) = (pin::hash_file(fs, &p), crate::paths::rel(root, &p)) {
+                    out.push((r, sha));
+                }
+            }
+            continue;
+        }
+        for e in fs.list(&p).unwrap_or_default() {
+            if e.is_file() || e.is_dir() {
+                stack.push(e.path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// An in-toto statement with a SLSA v1 provenance predicate: the subjects are the model's files,
+/// the builder is Runlens, the dependencies the source run's files and the registry events behind
+/// the version. No time and no host: the bundle is reproducible.
+fn provenance(
+    name: &str,
+    v: &crate::registry::VersionState,
+    digest: &str,
+    events: &[(String, String)],
+    run_files: &[(String, String)],
+) -> Value {
+    let subjects: Vec<Value> =
+        v.files.iter().map(|f| json!({"name": format!("model/{}", f.path), "digest": {"sha256": f.sha256}})).collect();
+    let mut deps: Vec<Value> =
+        run_files.iter().map(|(p, sha)| json!({"uri": format!("project:{p}"), "digest": {"sha256": sha}})).collect();
+    deps.extend(events.iter().map(|(kind, hash)| {
+        json!({"uri": format!("project:.runlens/registry/{name}/events/{hash}.json"), "digest": {"sha256": hash}, "annotations": {"kind": kind}})
+    }));
+    json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": subjects,
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {
+            "buildDefinition": {
+                "buildType": "urn:runlens:bundle:v1",
+                "externalParameters": {"model": name, "version": v.version, "digest": digest},
+                "internalParameters": {"source": v.source},
+                "resolvedDependencies": deps,
+            },
+            "runDetails": {
+                "builder": {"id": format!("urn:runlens:runlens:{}", env!("CARGO_PKG_VERSION"))},
+                "metadata": {"invocationId": format!("{name}@{}:{digest}", v.version)},
+            },
+        },
     })
 }
