@@ -289,3 +289,39 @@ fn a_failed_export_says_why_and_leaves_nothing() {
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("read-only"), "{err}");
 }
+
+/// The engine's export reports progress up to its totals, and a cancel stops it with nothing left.
+#[test]
+fn an_export_reports_progress_and_a_cancel_leaves_nothing() {
+    let b = B::new();
+    let index = runlens_core::Index::open(&b.dir.path().join("data"), &b.project).unwrap();
+    let who = runlens_core::Identity {
+        user: "ana".into(),
+        name: Some("Ana".into()),
+        email: Some("ana@example.org".into()),
+        host: "h".into(),
+        key_dir: b.dir.path().join("ana"),
+    };
+    let out = b.dir.path().join("out");
+    let mut seen = Vec::new();
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let done = index.bundle_export_with("churn@1", &out, &who, &mut |p| seen.push(p), &never).unwrap();
+    let last = seen.last().unwrap();
+    assert_eq!((last.files_done, last.bytes_done), (last.files_total, last.bytes_total));
+    assert_eq!(last.files_total, done.files);
+    assert!(seen.windows(2).all(|w| w[0].bytes_done <= w[1].bytes_done), "progress only grows");
+    // Cancelled after the first file: an error, and no archive or .partial.
+    let out2 = b.dir.path().join("out2");
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let e = index
+        .bundle_export_with(
+            "churn@1",
+            &out2,
+            &who,
+            &mut |_| cancel.store(true, std::sync::atomic::Ordering::Relaxed),
+            &cancel,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("cancelled"), "{e}");
+    assert_eq!(std::fs::read_dir(&out2).unwrap().count(), 0, "nothing left behind");
+}

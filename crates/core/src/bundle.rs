@@ -34,6 +34,15 @@ pub struct Bundle {
     pub bytes: u64,
 }
 
+/// How far an export is: files and bytes written of the totals.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct BundleProgress {
+    pub files_done: usize,
+    pub files_total: usize,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
 /// What `bundle verify` found.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct BundleCheck {
@@ -72,6 +81,20 @@ impl Index {
     /// `<out_dir>/<name>-<version>.tar`, signed with `who`'s registry key. Refused when a file of
     /// the version changed on disk since it was registered (also when one changes during the export).
     pub fn bundle_export(&self, target: &str, out_dir: &Path, who: &Identity) -> Result<Bundle, Error> {
+        self.bundle_export_with(target, out_dir, who, &mut |_| {}, &std::sync::atomic::AtomicBool::new(false))
+    }
+
+    /// [`bundle_export`](Self::bundle_export), reporting progress (after each file, and every
+    /// 8 MiB of a big one) and stopping when `cancel` is set: a cancelled export leaves nothing
+    /// behind and says so.
+    pub fn bundle_export_with(
+        &self,
+        target: &str,
+        out_dir: &Path,
+        who: &Identity,
+        progress: &mut dyn FnMut(BundleProgress),
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<Bundle, Error> {
         let (m, v) = self.registry_version(target)?;
         if m.source != "runlens" {
             return Err(Error::Refused(format!(
@@ -167,7 +190,7 @@ impl Index {
         let out = out_dir.join(format!("{root}.tar"));
         let partial = out_dir.join(format!("{root}.tar.partial"));
         let mtime = v.created_at.unwrap_or(0).max(0) as u64 / 1000;
-        let result = write_tar(&fs, &partial, &root, &entries, mtime).and_then(|(files, bytes)| {
+        let result = write_tar(&fs, &partial, &root, &entries, mtime, progress, cancel).and_then(|(files, bytes)| {
             std::fs::rename(&partial, &out).map_err(|e| io_error(&out, e))?;
             Ok((files, bytes))
         });
@@ -202,7 +225,19 @@ fn write_tar(
     root: &str,
     entries: &[(String, Body)],
     mtime: u64,
+    progress: &mut dyn FnMut(BundleProgress),
+    cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<(usize, u64), Error> {
+    use std::sync::atomic::Ordering;
+    let files_total = entries.len();
+    let bytes_total: u64 = entries
+        .iter()
+        .map(|(_, b)| match b {
+            Body::Bytes(x) | Body::Script(x) => x.len() as u64,
+            Body::Pinned(_, _, size) => *size,
+        })
+        .sum();
+    let cancelled = || Error::Refused("the export was cancelled: nothing was written".into());
     let file = std::fs::File::create(path).map_err(|e| io_error(path, e))?;
     let mut tar = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, EarlyWriteback::new(file)));
     tar.mode(tar::HeaderMode::Deterministic);
@@ -220,6 +255,9 @@ fn write_tar(
     let (mut files, mut bytes) = (0usize, 0u64);
     let err = |e: std::io::Error| io_error(path, e);
     for (name, body) in names {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(cancelled());
+        }
         match body {
             None => {
                 let mut h = header(tar::EntryType::Directory, 0, 0o755, mtime);
@@ -235,9 +273,27 @@ fn write_tar(
             Some(Body::Pinned(disk, sha, size)) => {
                 let f = fs.open(disk).map_err(|e| Error::Io(format!("{}: {e}", disk.display())))?;
                 let mut h = header(tar::EntryType::Regular, *size, 0o644, mtime);
-                let mut reader = HashingReader { inner: f.take(*size), hash: Sha256::new(), n: 0 };
+                let done_before = bytes;
+                let mut report = |n: u64| {
+                    progress(BundleProgress {
+                        files_done: files,
+                        files_total,
+                        bytes_done: done_before + n,
+                        bytes_total,
+                    });
+                    !cancel.load(Ordering::Relaxed)
+                };
+                let mut reader = HashingReader {
+                    inner: f.take(*size),
+                    hash: Sha256::new(),
+                    n: 0,
+                    next_report: 8 << 20,
+                    report: &mut report,
+                };
                 tar.append_data(&mut h, &name, &mut reader).map_err(|e| {
-                    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    if e.to_string() == CANCELLED && cancel.load(Ordering::Relaxed) {
+                        cancelled()
+                    } else if e.kind() == std::io::ErrorKind::UnexpectedEof {
                         Error::Refused(format!(
                             "{}: it got shorter while it was exported: not exported",
                             disk.display()
@@ -247,8 +303,9 @@ fn write_tar(
                     }
                 })?;
                 let mut rest = [0u8; 1];
+                let (n_read, sha_read) = (reader.n, hex(&reader.hash.clone().finalize()));
                 let grew = reader.inner.into_inner().read(&mut rest).map(|n| n > 0).unwrap_or(false);
-                if reader.n != *size || grew || hex(&reader.hash.finalize()) != *sha {
+                if n_read != *size || grew || sha_read != *sha {
                     return Err(Error::Refused(format!(
                         "{}: its bytes no longer match the SHA-256 it was registered with (it changed on disk): not exported",
                         disk.display()
@@ -257,6 +314,9 @@ fn write_tar(
                 files += 1;
                 bytes += size;
             }
+        }
+        if body.is_some() {
+            progress(BundleProgress { files_done: files, files_total, bytes_done: bytes, bytes_total });
         }
     }
     let mut w = tar.into_inner().map_err(err)?;
@@ -311,17 +371,30 @@ impl Write for EarlyWriteback {
     }
 }
 
-struct HashingReader<R> {
+const CANCELLED: &str = "the export was cancelled";
+
+/// Hashes what it reads, and every 8 MiB reports how far it is; `report` returning false stops
+/// the read (a cancel) with an error.
+struct HashingReader<'a, R> {
     inner: R,
     hash: Sha256,
     n: u64,
+    next_report: u64,
+    report: &'a mut dyn FnMut(u64) -> bool,
 }
 
-impl<R: Read> Read for HashingReader<R> {
+impl<R: Read> Read for HashingReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let k = self.inner.read(buf)?;
         self.hash.update(&buf[..k]);
         self.n += k as u64;
+        if self.n >= self.next_report {
+            self.next_report = self.n + (8 << 20);
+            if !(self.report)(self.n) {
+                // Not `Interrupted`: `io::copy` retries those.
+                return Err(std::io::Error::other(CANCELLED));
+            }
+        }
         Ok(k)
     }
 }
