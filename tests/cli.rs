@@ -268,25 +268,26 @@ fn open_refuses_a_missing_folder_and_a_file() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a folder"));
 }
 
-/// `runlens registry ...`: the JSON shapes of `register` and `list`, exactly, and `verify`'s exit code.
+/// `runlens registry ...` and `runlens bundle ...`: the JSON shapes of `register`, `list`, `history`,
+/// `bundle` and `bundle verify`, exactly; refusals and `verify`'s exit codes.
 #[test]
-fn registry_register_list_and_verify_follow_the_contract() {
+fn registry_and_bundle_commands_follow_the_contract() {
     let s = Scratch::new();
     let project = s.dir.path().join("p");
     copy_dir(&fixture("mlflow_registry/project"), &project);
     let p = project.to_str().unwrap();
     let config = s.dir.path().join("config");
-    let reg = |args: &[&str]| {
+    let reg_top = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_runlens"))
             .arg("--data-dir")
             .arg(s.data())
             .arg("--config-dir")
             .arg(&config)
-            .arg("registry")
             .args(args)
             .output()
             .unwrap()
     };
+    let reg = |args: &[&str]| reg_top(&[&["registry"], args].concat());
     let truth = read_json(&fixture("mlflow_registry/truth.json"));
     let run = &truth["file"]["runs"]["wide-C10"];
     let (run_id, model_id) = (run["run_id"].as_str().unwrap(), run["logged_model_id"].as_str().unwrap());
@@ -338,6 +339,52 @@ fn registry_register_list_and_verify_follow_the_contract() {
             }
         }
     }
+    // history: every event, in fold order, with exactly these fields.
+    let h: Value = serde_json::from_str(&stdout(&reg(&["history", p, "churn", "--format", "json"]))).unwrap();
+    for e in h.as_array().unwrap() {
+        let mut keys: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["actor", "at", "hash", "host", "kind", "parents", "payload", "signed_by", "version"]);
+    }
+    // history --at: the model in list's shape.
+    let at: Value = serde_json::from_str(&stdout(&reg(&[
+        "history",
+        p,
+        "churn",
+        "--at",
+        "2100-01-01T00:00:00Z",
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    assert_eq!(at["name"], "churn");
+    assert_eq!(at["versions"][0]["version"], 1);
+    // A refusal: exit 1, one error line.
+    let refused = reg(&["stage", p, "churn@1", "Production"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.starts_with("error: ") && err.lines().count() == 1, "{err}");
+    // bundle: its JSON line, and verify's exit code.
+    let out = s.dir.path().join("bundles");
+    let b: Value = serde_json::from_str(&stdout(&reg_top(&[
+        "bundle",
+        p,
+        "churn@1",
+        "-o",
+        out.to_str().unwrap(),
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    let mut keys: Vec<&str> = b.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["bytes", "digest", "files", "model", "path", "version"]);
+    let checked = reg_top(&["bundle", "verify", b["path"].as_str().unwrap(), "--format", "json"]);
+    assert_eq!(checked.status.code(), Some(0));
+    let c: Value = serde_json::from_slice(&checked.stdout).unwrap();
+    let mut keys: Vec<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["checked", "model", "problems", "signed_by", "version"]);
     let ok = reg(&["verify", p]);
     assert_eq!(ok.status.code(), Some(0));
     let events = project.join(".runlens/registry/churn/events");

@@ -91,6 +91,12 @@ impl<'a> ProjectFs<'a> {
         if dir == self.root || self.checked.borrow().contains(dir) {
             return Ok(());
         }
+        self.walk_dirs(dir, false)
+    }
+
+    /// Walks from the root to `dir`, one folder at a time, each `lstat`-checked (a link or a
+    /// non-folder is an error) before going deeper; with `create`, a missing folder is made first.
+    fn walk_dirs(&self, dir: &Path, create: bool) -> io::Result<()> {
         let rel = dir.strip_prefix(self.root).map_err(|_| outside_error(dir))?;
         let mut p = self.root.to_path_buf();
         for c in rel.components() {
@@ -101,6 +107,13 @@ impl<'a> ProjectFs<'a> {
             }
             if self.checked.borrow().contains(&p) {
                 continue;
+            }
+            if create {
+                match std::fs::create_dir(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(e),
+                }
             }
             let md = std::fs::symlink_metadata(&p)?;
             if md.file_type().is_symlink() {
@@ -253,30 +266,7 @@ impl<'a> ProjectFs<'a> {
     /// Makes `dir` and the folders on the way to it, inside the root, never through a link (a link
     /// on the way, or a file where a folder should be, is an error).
     pub fn create_dirs(&self, dir: &Path) -> io::Result<()> {
-        let rel = dir.strip_prefix(self.root).map_err(|_| outside_error(dir))?;
-        let mut p = self.root.to_path_buf();
-        for c in rel.components() {
-            match c {
-                Component::Normal(n) => p.push(n),
-                Component::CurDir => continue,
-                _ => return Err(outside_error(dir)),
-            }
-            match std::fs::create_dir(&p) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(e),
-            }
-            // Checked before going deeper: nothing is made through a link.
-            let md = std::fs::symlink_metadata(&p)?;
-            if md.file_type().is_symlink() {
-                return Err(link_error(&p));
-            }
-            if !md.is_dir() {
-                return Err(io::Error::new(io::ErrorKind::NotADirectory, format!("{} is not a folder", p.display())));
-            }
-            self.checked.borrow_mut().insert(p.clone());
-        }
-        Ok(())
+        self.walk_dirs(dir, true)
     }
 
     /// Creates `path` holding `bytes`, atomically and never replacing anything: a unique temporary
@@ -548,6 +538,22 @@ mod tests {
         let e = fs.read(&dir.path().join("big"), 4096, "metadata").unwrap_err();
         assert_eq!(e.to_string(), "5000 bytes: larger than the 4 KiB limit for metadata");
         assert_eq!(fs.read(&dir.path().join("big"), 5000, "x").unwrap().len(), 5000);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn folders_are_made_inside_the_root_never_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, outside) = (dir.path().join("p"), dir.path().join("outside"));
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join(".runlens")).unwrap();
+        let fs = ProjectFs::new(&root);
+        let e = fs.create_dirs(&root.join(".runlens/registry/keys")).unwrap_err();
+        assert!(is_link_error(&e), "{e}");
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "nothing made outside the root");
+        assert!(fs.create_dirs(&root.join("a/b")).is_ok() && root.join("a/b").is_dir());
+        assert!(fs.create_dirs(&dir.path().join("elsewhere")).is_err());
     }
 
     #[test]

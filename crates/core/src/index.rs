@@ -18,9 +18,6 @@ pub struct Index {
     /// Registry events already parsed, per model, by hash with their file's (size, mtime): a
     /// long-lived index (the app, a writer) parses only new event files.
     pub(crate) registry_memo: std::cell::RefCell<crate::registry::store::Memo>,
-    /// The last fold of each model, with the policy and the events it was made from: a write by
-    /// this index (or by one other writer after it) extends it instead of folding everything.
-    pub(crate) registry_folds: std::cell::RefCell<crate::registry::FoldCache>,
     /// For a polling watch: the registry's folders' times at the last pass.
     pub(crate) registry_stamps: Option<std::collections::BTreeMap<String, i64>>,
 }
@@ -154,15 +151,7 @@ impl Index {
         schema::migrate(&mut conn, &db_path.display().to_string()).map_err(|e| Error::Index(e.to_string()))?;
         crate::filter::register_functions(&conn)?;
         conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('root', ?1)", [root.to_string_lossy()])?;
-        Ok(Index {
-            conn,
-            root,
-            db_path,
-            units: None,
-            registry_memo: Default::default(),
-            registry_folds: Default::default(),
-            registry_stamps: None,
-        })
+        Ok(Index { conn, root, db_path, units: None, registry_memo: Default::default(), registry_stamps: None })
     }
 
     pub fn root(&self) -> &Path {

@@ -48,8 +48,10 @@ pub fn resolve_model_path(
     }
     let p = Path::new(path);
     if p.is_absolute() {
-        let canon = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-        if let Some(r) = crate::paths::rel(root, &canon) {
+        // As given; else with its folder canonicalized (`/tmp` is `/private/tmp` on macOS, like the
+        // root). Either way the path inside the project is then walked without following a link.
+        let canon = || Some(std::fs::canonicalize(p.parent()?).ok()?.join(p.file_name()?));
+        if let Some(r) = crate::paths::rel(root, p).or_else(|| crate::paths::rel(root, &canon()?)) {
             candidates.push(r);
         }
     } else {

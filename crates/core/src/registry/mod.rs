@@ -29,10 +29,6 @@ pub use policy::Policy as RegistryPolicy;
 use store::Draft;
 pub use verify::Problem;
 
-/// Per model: the policy and the event hashes of its last fold, and the fold.
-pub type FoldCache =
-    std::collections::HashMap<String, (policy::Policy, std::collections::HashSet<String>, fold::Folded)>;
-
 /// Who is making a change: passed in by the shell, so results are reproducible.
 #[derive(Clone, Debug)]
 pub struct Identity {
@@ -338,7 +334,7 @@ impl Index {
             return Ok((f, listing));
         }
         let loaded = store::load(&self.conn, &self.registry_memo, fs, &self.root, name, &listing)?;
-        let mut f = self.fold_latest(name, &loaded.events, policy);
+        let mut f = fold::fold(name, &loaded.events, &fold::order(&loaded.events), policy, None);
         f.state.invalid_files = loaded.bad;
         store::save_fold(&self.conn, name, &key, &f);
         Ok((f, listing))
@@ -373,27 +369,6 @@ impl Index {
             }
             None => Ok(self.fold_listed(fs, name, policy)?.0),
         }
-    }
-
-    /// The fold of all of `events`: the cached one when nothing changed, extended when the new
-    /// events descend from it, else folded again (and cached).
-    fn fold_latest(&self, name: &str, events: &[std::sync::Arc<Event>], policy: &policy::Policy) -> fold::Folded {
-        let mut cache = self.registry_folds.borrow_mut();
-        let now: std::collections::HashSet<&str> = events.iter().map(|e| e.hash.as_str()).collect();
-        if let Some((p, seen, prev)) = cache.get(name) {
-            if p == policy && seen.iter().all(|h| now.contains(h.as_str())) {
-                let new: Vec<&Event> = events.iter().filter(|e| !seen.contains(&e.hash)).map(|e| e.as_ref()).collect();
-                let grown = if new.is_empty() { Some(prev.clone()) } else { fold::extend(prev, &new, policy) };
-                if let Some(f) = grown {
-                    let seen = events.iter().map(|e| e.hash.clone()).collect();
-                    cache.insert(name.to_string(), (policy.clone(), seen, f.clone()));
-                    return f;
-                }
-            }
-        }
-        let f = fold::fold(name, events, &fold::order(events), policy, None);
-        cache.insert(name.to_string(), (policy.clone(), events.iter().map(|e| e.hash.clone()).collect(), f.clone()));
-        f
     }
 
     fn ours(&self, fs: &ProjectFs, name: &str) -> Result<(), Error> {
@@ -491,7 +466,8 @@ impl Index {
             target: None,
             payload,
         };
-        let ev = store::write(&self.conn, fs, &self.root, draft, who, now)?;
+        let signer = keys::Signer::load_or_create(&who.key_dir)?;
+        let ev = store::write(&self.conn, fs, &self.root, draft, who, &signer, now)?;
         let after = self.record_write(fs, name, &policy, (folded, listing), &ev, true)?;
         Ok((ev.hash.clone(), after.versions.get(&ev.hash).copied().unwrap_or(version)))
     }
@@ -744,22 +720,9 @@ impl Index {
         };
         // The policy's verdict on this change, as every reader's fold will judge it.
         let signer = keys::Signer::load_or_create(&who.key_dir)?;
-        let probe = Event {
-            hash: String::new(),
-            kind: draft.kind.to_string(),
-            model: t.name.to_string(),
-            version: draft.version,
-            target: draft.target.clone(),
-            payload: draft.payload.clone(),
-            at: now,
-            actor: who.actor(),
-            host: who.host.clone(),
-            parents: state.heads.clone(),
-            key: signer.id.clone(),
-            signature: String::new(),
-        };
+        let probe = draft.event(who, &signer.id, now);
         fold::apply(&mut state.clone(), &probe, &policy).map_err(Error::Refused)?;
-        let ev = store::write(&self.conn, &fs, &self.root, draft, who, now)?;
+        let ev = store::write(&self.conn, &fs, &self.root, draft, who, &signer, now)?;
         let version = version.cloned();
         self.record_write(&fs, t.name, &policy, (folded, listing), &ev, false)?;
         let version = version.as_ref();

@@ -61,7 +61,7 @@ pub fn pin(
     let mut files = Vec::with_capacity(found.len());
     for (rel, path) in found {
         let (size, sha256) = hash_file(fs, &path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
-        remember(conn, root, &path, size, &sha256);
+        remember(conn, fs, root, &path, size, &sha256);
         files.push(PinnedFile { path: rel, size, sha256 });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -109,8 +109,8 @@ pub fn mtime_ns(md: &std::fs::Metadata) -> i64 {
         .unwrap_or(0)
 }
 
-fn remember(conn: &Connection, root: &Path, path: &Path, size: u64, sha256: &str) {
-    let (Some(rel), Ok(md)) = (crate::paths::rel(root, path), std::fs::symlink_metadata(path)) else { return };
+fn remember(conn: &Connection, fs: &ProjectFs, root: &Path, path: &Path, size: u64, sha256: &str) {
+    let (Some(rel), Ok(md)) = (crate::paths::rel(root, path), fs.stat_file(path)) else { return };
     let _ = conn.execute(
         "INSERT OR REPLACE INTO pinned_files(path, size, mtime_ns, sha256) VALUES (?1, ?2, ?3, ?4)",
         params![rel, size as i64, mtime_ns(&md), sha256],
@@ -142,7 +142,7 @@ pub fn changed_on_disk(conn: &Connection, fs: &ProjectFs, root: &Path, v: &Versi
         }
         match hash_file(fs, &path) {
             Ok((size, sha)) => {
-                remember(conn, root, &path, size, &sha);
+                remember(conn, fs, root, &path, size, &sha);
                 sha != f.sha256
             }
             Err(_) => true,

@@ -351,6 +351,26 @@ pub struct Draft {
     pub payload: Map<String, Value>,
 }
 
+impl Draft {
+    /// The event this draft becomes when `who`, holding key `key`, writes it at `now` (unsigned).
+    pub fn event(&self, who: &Identity, key: &str, now: i64) -> Event {
+        Event {
+            hash: String::new(),
+            kind: self.kind.to_string(),
+            model: self.model.clone(),
+            version: self.version,
+            target: self.target.clone(),
+            payload: self.payload.clone(),
+            at: now,
+            actor: who.actor(),
+            host: who.host.clone(),
+            parents: self.parents.clone(),
+            key: key.to_string(),
+            signature: String::new(),
+        }
+    }
+}
+
 /// Signs and writes one event after `heads`, publishing the signer's key first if the project does
 /// not have it. The event file is created exclusively through the atomic-write path.
 pub fn write(
@@ -359,10 +379,10 @@ pub fn write(
     root: &Path,
     draft: Draft,
     who: &Identity,
+    signer: &Signer,
     now: i64,
 ) -> Result<Event, Error> {
     let model = draft.model.as_str();
-    let signer = Signer::load_or_create(&who.key_dir)?;
     let io = |what: &Path, e: std::io::Error| {
         let kept = "nothing was written, the registry is as it was";
         Error::Io(match e.kind() {
@@ -383,20 +403,7 @@ pub fn write(
             fresh.get(fs, root, &signer.id).map_err(|why| Error::Project(format!("{}: {why}", key_path.display())))?;
         }
     }
-    let mut ev = Event {
-        hash: String::new(),
-        kind: draft.kind.to_string(),
-        model: model.to_string(),
-        version: draft.version,
-        target: draft.target.clone(),
-        payload: draft.payload.clone(),
-        at: now,
-        actor: who.actor(),
-        host: who.host.clone(),
-        parents: draft.parents.clone(),
-        key: signer.id.clone(),
-        signature: String::new(),
-    };
+    let mut ev = draft.event(who, &signer.id, now);
     ev.signature = signer.sign(&canonical(&ev.unsigned()))?;
     let bytes = ev.file_bytes();
     ev.hash = sha256_hex(&bytes);

@@ -77,28 +77,19 @@ fn verify_model(fs: &ProjectFs, root: &Path, name: &str, policy: &super::policy:
         file,
         message,
     };
-    let entries = match fs.list(&dir) {
-        Ok(e) => e,
+    let listing = match store::list_events(fs, root, name) {
+        Ok(l) => l,
         Err(e) => {
             out.push(problem(None, Some(format!("{}/{name}/events", store::DIR)), e.to_string()));
             return;
         }
     };
-    let mut paths: Vec<PathBuf> = Vec::new();
-    let mut present: HashSet<String> = HashSet::new();
-    for e in entries.iter().filter(|e| !e.name.starts_with('.')) {
-        match e.name.strip_suffix(".json").filter(|h| super::event::is_hash(h)) {
-            Some(h) if e.kind == Kind::File => {
-                present.insert(h.to_string());
-                paths.push(e.path.clone());
-            }
-            _ => out.push(problem(
-                None,
-                Some(format!("{}/{name}/events/{}", store::DIR, e.name)),
-                "is not an event file (events are <sha256>.json files)".into(),
-            )),
-        }
+    for (file, why) in &listing.bad {
+        out.push(problem(None, Some(format!("{}/{name}/events/{file}", store::DIR)), why.clone()));
     }
+    let present: HashSet<&String> = listing.files.keys().collect();
+    let mut paths: Vec<PathBuf> = present.iter().map(|h| dir.join(format!("{h}.json"))).collect();
+    paths.sort();
     // Reading and signature checks on every core: they dominate for big models.
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
     let chunk = paths.len().div_ceil(threads).max(1);
