@@ -22,3 +22,6 @@ echo "\$ runlens index assets/demo"
 echo
 echo "\$ runlens runs assets/demo --sort -metrics.val_acc"
 "$bin/runlens" runs assets/demo --sort -metrics.val_acc
+echo
+echo "\$ runlens registry list assets/demo"
+"$bin/runlens" registry list assets/demo
