@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Runlens needs on Debian/Ubuntu, skipping what is present:
 # system packages (a C compiler, WebKitGTK and friends for the desktop app; Xvfb, xauth, xwd and
-# WebKitWebDriver for its end-to-end tests; bindfs and minisign for the reliability and registry
-# tests), the UI's npm packages, and tauri-driver.
+# WebKitWebDriver for its end-to-end tests; bindfs, minisign, skopeo, zstd and python3-venv for the
+# reliability, registry and bundle tests), the UI's npm packages, and tauri-driver.
 # Sourced by demo.sh and test.sh; `setup.sh --tests` also installs the test-only parts.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -11,7 +11,7 @@ want_tests=0
 [ "${1:-}" = "--tests" ] && want_tests=1
 
 pkgs=(build-essential pkg-config libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev)
-((want_tests)) && pkgs+=(xvfb xauth webkit2gtk-driver x11-apps dbus-daemon bindfs minisign)
+((want_tests)) && pkgs+=(xvfb xauth webkit2gtk-driver x11-apps dbus-daemon bindfs minisign skopeo zstd python3-venv)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

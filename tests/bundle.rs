@@ -7,14 +7,14 @@ use std::process::{Command, Output};
 
 use crate::common::*;
 
-struct B {
-    dir: tempfile::TempDir,
-    project: PathBuf,
+pub(crate) struct B {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) project: PathBuf,
 }
 
 impl B {
     /// The MLflow registry fixture with one version registered by "ana".
-    fn new() -> B {
+    pub(crate) fn new() -> B {
         let dir = tempfile::tempdir().unwrap();
         let project = dir.path().join("project");
         copy_dir(&fixture("mlflow_registry/project"), &project);
@@ -37,12 +37,12 @@ impl B {
         b
     }
 
-    fn p(&self) -> &str {
+    pub(crate) fn p(&self) -> &str {
         self.project.to_str().unwrap()
     }
 
     /// `runlens` as ana with extra environment variables.
-    fn cli(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
+    pub(crate) fn cli(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
         let mut c = Command::new(env!("CARGO_BIN_EXE_runlens"));
         c.arg("--data-dir")
             .arg(self.dir.path().join("data"))
@@ -56,19 +56,19 @@ impl B {
         c.output().unwrap()
     }
 
-    fn export(&self, out: &Path) -> PathBuf {
+    pub(crate) fn export(&self, out: &Path) -> PathBuf {
         let o = self.cli(&[], &["bundle", self.p(), "churn@1", "-o", out.to_str().unwrap()]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         out.join("churn-1.tar")
     }
 
-    fn verify(&self, file: &Path) -> (bool, String) {
+    pub(crate) fn verify(&self, file: &Path) -> (bool, String) {
         let o = self.cli(&[], &["bundle", "verify", file.to_str().unwrap()]);
         (o.status.success(), String::from_utf8_lossy(&o.stdout).into_owned())
     }
 }
 
-fn run(cmd: &mut Command) -> Output {
+pub(crate) fn run(cmd: &mut Command) -> Output {
     let o = cmd.output().unwrap();
     assert!(
         o.status.success(),
@@ -84,7 +84,7 @@ fn a_bundle_checks_with_sha256sum_minisign_and_bundle_verify() {
     let b = B::new();
     let tar = b.export(&b.dir.path().join("out"));
     let (ok, said) = b.verify(&tar);
-    assert!(ok && said.starts_with("ok: churn@1: "), "{said}");
+    assert!(ok && said.starts_with("ok: tar bundle of churn@1: "), "{said}");
     let x = b.dir.path().join("x");
     std::fs::create_dir_all(&x).unwrap();
     run(Command::new("tar").arg("xf").arg(&tar).arg("-C").arg(&x));
@@ -164,29 +164,42 @@ fn two_exports_in_different_environments_are_byte_identical() {
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(f, &to).unwrap();
     }
+    // The same in every format: plain tar, zstd, OCI.
+    let formats: [&[&str]; 3] = [&[], &["--compress", "zstd"], &["--format", "oci"]];
+    let one = b.dir.path().join("one");
+    for f in &formats[1..] {
+        let mut args = vec!["bundle", b.p(), "churn@1", "-o", one.to_str().unwrap()];
+        args.extend_from_slice(f);
+        assert!(b.cli(&[], &args).status.success());
+    }
     let out2 = b.dir.path().join("two");
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "umask 077; cd / && exec '{}' --data-dir '{}' --config-dir '{}' bundle '{}' churn@1 -o '{}'",
-            env!("CARGO_BIN_EXE_runlens"),
-            b.dir.path().join("data2").display(),
-            b.dir.path().join("ana").display(),
-            other.display(),
-            out2.display()
-        ))
-        .env("USER", "ana")
-        .env("GIT_AUTHOR_NAME", "Ana")
-        .env("GIT_AUTHOR_EMAIL", "ana@example.org")
-        .env("TZ", "Pacific/Kiritimati")
-        .env("LC_ALL", "tr_TR.UTF-8")
-        .env("RUNLENS_NOW", "2031-01-01T00:00:00Z")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let second = out2.join("churn-1.tar");
-    let cmp = Command::new("cmp").arg(&first).arg(&second).output().unwrap();
-    assert!(cmp.status.success(), "byte-identical archives: {}", String::from_utf8_lossy(&cmp.stdout));
+    for f in formats {
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "umask 077; cd / && exec '{}' --data-dir '{}' --config-dir '{}' bundle '{}' churn@1 -o '{}' {}",
+                env!("CARGO_BIN_EXE_runlens"),
+                b.dir.path().join("data2").display(),
+                b.dir.path().join("ana").display(),
+                other.display(),
+                out2.display(),
+                f.join(" ")
+            ))
+            .env("USER", "ana")
+            .env("GIT_AUTHOR_NAME", "Ana")
+            .env("GIT_AUTHOR_EMAIL", "ana@example.org")
+            .env("TZ", "Pacific/Kiritimati")
+            .env("LC_ALL", "tr_TR.UTF-8")
+            .env("RUNLENS_NOW", "2031-01-01T00:00:00Z")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert_eq!(first, one.join("churn-1.tar"));
+    for name in ["churn-1.tar", "churn-1.tar.zst", "churn-1.oci.tar"] {
+        let cmp = Command::new("cmp").arg(one.join(name)).arg(out2.join(name)).output().unwrap();
+        assert!(cmp.status.success(), "{name}: byte-identical archives: {}", String::from_utf8_lossy(&cmp.stdout));
+    }
 }
 
 #[test]
@@ -305,7 +318,8 @@ fn an_export_reports_progress_and_a_cancel_leaves_nothing() {
     let out = b.dir.path().join("out");
     let mut seen = Vec::new();
     let never = std::sync::atomic::AtomicBool::new(false);
-    let done = index.bundle_export_with("churn@1", &out, &who, &mut |p| seen.push(p), &never).unwrap();
+    let done =
+        index.bundle_export_with("churn@1", &out, &who, Default::default(), &mut |p| seen.push(p), &never).unwrap();
     let last = seen.last().unwrap();
     assert_eq!((last.files_done, last.bytes_done), (last.files_total, last.bytes_total));
     assert_eq!(last.files_total, done.files);
@@ -318,10 +332,203 @@ fn an_export_reports_progress_and_a_cancel_leaves_nothing() {
             "churn@1",
             &out2,
             &who,
+            Default::default(),
             &mut |_| cancel.store(true, std::sync::atomic::Ordering::Relaxed),
             &cancel,
         )
         .unwrap_err();
     assert!(e.to_string().contains("cancelled"), "{e}");
     assert_eq!(std::fs::read_dir(&out2).unwrap().count(), 0, "nothing left behind");
+}
+
+/// Flips one byte of the archive entry `name`'s contents, in place (an uncompressed tar).
+fn flip_in_tar(tar: &Path, name: &str) {
+    let mut bytes = std::fs::read(tar).unwrap();
+    let at = (0..bytes.len())
+        .step_by(512)
+        .find(|&i| bytes[i..].starts_with(name.as_bytes()) && bytes[i + name.len()] == 0)
+        .unwrap_or_else(|| panic!("{name} not in {}", tar.display()));
+    bytes[at + 512 + 10] ^= 1;
+    std::fs::write(tar, bytes).unwrap();
+}
+
+/// `--format oci`: an OCI image layout whose manifest uses the ModelPack media types; skopeo
+/// inspects and copies it keeping its digest, and refuses it once a blob is corrupted.
+#[test]
+fn an_oci_bundle_copies_with_skopeo_and_keeps_its_digest() {
+    let b = B::new();
+    let out = b.dir.path().join("out");
+    let o = b.cli(&[], &["bundle", b.p(), "churn@1", "-o", out.to_str().unwrap(), "--format", "oci", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let file = out.join("churn-1.oci.tar");
+    let (ok, said) = b.verify(&file);
+    assert!(ok && said.starts_with("ok: oci bundle of churn@1: "), "{said}");
+    let archive = format!("oci-archive:{}", file.display());
+    // Its manifest, as skopeo reads it: ModelPack's artifact type, config and layer media types.
+    let raw = run(Command::new("skopeo").args(["inspect", "--raw", &archive]));
+    let manifest: serde_json::Value = serde_json::from_slice(&raw.stdout).unwrap();
+    assert_eq!(manifest["artifactType"], "application/vnd.cncf.model.manifest.v1+json");
+    assert_eq!(manifest["config"]["mediaType"], "application/vnd.cncf.model.config.v1+json");
+    let layer = |path: &str| {
+        manifest["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["annotations"]["org.cncf.model.filepath"] == path)
+            .unwrap_or_else(|| panic!("no layer for {path}: {manifest}"))
+            .clone()
+    };
+    assert_eq!(layer("model/model.skops")["mediaType"], "application/vnd.cncf.model.weight.v1.raw");
+    assert_eq!(layer("model/MLmodel")["mediaType"], "application/vnd.cncf.model.weight.config.v1.raw");
+    assert_eq!(layer("serve/serve.sh")["mediaType"], "application/vnd.cncf.model.code.v1.raw");
+    assert_eq!(layer("SHA256SUMS.minisig")["mediaType"], "application/vnd.cncf.model.doc.v1.raw");
+    // A model file's layer digest is the SHA-256 it was registered with.
+    let info: serde_json::Value = serde_json::from_slice(
+        &run(Command::new("tar").arg("xOf").arg(&file).arg(format!(
+            "blobs/sha256/{}",
+            layer("bundle.json")["digest"].as_str().unwrap().trim_start_matches("sha256:")
+        )))
+        .stdout,
+    )
+    .unwrap();
+    let pinned = info["files"].as_array().unwrap().iter().find(|f| f["path"] == "model.skops").unwrap();
+    assert_eq!(layer("model/model.skops")["digest"], format!("sha256:{}", pinned["sha256"].as_str().unwrap()));
+    let config = run(Command::new("skopeo").args(["inspect", "--config", "--raw", &archive]));
+    let config: serde_json::Value = serde_json::from_slice(&config.stdout).unwrap();
+    assert_eq!(config["descriptor"]["name"], "churn");
+    assert_eq!(config["descriptor"]["version"], "1");
+    assert_eq!(config["config"]["format"], "sklearn");
+    assert_eq!(config["modelfs"]["diff_ids"].as_array().unwrap().len(), manifest["layers"].as_array().unwrap().len());
+    // skopeo copy keeps the manifest's digest.
+    let index: serde_json::Value =
+        serde_json::from_slice(&run(Command::new("tar").arg("xOf").arg(&file).arg("index.json")).stdout).unwrap();
+    let digest = index["manifests"][0]["digest"].as_str().unwrap().to_string();
+    let copied = b.dir.path().join("copied");
+    run(Command::new("skopeo").arg("copy").arg(&archive).arg(format!("oci:{}:1", copied.display())));
+    let copied_index = read_json(&copied.join("index.json"));
+    assert_eq!(copied_index["manifests"][0]["digest"], digest.as_str());
+    // A corrupted weight blob: skopeo refuses to copy it and `bundle verify` names it.
+    let weight = layer("model/model.skops")["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+    flip_in_tar(&file, &format!("blobs/sha256/{weight}"));
+    let refused = Command::new("skopeo")
+        .arg("copy")
+        .arg(&archive)
+        .arg(format!("oci:{}:1", b.dir.path().join("copied2").display()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && err.contains("Digest did not match"),
+        "skopeo accepted a corrupted blob: {err}"
+    );
+    let (ok, said) = b.verify(&file);
+    assert!(!ok && said.contains(&format!("blobs/sha256/{weight}: differs")), "{said}");
+    assert!(said.contains("model/model.skops: missing"), "{said}");
+}
+
+/// `--compress zstd`: a `.tar.zst` that `zstd -t`, `tar --zstd` and `sha256sum -c` accept, whose
+/// contents are exactly the plain bundle's bytes, and that `bundle verify` checks.
+#[test]
+fn a_zstd_bundle_is_the_plain_bundle_compressed() {
+    let b = B::new();
+    let plain = b.export(&b.dir.path().join("plain"));
+    let out = b.dir.path().join("zst");
+    let o = b.cli(&[], &["bundle", b.p(), "churn@1", "-o", out.to_str().unwrap(), "--compress", "zstd"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let zst = out.join("churn-1.tar.zst");
+    run(Command::new("zstd").arg("-q").arg("-t").arg(&zst));
+    let unpacked = run(Command::new("zstd").arg("-q").arg("-d").arg("-c").arg(&zst));
+    assert!(unpacked.stdout == std::fs::read(&plain).unwrap(), "the same tar, compressed");
+    assert!(std::fs::metadata(&zst).unwrap().len() < std::fs::metadata(&plain).unwrap().len());
+    let x = b.dir.path().join("x");
+    std::fs::create_dir_all(&x).unwrap();
+    run(Command::new("tar").arg("--zstd").arg("-xf").arg(&zst).arg("-C").arg(&x));
+    run(Command::new("sha256sum").args(["-c", "--quiet", "SHA256SUMS"]).current_dir(x.join("churn-1")));
+    let (ok, said) = b.verify(&zst);
+    assert!(ok && said.starts_with("ok: tar+zstd bundle of churn@1: "), "{said}");
+    // OCI layers stay uncompressed: the two options together are refused.
+    let o =
+        b.cli(&[], &["bundle", b.p(), "churn@1", "-o", out.to_str().unwrap(), "--format", "oci", "--compress", "zstd"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("uncompressed"));
+}
+
+/// Exporting into the model's own folder takes only the registered files (no archive inside an
+/// archive), and a pinned file replaced by a symlink is refused and named, never followed.
+#[test]
+fn an_export_into_the_model_folder_never_recurses_and_a_link_is_refused() {
+    let b = B::new();
+    let truth = read_json(&fixture("mlflow_registry/truth.json"));
+    let exp = truth["file"]["experiment"]["experiment_id"].as_str().unwrap();
+    let m = truth["file"]["runs"]["wide-C10"]["logged_model_id"].as_str().unwrap();
+    let model = b.project.join("mlruns").join(exp).join("models").join(m).join("artifacts");
+    let first = b.export(&model);
+    let bytes = std::fs::read(&first).unwrap();
+    let again = b.export(&model);
+    assert_eq!(std::fs::read(&again).unwrap(), bytes, "the first archive did not go into the second");
+    let (ok, said) = b.verify(&again);
+    assert!(ok, "{said}");
+    // A pinned file swapped for a link to a copy of itself: same bytes, still refused.
+    let req = model.join("requirements.txt");
+    let elsewhere = b.dir.path().join("requirements.txt");
+    std::fs::copy(&req, &elsewhere).unwrap();
+    std::fs::remove_file(&req).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &req).unwrap();
+    let out = b.dir.path().join("out");
+    let o = b.cli(&[], &["bundle", b.p(), "churn@1", "-o", out.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("model/requirements.txt"), "the link is named: {err}");
+    assert!(!out.join("churn-1.tar").exists());
+}
+
+/// A cancel in the middle of a big file stops the copy there (progress comes every 8 MiB).
+#[test]
+fn a_cancel_in_the_middle_of_a_big_file_stops_there() {
+    let b = B::new();
+    let truth = read_json(&fixture("mlflow_registry/truth.json"));
+    let exp = truth["file"]["experiment"]["experiment_id"].as_str().unwrap();
+    let run_id = truth["file"]["runs"]["tuned-C1.0"]["run_id"].as_str().unwrap();
+    let artifacts = b.project.join("mlruns").join(exp).join(run_id).join("artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let mut x: u64 = 1;
+    let weights: Vec<u8> = (0..40 << 20)
+        .map(|_| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (x >> 56) as u8
+        })
+        .collect();
+    std::fs::write(artifacts.join("weights.bin"), &weights).unwrap();
+    let o = b.cli(&[], &["registry", "register", b.p(), run_id, "weights.bin", "--name", "big"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let index = runlens_core::Index::open(&b.dir.path().join("data"), &b.project).unwrap();
+    let who = runlens_core::Identity {
+        user: "ana".into(),
+        name: Some("Ana".into()),
+        email: Some("ana@example.org".into()),
+        host: "h".into(),
+        key_dir: b.dir.path().join("ana"),
+    };
+    let out = b.dir.path().join("out");
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let mut seen = Vec::new();
+    let e = index
+        .bundle_export_with(
+            "big@1",
+            &out,
+            &who,
+            Default::default(),
+            &mut |p| {
+                seen.push(p);
+                if p.bytes_done >= 8 << 20 {
+                    cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            },
+            &cancel,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("cancelled"), "{e}");
+    let last = seen.last().unwrap();
+    assert!(last.bytes_done < 40 << 20 && last.bytes_done >= 8 << 20, "stopped inside the file: {last:?}");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing left behind");
 }

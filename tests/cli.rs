@@ -366,16 +366,9 @@ fn registry_and_bundle_commands_follow_the_contract() {
     assert!(err.starts_with("error: ") && err.lines().count() == 1, "{err}");
     // bundle: its JSON line, and verify's exit code.
     let out = s.dir.path().join("bundles");
-    let b: Value = serde_json::from_str(&stdout(&reg_top(&[
-        "bundle",
-        p,
-        "churn@1",
-        "-o",
-        out.to_str().unwrap(),
-        "--format",
-        "json",
-    ])))
-    .unwrap();
+    let b: Value =
+        serde_json::from_str(&stdout(&reg_top(&["bundle", p, "churn@1", "-o", out.to_str().unwrap(), "--json"])))
+            .unwrap();
     let mut keys: Vec<&str> = b.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort();
     assert_eq!(keys, ["bytes", "digest", "files", "model", "path", "version"]);
@@ -384,7 +377,8 @@ fn registry_and_bundle_commands_follow_the_contract() {
     let c: Value = serde_json::from_slice(&checked.stdout).unwrap();
     let mut keys: Vec<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort();
-    assert_eq!(keys, ["checked", "model", "problems", "signed_by", "version"]);
+    assert_eq!(keys, ["checked", "format", "model", "problems", "signed_by", "version"]);
+    assert_eq!(c["format"], "tar");
     let ok = reg(&["verify", p]);
     assert_eq!(ok.status.code(), Some(0));
     let events = project.join(".runlens/registry/churn/events");

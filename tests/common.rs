@@ -154,3 +154,42 @@ pub fn param_text(v: &Value) -> String {
 pub fn messages(index: &Index) -> Vec<String> {
     index.diagnostics().unwrap().iter().map(|d| d.to_string()).collect()
 }
+
+/// A Python with `packages` installed from PyPI, in a virtualenv cached across runs under
+/// `$RUNLENS_TEST_CACHE` (default `~/.cache/runlens-tests`), made on first use. `None`, after
+/// saying so on stderr, only where PyPI cannot be reached; any other install failure fails the test.
+pub fn python_venv(name: &str, packages: &[&str]) -> Option<PathBuf> {
+    let base = std::env::var_os("RUNLENS_TEST_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/runlens-tests")))
+        .unwrap_or_else(|| std::env::temp_dir().join("runlens-tests"));
+    let dir = base.join(name);
+    let python = dir.join("bin/python");
+    let spec = packages.join("\n");
+    let marker = dir.join("runlens-packages.txt");
+    if std::fs::read_to_string(&marker).is_ok_and(|s| s == spec) && python.exists() {
+        return Some(python);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&base).unwrap();
+    let made = std::process::Command::new("python3").args(["-m", "venv"]).arg(&dir).status();
+    assert!(made.is_ok_and(|s| s.success()), "python3 -m venv {} failed", dir.display());
+    let pip = std::process::Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args(packages)
+        .output()
+        .unwrap();
+    if !pip.status.success() {
+        let reachable = std::process::Command::new(&python)
+            .args(["-m", "pip", "index", "versions", "pip", "--disable-pip-version-check"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !reachable {
+            eprintln!("SKIPPED: PyPI cannot be reached, so {} cannot be installed", packages.join(" "));
+            return None;
+        }
+        panic!("pip install {} failed: {}", packages.join(" "), String::from_utf8_lossy(&pip.stderr));
+    }
+    std::fs::write(&marker, spec).unwrap();
+    Some(python)
+}

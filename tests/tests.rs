@@ -6,6 +6,7 @@ mod common;
 
 mod artifacts;
 mod bundle;
+mod bundle_serve;
 mod charts;
 mod cli;
 mod dvclive;

@@ -25,7 +25,10 @@ pub(crate) mod tail;
 pub(crate) mod watch;
 
 pub use artifacts::{ArtifactPreview, PreviewKind, TEXT_LIMIT};
-pub use bundle::{verify_bundle, Bundle, BundleCheck, BundleProgress};
+pub use bundle::{
+    verify_bundle, Bundle, BundleCheck, BundleFormat, BundleOptions, BundlePlan, BundleProgress, Compression,
+    PlannedFile,
+};
 pub use files::write_file_atomic;
 pub use filter::mentioned_columns;
 pub use index::{choose_data_dir, default_data_dir, index_path, Index};

@@ -117,11 +117,21 @@ fn remember(conn: &Connection, fs: &ProjectFs, root: &Path, path: &Path, size: u
     );
 }
 
-/// Whether any pinned file of `v` is missing or differs. A file whose size and modification time
-/// are those of its last hashing is taken as unchanged (the index remembers them); any other is
-/// hashed again.
+/// Whether any pinned file of `v` is missing or differs.
 pub fn changed_on_disk(conn: &Connection, fs: &ProjectFs, root: &Path, v: &VersionState) -> bool {
-    v.files.iter().any(|f| {
+    changed_files(conn, fs, root, v).next().is_some()
+}
+
+/// The pinned files of `v` that are missing or differ, lazily. A file whose size and modification
+/// time are those of its last hashing is taken as unchanged (the index remembers them); any other
+/// is hashed again.
+pub fn changed_files<'a>(
+    conn: &'a Connection,
+    fs: &'a ProjectFs,
+    root: &'a Path,
+    v: &'a VersionState,
+) -> impl Iterator<Item = &'a PinnedFile> + 'a {
+    v.files.iter().filter(move |f| {
         let Some(path) = disk_path(root, v, f) else { return true };
         let Ok(md) = fs.stat_file(&path) else { return true };
         if md.len() != f.size {
