@@ -8,7 +8,9 @@ a small config), registered once with `runlens registry register` (untimed). The
 medians of --reps, each a whole process:
   export:  `runlens bundle PROJECT big@1 -o OUT`  vs  `tar --sort=name -cf OUT.tar model` + `sha256sum model/*`
   verify:  `runlens bundle verify OUT/big-1.tar`  vs  `sha256sum -c SHA256SUMS` in the unpacked bundle
-Needs only the standard library, tar and sha256sum (coreutils).
+  OCI:     `runlens bundle ... --format oci`  vs  the same tar + sha256sum; its verify  vs
+           `skopeo copy oci-archive:... oci:DIR` (which checks every blob's digest), where skopeo is installed
+Needs the standard library, tar and sha256sum (coreutils); skopeo for the last row.
 """
 
 import argparse
@@ -31,6 +33,15 @@ def timed(cmd, reps, cwd=None, shell=False):
         out.append(time.perf_counter() - t)
         if r.returncode != 0:
             sys.exit(f"{cmd} failed: {r.stderr.decode()}")
+    return statistics.median(out)
+
+
+def timed_fn(fn, reps):
+    out = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
     return statistics.median(out)
 
 
@@ -87,10 +98,25 @@ def main():
     unpacked.mkdir()
     subprocess.run(["tar", "xf", str(tar_file), "-C", str(unpacked)], check=True)
     peer_v = timed("sha256sum -c SHA256SUMS > /dev/null", a.reps, cwd=unpacked / "big-1", shell=True)
+    oci_out = base / "oci"
+
+    def oci_export():
+        shutil.rmtree(oci_out, ignore_errors=True)
+        subprocess.run(rl + ["bundle", str(project), "big@1", "-o", str(oci_out), "--format", "oci"], check=True, stdout=subprocess.DEVNULL)
+
+    ours_oci = timed_fn(oci_export, a.reps)
+    oci_file = oci_out / "big-1.oci.tar"
+    ours_oci_v = timed(rl + ["bundle", "verify", str(oci_file)], a.reps)
+    skopeo = shutil.which("skopeo")
+    copied = base / "skopeo-copy"
+    peer_oci_v = skopeo and timed(f"rm -rf '{copied}' && skopeo copy -q 'oci-archive:{oci_file}' 'oci:{copied}:1'", a.reps, shell=True)
     mib = size / (1 << 20)
     print(f"S9: a {a.gib} GiB model; medians of {a.reps}; page cache warm")
     print(f"export  Runlens bundle {ours:.2f} s ({mib / ours:.0f} MiB/s)   tar cf + sha256sum {peer:.2f} s ({mib / peer:.0f} MiB/s)   {peer / ours:.1f}x")
     print(f"verify  Runlens bundle verify {ours_v:.2f} s ({mib / ours_v:.0f} MiB/s)   sha256sum -c {peer_v:.2f} s ({mib / peer_v:.0f} MiB/s)   {peer_v / ours_v:.1f}x")
+    print(f"export --format oci  Runlens {ours_oci:.2f} s ({mib / ours_oci:.0f} MiB/s)   tar cf + sha256sum {peer:.2f} s   {peer / ours_oci:.1f}x")
+    if peer_oci_v:
+        print(f"verify oci  Runlens bundle verify {ours_oci_v:.2f} s ({mib / ours_oci_v:.0f} MiB/s)   skopeo copy oci-archive: {peer_oci_v:.2f} s ({mib / peer_oci_v:.0f} MiB/s)   {peer_oci_v / ours_oci_v:.1f}x")
 
 
 if __name__ == "__main__":

@@ -25,3 +25,10 @@ echo "\$ runlens runs assets/demo --sort -metrics.val_acc"
 echo
 echo "\$ runlens registry list assets/demo"
 "$bin/runlens" registry list assets/demo
+echo
+bundles="$(mktemp -d)"
+echo "\$ runlens bundle assets/demo churn-gbm@champion -o $bundles && runlens bundle verify $bundles/churn-gbm-2.tar"
+# A throwaway key: the demo signs with its own, not yours.
+"$bin/runlens" --config-dir "$bundles/key" bundle assets/demo churn-gbm@champion -o "$bundles"
+"$bin/runlens" bundle verify "$bundles/churn-gbm-2.tar"
+tar tf "$bundles/churn-gbm-2.tar" | sed 's/^/  /'

@@ -161,14 +161,29 @@ pub(super) fn write(
                     });
                     !cancel.load(Ordering::Relaxed)
                 };
-                let mut reader = HashingReader {
-                    inner: f.take(*size),
-                    hash: Sha256::new(),
-                    n: 0,
-                    next_report: 8 << 20,
-                    report: &mut report,
-                };
-                tar.append_data(&mut h, &name, &mut reader).map_err(|e| {
+                // One thread reads and hashes, this one writes: both cores busy, one pass over the bytes.
+                let (chunks, ready) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(4);
+                let (spare, spares) = std::sync::mpsc::channel::<Vec<u8>>();
+                let (appended, read) = std::thread::scope(|s| {
+                    let reader = s.spawn(move || read_and_hash(f, *size, chunks, spares));
+                    let mut from = ChannelReader {
+                        ready,
+                        spare,
+                        chunk: Vec::new(),
+                        at: 0,
+                        n: 0,
+                        next_report: 8 << 20,
+                        report: &mut report,
+                    };
+                    let appended = tar.append_data(&mut h, &name, &mut from);
+                    // Stops the reader if the write failed before it was done.
+                    drop(from);
+                    (
+                        appended,
+                        reader.join().unwrap_or_else(|_| Err(std::io::Error::other("the reading thread panicked"))),
+                    )
+                });
+                appended.map_err(|e| {
                     if e.to_string() == CANCELLED && cancel.load(Ordering::Relaxed) {
                         cancelled()
                     } else if e.kind() == std::io::ErrorKind::UnexpectedEof {
@@ -180,9 +195,7 @@ pub(super) fn write(
                         err(e)
                     }
                 })?;
-                let mut rest = [0u8; 1];
-                let (n_read, sha_read) = (reader.n, hex(&reader.hash.clone().finalize()));
-                let grew = reader.inner.into_inner().read(&mut rest).map(|n| n > 0).unwrap_or(false);
+                let (n_read, sha_read, grew) = read.map_err(|e| Error::Io(format!("{}: {e}", disk.display())))?;
                 if n_read != *size || grew || sha_read != *sha {
                     return Err(Error::Refused(format!(
                         "{}: its bytes no longer match the SHA-256 it was registered with (it changed on disk): not exported",
@@ -243,20 +256,75 @@ impl Write for EarlyWriteback {
 
 const CANCELLED: &str = "the export was cancelled";
 
-/// Hashes what it reads, and every 8 MiB reports how far it is; `report` returning false stops
-/// the read (a cancel) with an error.
-struct HashingReader<'a, R> {
-    inner: R,
-    hash: Sha256,
+/// Reads `size` bytes of `f` in 1 MiB pieces, hashing each, and sends them to the writer (taking
+/// buffers back from it); stops when the writer hangs up. Returns the bytes read, their SHA-256,
+/// and whether the file had more bytes than `size`.
+fn read_and_hash(
+    f: std::fs::File,
+    size: u64,
+    chunks: std::sync::mpsc::SyncSender<std::io::Result<Vec<u8>>>,
+    spares: std::sync::mpsc::Receiver<Vec<u8>>,
+) -> std::io::Result<(u64, String, bool)> {
+    let mut f = f.take(size);
+    let mut hash = Sha256::new();
+    let mut n = 0u64;
+    loop {
+        let mut buf = spares.try_recv().unwrap_or_default();
+        buf.resize(1 << 20, 0);
+        let k = match f.read(&mut buf) {
+            Ok(k) => k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let kind = e.kind();
+                let _ = chunks.send(Err(e));
+                return Err(kind.into());
+            }
+        };
+        if k == 0 {
+            break;
+        }
+        buf.truncate(k);
+        hash.update(&buf);
+        n += k as u64;
+        if chunks.send(Ok(buf)).is_err() {
+            break;
+        }
+    }
+    let mut rest = [0u8; 1];
+    let grew = f.into_inner().read(&mut rest).map(|k| k > 0).unwrap_or(false);
+    Ok((n, hex(&hash.finalize()), grew))
+}
+
+/// The writer's side: reads the pieces the reading thread sends, gives their buffers back, and
+/// every 8 MiB reports how far it is; `report` returning false stops the read (a cancel) with an
+/// error.
+struct ChannelReader<'a> {
+    ready: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    spare: std::sync::mpsc::Sender<Vec<u8>>,
+    chunk: Vec<u8>,
+    at: usize,
     n: u64,
     next_report: u64,
     report: &'a mut dyn FnMut(u64) -> bool,
 }
 
-impl<R: Read> Read for HashingReader<'_, R> {
+impl Read for ChannelReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let k = self.inner.read(buf)?;
-        self.hash.update(&buf[..k]);
+        if self.at == self.chunk.len() {
+            match self.ready.recv() {
+                Ok(Ok(next)) => {
+                    let old = std::mem::replace(&mut self.chunk, next);
+                    let _ = self.spare.send(old);
+                    self.at = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                // The reader is done.
+                Err(_) => return Ok(0),
+            }
+        }
+        let k = buf.len().min(self.chunk.len() - self.at);
+        buf[..k].copy_from_slice(&self.chunk[self.at..self.at + k]);
+        self.at += k;
         self.n += k as u64;
         if self.n >= self.next_report {
             self.next_report = self.n + (8 << 20);
