@@ -28,6 +28,11 @@ const COMMANDS: &[&str] = &[
     "registry_import",
     "registry_verify",
     "registry_card",
+    "bundle_plan",
+    "bundle_export",
+    "bundle_cancel",
+    "bundle_reveal",
+    "bundle_pick_folder",
 ];
 
 fn main() {

@@ -103,6 +103,11 @@ pub fn run() {
             commands::registry::registry_import,
             commands::registry::registry_verify,
             commands::registry::registry_card,
+            commands::bundle::bundle_plan,
+            commands::bundle::bundle_export,
+            commands::bundle::bundle_cancel,
+            commands::bundle::bundle_reveal,
+            commands::bundle::bundle_pick_folder,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Runlens desktop app");

@@ -1,4 +1,5 @@
-//! What the shell remembers: the open project, the folders the user chose, recent projects.
+//! What the shell remembers: the open project, the folders the user chose, recent projects,
+//! the bundle export that runs and the bundles written.
 //!
 //! The front end never names a folder to open on its own: a project is opened only when the user
 //! chose it (the folder dialog, a drop on the window, a path on the command line or from a second
@@ -33,6 +34,15 @@ pub struct AppState {
     /// A folder asked for before the page was ready (command line); the page collects it.
     pub requested: Mutex<Option<PathBuf>>,
     pub project: Mutex<Option<Arc<Project>>>,
+    pub exports: Exports,
+}
+
+/// Bundle exports: at most one runs at a time (its cancel flag is here while it runs), and the
+/// archives this session wrote, the only files `bundle_reveal` shows.
+#[derive(Default)]
+pub struct Exports {
+    pub running: Mutex<Option<Arc<AtomicBool>>>,
+    pub written: Mutex<HashSet<PathBuf>>,
 }
 
 const RECENT_MAX: usize = 20;
@@ -44,6 +54,7 @@ impl AppState {
             granted: Mutex::new(HashSet::new()),
             requested: Mutex::new(None),
             project: Mutex::new(None),
+            exports: Exports::default(),
         }
     }
 

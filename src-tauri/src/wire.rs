@@ -932,6 +932,140 @@ pub struct CardImage {
     pub data_url: String,
 }
 
+// ---------------------------------------------------------------------------------------------
+// Deployment bundles
+
+/// What exporting a version would write, before anything is written (the engine's `BundlePlan`),
+/// and the folder the dialog offers first.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct BundlePlan {
+    pub model: String,
+    pub version: u64,
+    pub digest: Option<String>,
+    /// The archive's name as a plain tar (`<name>-<version>.tar`).
+    pub file_name: String,
+    /// Every file but the signature and the public key, which the export adds.
+    pub files: Vec<BundleFile>,
+    pub bytes: u64,
+    /// The model's flavors (MLflow's MLmodel), e.g. `["python_function", "sklearn"]`.
+    pub flavors: Vec<String>,
+    /// One line per way `serve/` offers to serve it; empty when there is no recipe for this model.
+    pub serve: Vec<String>,
+    /// Why an export would be refused (nothing would be written), e.g. files changed on disk.
+    pub refused: Option<String>,
+    /// Where the dialog proposes to write: the Downloads folder, else the project's parent.
+    pub default_dir: String,
+}
+
+/// One file of a bundle, by its path inside it (`model/model.pkl`).
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct BundleFile {
+    pub path: String,
+    pub bytes: u64,
+    #[cfg_attr(test, ts(type = "\"model\" | \"serve\" | \"card\" | \"metadata\" | \"signature\""))]
+    pub part: String,
+}
+
+impl BundlePlan {
+    pub fn new(p: runlens_core::BundlePlan, default_dir: String) -> Self {
+        BundlePlan {
+            model: p.model,
+            version: p.version,
+            digest: p.digest,
+            file_name: p.file_name,
+            files: p.files.into_iter().map(|f| BundleFile { path: f.path, bytes: f.bytes, part: f.part }).collect(),
+            bytes: p.bytes,
+            flavors: p.flavors,
+            serve: p.serve,
+            refused: p.refused,
+            default_dir,
+        }
+    }
+}
+
+/// The container a bundle is written as: a tar of `<name>-<version>/`, or an OCI image layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum BundleFormat {
+    Tar,
+    Oci,
+}
+
+/// How a tar bundle is compressed (an OCI bundle never is).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum BundleCompression {
+    None,
+    Zstd,
+}
+
+impl BundleFormat {
+    pub fn options(self, compress: BundleCompression) -> runlens_core::BundleOptions {
+        runlens_core::BundleOptions {
+            format: match self {
+                BundleFormat::Tar => runlens_core::BundleFormat::Tar,
+                BundleFormat::Oci => runlens_core::BundleFormat::Oci,
+            },
+            compress: match compress {
+                BundleCompression::None => runlens_core::Compression::None,
+                BundleCompression::Zstd => runlens_core::Compression::Zstd,
+            },
+        }
+    }
+}
+
+/// How far an export is, sent at most every 50 ms and once at the end.
+#[derive(Clone, Copy, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct BundleProgress {
+    pub files_done: usize,
+    pub files_total: usize,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
+impl From<runlens_core::BundleProgress> for BundleProgress {
+    fn from(p: runlens_core::BundleProgress) -> Self {
+        BundleProgress {
+            files_done: p.files_done,
+            files_total: p.files_total,
+            bytes_done: p.bytes_done,
+            bytes_total: p.bytes_total,
+        }
+    }
+}
+
+/// What an export wrote.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct BundleWritten {
+    /// The archive: what `bundle_reveal` takes.
+    pub path: String,
+    pub model: String,
+    pub version: u64,
+    pub digest: String,
+    /// Files in the bundle and their bytes.
+    pub files: usize,
+    pub bytes: u64,
+}
+
+impl From<runlens_core::Bundle> for BundleWritten {
+    fn from(b: runlens_core::Bundle) -> Self {
+        BundleWritten {
+            path: b.path.to_string_lossy().into_owned(),
+            model: b.model,
+            version: b.version,
+            digest: b.digest,
+            files: b.files,
+            bytes: b.bytes,
+        }
+    }
+}
+
 /// Standard base64 with padding, for the card's images.
 pub fn base64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -1016,6 +1150,12 @@ mod tests {
             Problem,
             ModelCard,
             CardImage,
+            BundlePlan,
+            BundleFile,
+            BundleFormat,
+            BundleCompression,
+            BundleProgress,
+            BundleWritten,
         );
         out
     }
@@ -1160,6 +1300,17 @@ mod tests {
                 "stages": {"Production": 2}
             })
         );
+    }
+
+    #[test]
+    fn bundle_options_arrive_as_plain_words() {
+        let f: BundleFormat = serde_json::from_value(serde_json::json!("oci")).unwrap();
+        let c: BundleCompression = serde_json::from_value(serde_json::json!("zstd")).unwrap();
+        let o = f.options(c);
+        assert_eq!(o.format, runlens_core::BundleFormat::Oci);
+        assert_eq!(o.compress, runlens_core::Compression::Zstd);
+        assert_eq!(BundleFormat::Tar.options(BundleCompression::None), runlens_core::BundleOptions::default());
+        assert!(serde_json::from_value::<BundleFormat>(serde_json::json!("zip")).is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -703,6 +703,75 @@ describe("the model registry", () => {
     await (await driver.findElement(By.xpath("//div[@id='model-card']//button[text()='Close']"))).click();
   });
 
+  check("exports a version as a bundle, reveals it, and the CLI verifies the archive", () => driver, async () => {
+    await pick(2);
+    // The last test's verify result is dismissed: the screenshot is of the export.
+    for (const x of await driver.findElements(By.css("#verify-result button.ghost"))) await x.click();
+    await (await driver.findElement(By.css("#act-bundle"))).click();
+    await driver.wait(until.elementLocated(By.css("#bundle-files")), 15000);
+    // What goes in: the version's pinned files under model/, and serve/ for its pyfunc flavor.
+    const part = (p) => driver.executeScript((p) => document.querySelector(`#bundle-files tbody[data-part="${p}"]`)?.textContent ?? "", p);
+    const pinned = bob(["list", project]).find((m) => m.name === "churn-rl" && m.source === "runlens").versions.find((v) => v.version === 2).files;
+    const model = await part("model");
+    for (const f of pinned) assert.ok(model.includes(`model/${f.path}`), `model/${f.path} is listed: ${model}`);
+    assert.match(await part("serve"), /serve\/serve\.sh/);
+    assert.match(await text(driver, "#bundle-serve"), /MLflow scoring server, offline: serve\/serve\.sh/);
+    assert.equal((await driver.findElements(By.css("#bundle-refused"))).length, 0);
+    // Into a folder typed into the field.
+    const out = join(TMP, "bundles");
+    mkdirSync(out, { recursive: true });
+    const dir = await driver.findElement(By.css("#bundle-dir"));
+    await driver.executeScript((el) => el.select(), dir);
+    await dir.sendKeys(out);
+    await waitText(driver, "#bundle-target", /churn-rl-2\.tar$/);
+    await shot(driver, "bundle-export");
+    await (await driver.findElement(By.css("#bundle-export"))).click();
+    const written = await waitText(driver, "#bundle-path", /churn-rl-2\.tar$/, 30000);
+    const file = join(realpathSync(out), "churn-rl-2.tar");
+    assert.equal(written, file);
+    assert.ok(statSync(file).size > 0, "the archive is on disk");
+    assert.deepEqual(readdirSync(out), ["churn-rl-2.tar"], "no .partial left behind");
+    assert.match(await text(driver, "#bundle-done"), /digest [0-9a-f]{16}/);
+    await shot(driver, "bundle-exported");
+    // The real CLI checks every file against SHA256SUMS and the signature: Ana's key.
+    const anaKey = bob(["history", project, "churn-rl"]).find((h) => h.kind === "approve").signed_by;
+    const verified = execFileSync(CLI, ["bundle", "verify", file], { encoding: "utf8" });
+    assert.match(verified, new RegExp(`^ok: tar bundle of churn-rl@2: \\d+ files match SHA256SUMS; signed by key ${anaKey}$`, "m"));
+    // "Reveal in file manager" asks the desktop's file manager (org.freedesktop.FileManager1 on
+    // the session bus) to show the archive; this bus has none, so the call is watched, not answered.
+    if (process.env.DBUS_SESSION_BUS_ADDRESS) {
+      const monitor = spawn("dbus-monitor", ["--session", "type='method_call',interface='org.freedesktop.FileManager1'"], { stdio: ["ignore", "pipe", "ignore"] });
+      let seen = "";
+      monitor.stdout.on("data", (d) => (seen += d));
+      try {
+        await driver.wait(async () => seen.length > 0, 5000, "dbus-monitor is listening");
+        await (await driver.findElement(By.css("#bundle-reveal"))).click();
+        await driver.wait(async () => /member=ShowItems/.test(seen) && seen.includes(`"file://${file}"`), 10000, "the file manager is asked to show the archive").catch((e) => {
+          throw new Error(`${e.message}; dbus-monitor saw: ${seen}`);
+        });
+      } finally {
+        monitor.kill();
+      }
+      console.log("# reveal: the file manager was asked over D-Bus to show the archive");
+    } else {
+      console.log("# reveal: not checked (no D-Bus session bus)");
+    }
+    await (await driver.findElement(By.xpath("//form[@id='bundle-dialog']//button[text()='Done']"))).click();
+    await driver.wait(async () => (await driver.findElements(By.css("#bundle-dialog"))).length === 0, 5000);
+  });
+
+  check("refuses to export a version whose files changed on disk, and says which", () => driver, async () => {
+    // Version 1's requirements.txt was edited after registration (above).
+    await pick(1);
+    await (await driver.findElement(By.css("#act-bundle"))).click();
+    const why = await waitText(driver, "#bundle-refused", /changed on disk/, 15000);
+    assert.match(why, /^Export refused\. churn-rl@1: .*model\/requirements\.txt/);
+    assert.equal(await driver.executeScript(() => document.querySelector("#bundle-export").disabled), true, "Export is disabled");
+    await shot(driver, "bundle-refused");
+    await (await driver.findElement(By.xpath("//form[@id='bundle-dialog']//button[text()='Close']"))).click();
+    await driver.wait(async () => (await driver.findElements(By.css("#bundle-dialog"))).length === 0, 5000);
+  });
+
   check("shows MLflow's registry read-only, and imports it", () => driver, async () => {
     await (await driver.findElement(By.css('.model-item[data-model="churn"][data-source="mlflow"]'))).click();
     await waitText(driver, ".model-sub", /Read-only: MLflow's registry/);
@@ -712,6 +781,55 @@ describe("the model registry", () => {
     await driver.wait(async () => /runlens/i.test(await text(driver, ".model-head h1")), 5000, "ours now");
     const ours = cli(["registry", "list", project]).find((m) => m.name === "churn" && m.source === "runlens");
     assert.ok(ours && ours.versions.length > 0);
+  });
+});
+
+describe("exporting a big model's bundle", () => {
+  let driver;
+  // A run whose model is one 3 GiB file, sparse: cheap on disk, slow enough to export that the
+  // progress shows and Cancel arrives long before the end.
+  const project = join(TMP, "big-model");
+  const runId = "0123456789abcdef0123456789abcdef";
+  const out = join(TMP, "big-bundles");
+
+  before(async () => {
+    const exp = join(project, "mlruns", "1");
+    const run = join(exp, runId);
+    for (const d of ["params", "tags", "metrics", "artifacts"]) mkdirSync(join(run, d), { recursive: true });
+    writeFileSync(join(exp, "meta.yaml"), "artifact_location: mlruns/1\nexperiment_id: '1'\nlifecycle_stage: active\nname: big\n");
+    writeFileSync(
+      join(run, "meta.yaml"),
+      `artifact_uri: mlruns/1/${runId}/artifacts\nend_time: 1700000100000\nexperiment_id: '1'\nlifecycle_stage: active\nrun_id: ${runId}\nrun_name: big-run\nsource_name: ''\nsource_type: 4\nstart_time: 1700000000000\nstatus: 3\nuser_id: ana\n`,
+    );
+    writeFileSync(join(run, "artifacts", "weights.bin"), "");
+    truncateSync(join(run, "artifacts", "weights.bin"), 3 * 1024 ** 3);
+    execFileSync(CLI, ["registry", "register", project, runId, "weights.bin", "--name", "big", "--config-dir", join(TMP, "ana-config"), "--data-dir", join(TMP, "cli-data")], { env: driverEnv });
+    mkdirSync(out, { recursive: true });
+    driver = await session([project]);
+    await driver.manage().window().setRect({ width: 1280, height: 800 });
+  });
+  after(async () => driver?.quit());
+
+  check("shows the export's progress, and Cancel leaves nothing on disk", () => driver, async () => {
+    await (await driver.wait(until.elementLocated(By.css("[data-tab=models]")), 60000)).click();
+    await (await driver.wait(until.elementLocated(By.css("#act-bundle")), 20000)).click();
+    await waitText(driver, '#bundle-files tbody[data-part="model"]', /model\/weights\.bin\s*3\.0 GB/, 30000);
+    assert.match(await text(driver, "#bundle-serve"), /No serving recipe/);
+    const dir = await driver.findElement(By.css("#bundle-dir"));
+    await driver.executeScript((el) => el.select(), dir);
+    await dir.sendKeys(out);
+    await (await driver.findElement(By.css("#bundle-export"))).click();
+    // Bytes and files as they are written.
+    const progress = await waitText(driver, "#bundle-progress-text", /^[\d.]+ [KMG]?B of 3\.0 GB · \d of 7 files$/, 15000);
+    assert.doesNotMatch(progress, /^0 B/);
+    assert.ok((await driver.executeScript(() => Number(document.querySelector("[role=progressbar]").getAttribute("aria-valuenow")))) < 100);
+    await shot(driver, "bundle-progress");
+    assert.deepEqual(readdirSync(out), ["big-1.tar.partial"], "the archive is written beside its final name");
+    await (await driver.findElement(By.css("#bundle-cancel"))).click();
+    assert.match(await waitText(driver, "#bundle-cancelled", /cancelled/, 20000), /nothing was written/);
+    assert.deepEqual(readdirSync(out), [], "nothing is left behind");
+    // Export is offered again.
+    assert.equal(await driver.executeScript(() => document.querySelector("#bundle-export").disabled), false);
   });
 });
 

@@ -1,5 +1,6 @@
 import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, errorMessage } from "./api";
+import { BundleDialog } from "./BundleDialog";
 import { fmtBytes, fmtNum, fmtTime, plural } from "./format";
 import { Markdown } from "./Markdown";
 import {
@@ -208,6 +209,8 @@ function ModelPanel(props: {
   const [problems, setProblems] = useState<Problem[] | null>(null);
   const [card, setCard] = useState<ModelCard | null>(null);
   const [asOf, setAsOf] = useState<{ at: number; model: RegModel } | null>(null);
+  // The version whose "Export bundle" dialog is open.
+  const [bundle, setBundle] = useState<number | null>(null);
   const ours = !model.read_only;
 
   useEffect(() => {
@@ -466,6 +469,7 @@ function ModelPanel(props: {
                 onDialog={openDialog}
                 onArchive={() => run("archive", () => change({ kind: sel.archived ? "restore" : "archive" }))}
                 onCard={openCard}
+                onBundle={asOf === null ? () => setBundle(sel.version) : null}
                 onOpenRun={props.onOpenRun}
               />
             ) : (
@@ -494,6 +498,7 @@ function ModelPanel(props: {
         />
       )}
       {card && <CardView card={card} onClose={() => setCard(null)} onError={setError} />}
+      {bundle !== null && <BundleDialog model={model.name} version={bundle} onClose={() => setBundle(null)} />}
     </div>
   );
 }
@@ -510,6 +515,8 @@ function VersionDetail(props: {
   onDialog: (d: Dialog) => void;
   onArchive: () => void;
   onCard: () => void;
+  /** Opens "Export bundle"; null while the model is shown as it was (time travel). */
+  onBundle: (() => void) | null;
   onOpenRun: (path: string) => void;
 }) {
   const { v, model, me, policy } = props;
@@ -594,6 +601,15 @@ function VersionDetail(props: {
         <button id="act-card" onClick={props.onCard} disabled={props.busy !== null}>
           {props.busy === "card" ? "Writing the card…" : "Model card"}
         </button>
+        {props.onBundle && (
+          <button
+            id="act-bundle"
+            onClick={props.onBundle}
+            title="One signed, reproducible archive of this version: its files, how to serve them, the card and the lineage"
+          >
+            Export bundle…
+          </button>
+        )}
       </div>
 
       <div className="version-grid">

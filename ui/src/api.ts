@@ -3,6 +3,11 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
   ArtifactPreview,
+  BundleCompression,
+  BundleFormat,
+  BundlePlan,
+  BundleProgress,
+  BundleWritten,
   Completions,
   Current,
   Detail,
@@ -107,6 +112,22 @@ export const api = {
   registryImport: (name: string | null) => invoke<Imported[]>("registry_import", { name }),
   registryVerify: (name: string | null) => invoke<Problem[]>("registry_verify", { name }),
   registryCard: (target: string) => invoke<ModelCard>("registry_card", { target }),
+
+  // Deployment bundles. A refused export rejects with `{code: "refused", message}` (the engine's
+  // reason), a cancelled one with `{code: "cancelled"}`.
+  /** What exporting `target` (NAME@VERSION) would write, and why it would be refused. */
+  bundlePlan: (target: string) => invoke<BundlePlan>("bundle_plan", { target }),
+  bundleExport(target: string, outDir: string, format: BundleFormat, compress: BundleCompression, onProgress: (p: BundleProgress) => void) {
+    const ch = new Channel<BundleProgress>();
+    ch.onmessage = onProgress;
+    return invoke<BundleWritten>("bundle_export", { target, outDir, format, compress, onProgress: ch });
+  },
+  /** Stops the running export; true when one was running. */
+  bundleCancel: () => invoke<boolean>("bundle_cancel"),
+  /** Shows an archive this session exported in the file manager. */
+  bundleReveal: (path: string) => invoke<void>("bundle_reveal", { path }),
+  /** The folder dialog, opened at `start`; null when cancelled. */
+  bundlePickFolder: (start: string | null) => invoke<string | null>("bundle_pick_folder", { start }),
 };
 
 function asBuffer(b: ArrayBuffer | Uint8Array | number[]): ArrayBuffer {

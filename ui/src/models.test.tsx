@@ -1,10 +1,12 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import type { Channel } from "@tauri-apps/api/core";
+import { rememberedFolder } from "./bundle";
 import { ModelsView, type ModelFocus } from "./ModelsView";
 import { RegisterDialog } from "./RegisterDialog";
 import { model, version } from "./testdata";
-import type { Detail, HistoryItem, RegModel, RegistryPolicy } from "./types";
+import type { BundlePlan, BundleProgress, Detail, HistoryItem, RegModel, RegistryPolicy } from "./types";
 
 afterEach(async () => {
   cleanup();
@@ -275,5 +277,180 @@ describe("register dialog", () => {
     fireEvent.click(screen.getByText("Register"));
     await waitFor(() => expect(done).toEqual({ name: "churn", version: 3, digest: "sha256:x", event: "e" }));
     expect(calls.find(([c]) => c === "registry_register")?.[1]).toEqual({ run: "mlruns/1/r1", path: "m-1", name: "churn", description: "retrained on March data" });
+  });
+});
+
+describe("export bundle dialog", () => {
+  const PLAN: BundlePlan = {
+    model: "churn",
+    version: 2,
+    digest: `sha256:${"2".repeat(64)}`,
+    file_name: "churn-2.tar",
+    files: [
+      { path: "MODEL_CARD.md", bytes: 900, part: "card" },
+      { path: "SHA256SUMS", bytes: 700, part: "metadata" },
+      { path: "bundle.json", bytes: 2000, part: "metadata" },
+      { path: "model/MLmodel", bytes: 600, part: "model" },
+      { path: "model/model.skops", bytes: 11198, part: "model" },
+      { path: "serve/serve.sh", bytes: 300, part: "serve" },
+    ],
+    bytes: 15698,
+    flavors: ["python_function", "sklearn"],
+    serve: ["MLflow scoring server, offline: serve/serve.sh"],
+    refused: null,
+    default_dir: "/home/ana/Downloads",
+  };
+  const WRITTEN = { path: "/home/ana/Downloads/churn-2.tar", model: "churn", version: 2, digest: PLAN.digest!, files: 8, bytes: 16000 };
+
+  /** The registry mocks plus the bundle commands; `exporting` decides how an export ends. */
+  function mockBundle(plan: BundlePlan, calls: [string, unknown][], exporting: (ch: Channel<BundleProgress>) => Promise<unknown>) {
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      switch (cmd) {
+        case "registry_models":
+          return [model()];
+        case "registry_me":
+          return ME;
+        case "registry_policy":
+          return NO_POLICY;
+        case "registry_history":
+          return history();
+        case "bundle_plan":
+          return plan;
+        case "bundle_export":
+          return exporting((args as { onProgress: Channel<BundleProgress> }).onProgress);
+        case "bundle_cancel":
+          return true;
+        case "bundle_pick_folder":
+          return "/media/usb/models";
+        default:
+          return null;
+      }
+    });
+  }
+
+  beforeEach(() => localStorage.clear());
+
+  it("shows what goes in and what serve/ gets, exports with progress, and reveals the archive", async () => {
+    const calls: [string, unknown][] = [];
+    let finish: (v: unknown) => void = () => {};
+    mockBundle(PLAN, calls, (ch) => {
+      ch.onmessage({ files_done: 2, files_total: 8, bytes_done: 4000, bytes_total: 16000 });
+      return new Promise((r) => (finish = r));
+    });
+    render(<View />);
+    fireEvent.click(await screen.findByText("Export bundle…"));
+    await waitFor(() => expect(document.querySelector("#bundle-files")).not.toBeNull());
+    expect(calls.find(([c]) => c === "bundle_plan")?.[1]).toEqual({ target: "churn@2" });
+    const parts = [...document.querySelectorAll("#bundle-files tbody")].map((t) => (t as HTMLElement).dataset.part);
+    expect(parts).toEqual(["model", "serve", "card", "metadata"]);
+    expect(document.querySelector('#bundle-files tbody[data-part="model"]')!.textContent).toContain("model/model.skops");
+    expect(document.querySelector('#bundle-files tbody[data-part="model"] tr.part-row')!.textContent).toContain("2 files · 12 KB");
+    expect(document.querySelector("#bundle-serve")!.textContent).toContain("serve/serve.sh");
+    expect(document.querySelector("#bundle-serve")!.textContent).toContain("python_function, sklearn");
+    // The folder offered, and the archive's name for the options chosen.
+    expect((document.querySelector("#bundle-dir") as HTMLInputElement).value).toBe("/home/ana/Downloads");
+    expect(document.querySelector("#bundle-target")!.textContent).toBe("Writes /home/ana/Downloads/churn-2.tar");
+    fireEvent.click(screen.getByLabelText(/OCI image layout/));
+    expect((document.querySelector("#bundle-compress") as HTMLSelectElement).disabled).toBe(true);
+    expect(document.querySelector("#bundle-target")!.textContent).toBe("Writes /home/ana/Downloads/churn-2.oci.tar");
+    fireEvent.click(screen.getByLabelText(/tar$/));
+    fireEvent.change(document.querySelector("#bundle-compress")!, { target: { value: "zstd" } });
+    expect(document.querySelector("#bundle-target")!.textContent).toBe("Writes /home/ana/Downloads/churn-2.tar.zst");
+    fireEvent.change(document.querySelector("#bundle-compress")!, { target: { value: "none" } });
+    fireEvent.change(document.querySelector("#bundle-dir")!, { target: { value: "/tmp/out" } });
+
+    fireEvent.click(screen.getByText("Export"));
+    await waitFor(() => expect(document.querySelector("#bundle-progress-text")?.textContent).toBe("3.9 KB of 16 KB · 2 of 8 files"));
+    expect(document.querySelector('[role="progressbar"]')!.getAttribute("aria-valuenow")).toBe("25");
+    const sent = calls.find(([c]) => c === "bundle_export")?.[1] as Record<string, unknown>;
+    expect({ ...sent, onProgress: undefined }).toEqual({ target: "churn@2", outDir: "/tmp/out", format: "tar", compress: "none", onProgress: undefined });
+    // While it runs: no Close, no way to dismiss by a click outside, only Cancel.
+    expect(screen.queryByText("Close")).toBeNull();
+    fireEvent.click(document.querySelector(".dialog-backdrop")!);
+    expect(document.querySelector("#bundle-dialog")).not.toBeNull();
+
+    finish({ ...WRITTEN, path: "/tmp/out/churn-2.tar" });
+    await screen.findByText("/tmp/out/churn-2.tar", { selector: "#bundle-path" });
+    expect(document.querySelector("#bundle-done")!.textContent).toContain("8 files · 16 KB · digest 2222222222222222");
+    fireEvent.click(screen.getByText("Reveal in file manager"));
+    await waitFor(() => expect(calls.find(([c]) => c === "bundle_reveal")?.[1]).toEqual({ path: "/tmp/out/churn-2.tar" }));
+    // The folder is remembered for the next export.
+    expect(rememberedFolder()).toBe("/tmp/out");
+  });
+
+  it("cancels a running export: nothing written, and it can start again", async () => {
+    const calls: [string, unknown][] = [];
+    let fail: (e: unknown) => void = () => {};
+    mockBundle(PLAN, calls, () => new Promise((_, reject) => (fail = reject)));
+    render(<View />);
+    fireEvent.click(await screen.findByText("Export bundle…"));
+    await waitFor(() => expect((document.querySelector("#bundle-export") as HTMLButtonElement | null)?.disabled).toBe(false));
+    fireEvent.click(screen.getByText("Export"));
+    fireEvent.click(await screen.findByText("Cancel export"));
+    await waitFor(() => expect(calls.some(([c]) => c === "bundle_cancel")).toBe(true));
+    expect(document.querySelector("#bundle-progress-text")!.textContent).toBe("Cancelling…");
+    fail({ code: "cancelled", message: "the export was cancelled: nothing was written" });
+    await screen.findByText("the export was cancelled: nothing was written", { selector: "#bundle-cancelled" });
+    expect((document.querySelector("#bundle-export") as HTMLButtonElement).disabled).toBe(false);
+    expect(rememberedFolder()).toBe("");
+  });
+
+  it("shows the engine's refusal and does not offer Export", async () => {
+    const calls: [string, unknown][] = [];
+    const why = "churn@2: its files changed on disk since it was registered (model/model.skops): not exported";
+    mockBundle({ ...PLAN, refused: why }, calls, async () => WRITTEN);
+    render(<View />);
+    fireEvent.click(await screen.findByText("Export bundle…"));
+    const refused = await waitFor(() => {
+      const r = document.querySelector("#bundle-refused");
+      expect(r).not.toBeNull();
+      return r!;
+    });
+    expect(refused.textContent).toBe(`Export refused. ${why}`);
+    expect((document.querySelector("#bundle-export") as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.click(document.querySelector("#bundle-export")!);
+    expect(calls.some(([c]) => c === "bundle_export")).toBe(false);
+  });
+
+  it("shows an export's error as the engine words it, and says when a model has no serving recipe", async () => {
+    const calls: [string, unknown][] = [];
+    mockBundle({ ...PLAN, serve: [], flavors: [], files: PLAN.files.filter((f) => f.part !== "serve") }, calls, () =>
+      Promise.reject({ code: "invalid", message: "/nope: no such folder" }),
+    );
+    render(<View />);
+    fireEvent.click(await screen.findByText("Export bundle…"));
+    await waitFor(() => expect(document.querySelector("#bundle-serve")?.textContent).toContain("No serving recipe for this model"));
+    fireEvent.change(document.querySelector("#bundle-dir")!, { target: { value: "relative" } });
+    expect(document.querySelector("#bundle-target")!.textContent).toBe("Give the folder's full path.");
+    expect((document.querySelector("#bundle-export") as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.change(document.querySelector("#bundle-dir")!, { target: { value: "/nope" } });
+    fireEvent.click(screen.getByText("Export"));
+    await screen.findByText("/nope: no such folder", { selector: "#bundle-error" });
+    // Changing the folder clears it, ready for another try.
+    fireEvent.change(document.querySelector("#bundle-dir")!, { target: { value: "/tmp" } });
+    expect(document.querySelector("#bundle-error")).toBeNull();
+  });
+
+  it("chooses the folder in the system's dialog, opened where the field points", async () => {
+    const calls: [string, unknown][] = [];
+    mockBundle(PLAN, calls, async () => WRITTEN);
+    render(<View />);
+    fireEvent.click(await screen.findByText("Export bundle…"));
+    fireEvent.click(await screen.findByText("Choose…"));
+    await waitFor(() => expect((document.querySelector("#bundle-dir") as HTMLInputElement).value).toBe("/media/usb/models"));
+    expect(calls.find(([c]) => c === "bundle_pick_folder")?.[1]).toEqual({ start: "/home/ana/Downloads" });
+    expect(document.querySelector("#bundle-target")!.textContent).toBe("Writes /media/usb/models/churn-2.tar");
+  });
+
+  it("is not offered while the model is shown as it was", async () => {
+    mockRegistry({ models: [model()] });
+    render(<View />);
+    await waitFor(() => expect(document.querySelectorAll("#timeline li.event")).toHaveLength(3));
+    expect(document.querySelector("#act-bundle")).not.toBeNull();
+    const oldest = [...document.querySelectorAll("#timeline li.event")].pop() as HTMLElement;
+    fireEvent.click(within(oldest).getByTitle(/as it was right after this event/));
+    await screen.findByText(/Showing the model as it was on/);
+    expect(document.querySelector("#act-bundle")).toBeNull();
   });
 });

@@ -431,3 +431,66 @@ name: string,
  * `data:image/png;base64,...`
  */
 data_url: string, };
+
+/**
+ * What exporting a version would write, before anything is written (the engine's `BundlePlan`),
+ * and the folder the dialog offers first.
+ */
+export type BundlePlan = { model: string, version: number, digest: string | null, 
+/**
+ * The archive's name as a plain tar (`<name>-<version>.tar`).
+ */
+file_name: string, 
+/**
+ * Every file but the signature and the public key, which the export adds.
+ */
+files: Array<BundleFile>, bytes: number, 
+/**
+ * The model's flavors (MLflow's MLmodel), e.g. `["python_function", "sklearn"]`.
+ */
+flavors: Array<string>, 
+/**
+ * One line per way `serve/` offers to serve it; empty when there is no recipe for this model.
+ */
+serve: Array<string>, 
+/**
+ * Why an export would be refused (nothing would be written), e.g. files changed on disk.
+ */
+refused: string | null, 
+/**
+ * Where the dialog proposes to write: the Downloads folder, else the project's parent.
+ */
+default_dir: string, };
+
+/**
+ * One file of a bundle, by its path inside it (`model/model.pkl`).
+ */
+export type BundleFile = { path: string, bytes: number, part: "model" | "serve" | "card" | "metadata" | "signature", };
+
+/**
+ * The container a bundle is written as: a tar of `<name>-<version>/`, or an OCI image layout.
+ */
+export type BundleFormat = "tar" | "oci";
+
+/**
+ * How a tar bundle is compressed (an OCI bundle never is).
+ */
+export type BundleCompression = "none" | "zstd";
+
+/**
+ * How far an export is, sent at most every 50 ms and once at the end.
+ */
+export type BundleProgress = { files_done: number, files_total: number, bytes_done: number, bytes_total: number, };
+
+/**
+ * What an export wrote.
+ */
+export type BundleWritten = { 
+/**
+ * The archive: what `bundle_reveal` takes.
+ */
+path: string, model: string, version: number, digest: string, 
+/**
+ * Files in the bundle and their bytes.
+ */
+files: number, bytes: number, };

@@ -6,6 +6,7 @@
 //! listed there is refused before it runs.
 
 pub mod artifacts;
+pub mod bundle;
 pub mod charts;
 pub mod project;
 pub mod registry;

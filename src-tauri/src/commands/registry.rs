@@ -30,12 +30,15 @@ fn config_dir() -> Res<PathBuf> {
 }
 
 /// Who the app writes as: this OS user (and git identity), this host, the key in the config dir.
-fn identity() -> Res<Identity> {
+pub(super) fn identity() -> Res<Identity> {
     Ok(Identity::discover(config_dir()?, |k| std::env::var(k).ok()))
 }
 
 /// Runs `f` with the open project's index on a blocking thread.
-async fn with_index<T: Send + 'static>(app: AppHandle, f: impl FnOnce(&Index) -> Res<T> + Send + 'static) -> Res<T> {
+pub(super) async fn with_index<T: Send + 'static>(
+    app: AppHandle,
+    f: impl FnOnce(&Index) -> Res<T> + Send + 'static,
+) -> Res<T> {
     blocking(move || {
         let project = app.state::<AppState>().current()?;
         let index = project.reader.lock().expect("lock");
