@@ -74,6 +74,9 @@ pub enum Error {
     /// A registry change the model's state or the project's policy does not allow; nothing was written.
     #[error("{0}")]
     Refused(String),
+    /// A long task (a bundle export) stopped because its cancel flag was set; it left nothing behind.
+    #[error("{0}")]
+    Cancelled(String),
 }
 
 impl From<rusqlite::Error> for Error {
@@ -99,6 +102,7 @@ impl Error {
             Error::Filter(_) => "filter",
             Error::NotFound(_) => "not_found",
             Error::Refused(_) => "refused",
+            Error::Cancelled(_) => "cancelled",
         }
     }
 }

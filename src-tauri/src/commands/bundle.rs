@@ -116,14 +116,7 @@ pub async fn bundle_export(
             last = Some(Instant::now());
             let _ = on_progress.send(p.into());
         };
-        let written =
-            index.bundle_export_with(&target, &dir, &who, format.options(compress), &mut on, &cancel).map_err(|e| {
-                if cancel.load(Ordering::SeqCst) {
-                    WireError::new("cancelled", e.to_string())
-                } else {
-                    WireError::from(e)
-                }
-            })?;
+        let written = index.bundle_export_with(&target, &dir, &who, format.options(compress), &mut on, &cancel)?;
         state.exports.written.lock().expect("lock").insert(written.path.clone());
         Ok(written.into())
     })

@@ -103,7 +103,7 @@ pub(super) fn write(
 ) -> Result<(), Error> {
     let files_total = entries.len();
     let bytes_total: u64 = entries.iter().map(|(_, b)| b.size()).sum();
-    let cancelled = || Error::Refused("the export was cancelled: nothing was written".into());
+    let cancelled = || Error::Cancelled("the export was cancelled: nothing was written".into());
     let err = |e: std::io::Error| io_error(path, e);
     let file = std::fs::File::create(path).map_err(err)?;
     let mut tar =
