@@ -1,6 +1,7 @@
 //! `runlens`: the command line over the engine. Parsing arguments and printing are all it does.
 
 mod bundle;
+mod data;
 mod output;
 mod registry;
 
@@ -123,6 +124,10 @@ enum Command {
     /// Export a registered version as a signed, reproducible archive (`bundle PROJECT NAME@VERSION
     /// -o DIR`), or check one (`bundle verify FILE`).
     Bundle(bundle::BundleArgs),
+    /// Versioned data: what DVC and Git LFS track, its versions through git history, and the runs
+    /// and model versions that used each.
+    #[command(subcommand)]
+    Data(data::DataCmd),
 }
 
 #[derive(clap::Args)]
@@ -210,6 +215,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bundle(args) => {
             let open = |p: &Path| open(&data, p, &Refresh { no_refresh: false });
             return bundle::run(args, &open, cli.config_dir, &mut out);
+        }
+        Command::Data(cmd) => {
+            let open = |p: &Path| open(&data, p, &Refresh { no_refresh: false });
+            return data::run(cmd, &open, &mut out);
         }
         Command::Index { project, quiet } => {
             let mut index = Index::open(&data, &project)?;

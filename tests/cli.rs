@@ -389,3 +389,38 @@ fn registry_and_bundle_commands_follow_the_contract() {
     let name = f.file_stem().unwrap().to_str().unwrap();
     assert!(String::from_utf8_lossy(&bad.stdout).contains(name));
 }
+
+/// `runlens data ls PROJECT --format json`: the fields of an item and of a version, exactly.
+#[test]
+fn data_ls_follows_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = Command::new("tar")
+        .arg("xzf")
+        .arg(fixture("data_versions/project.tar.gz"))
+        .arg("-C")
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let project = dir.path().join("project");
+    let o = runlens(&dir.path().join("data"), &["data", "ls", project.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let items: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let first = &items[0];
+    assert_eq!(keys(first), ["kind", "path", "tracked_by", "versions"]);
+    assert_eq!(
+        keys(&first["versions"][0]),
+        ["at", "in_cache", "md5", "message", "models", "nfiles", "rev", "runs", "size"]
+    );
+    let train = items.as_array().unwrap().iter().find(|i| i["path"] == "data/train.csv").unwrap();
+    assert_eq!(train["kind"], "file");
+    assert_eq!(train["versions"][0]["rev"], "workspace");
+    assert!(train["versions"][0]["at"].is_null() && train["versions"][1]["at"].is_i64());
+    let at: Vec<i64> = train["versions"].as_array().unwrap()[1..].iter().map(|v| v["at"].as_i64().unwrap()).collect();
+    assert!(at.windows(2).all(|w| w[0] >= w[1]), "newest first: {at:?}");
+}

@@ -22,6 +22,7 @@ pub(crate) mod scan;
 pub(crate) mod schema;
 pub(crate) mod series;
 pub(crate) mod tail;
+pub(crate) mod versions;
 pub(crate) mod watch;
 
 pub use artifacts::{ArtifactPreview, PreviewKind, TEXT_LIMIT};
@@ -44,6 +45,7 @@ pub use registry::{
 };
 pub use scan::{Progress, ScanOptions, ScanReport};
 pub use series::{m4_points, m4_points_along, XAxis};
+pub use versions::{DataItem, DataListing, DataVersion};
 pub use watch::{Change, WatchEvent, WatchOptions};
 
 /// The messages of the binary formats Runlens reads, for tools and tests that write such files

@@ -1,0 +1,144 @@
+//! Data versions (issue 12) against what the real `git`, `dvc` and `git lfs` report about a
+//! project they made (tests/fixtures/data_versions: make.py, truth.json, project.tar.gz).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::common::*;
+
+/// The fixture project unpacked into a temp dir: (dir, project path).
+fn unpack() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = Command::new("tar")
+        .arg("xzf")
+        .arg(fixture("data_versions/project.tar.gz"))
+        .arg("-C")
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let project = dir.path().join("project");
+    (dir, project)
+}
+
+fn data_ls(data: &Path, project: &Path) -> (Value, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_runlens"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["data", "ls"])
+        .arg(project)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (serde_json::from_slice(&o.stdout).unwrap(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn item<'a>(items: &'a Value, path: &str) -> &'a Value {
+    items.as_array().unwrap().iter().find(|i| i["path"] == path).unwrap_or_else(|| panic!("no {path} in {items}"))
+}
+
+#[test]
+fn data_ls_lists_every_version_git_and_dvc_know() {
+    let (dir, project) = unpack();
+    let truth = read_json(&fixture("data_versions/truth.json"));
+    let (items, notes) = data_ls(&dir.path().join("data"), &project);
+    assert!(notes.is_empty(), "{notes}");
+    for (path, versions) in truth["versions"].as_object().unwrap() {
+        let ours = item(&items, path);
+        let want: Vec<Value> = versions.as_array().unwrap().clone();
+        let got = ours["versions"].as_array().unwrap();
+        assert_eq!(got.len(), want.len(), "{path}: {got:?}");
+        for (g, w) in got.iter().zip(&want) {
+            for k in ["rev", "at", "message", "md5", "size", "nfiles"] {
+                assert_eq!(g[k], w[k], "{path} {}: {k}", w["rev"]);
+            }
+            assert_eq!(g["in_cache"], true, "{path} {}", w["rev"]);
+        }
+        let kind = if want[0]["md5"].as_str().unwrap().ends_with(".dir") { "dir" } else { "file" };
+        assert_eq!(ours["kind"], kind);
+    }
+    // The legacy (DVC 2.x) file is tracked with the md5 DVC 3 itself accepts.
+    assert_eq!(truth["legacy_status"], "Data and pipelines are up to date.");
+    assert_eq!(item(&items, "data/legacy.txt")["versions"][0]["md5"], truth["legacy_md5"]);
+    // A file both a .dvc file and a stage name, and a stage output.
+    assert_eq!(
+        item(&items, "data/train.csv")["tracked_by"],
+        serde_json::json!(["data/train.csv.dvc", "dvc.lock:train"])
+    );
+    assert_eq!(item(&items, "models/model.json")["tracked_by"], serde_json::json!(["dvc.lock:train"]));
+    // Git LFS: the pointer's oid, as `git lfs ls-files --long` gives it.
+    let lfs = item(&items, truth["lfs"]["path"].as_str().unwrap());
+    assert_eq!(lfs["versions"][0]["md5"], format!("sha256:{}", truth["lfs"]["oid"].as_str().unwrap()));
+    assert_eq!(lfs["tracked_by"], serde_json::json!(["git-lfs"]));
+    // Runs are linked to the version their commit had.
+    let train = item(&items, "data/train.csv")["versions"].as_array().unwrap().clone();
+    let runs_of = |rev: &str| -> Vec<Value> {
+        train.iter().find(|v| v["rev"] == rev).unwrap()["runs"].as_array().unwrap().clone()
+    };
+    assert!(runs_of(truth["commits"]["data-v1"].as_str().unwrap()).contains(&truth["runs"]["v1"]));
+    assert!(runs_of(truth["commits"]["data-v2"].as_str().unwrap()).contains(&truth["runs"]["v2"]));
+    assert!(!runs_of(truth["commits"]["data-v2"].as_str().unwrap()).contains(&truth["runs"]["v1"]));
+    // --check: every cached version hashes to what DVC recorded (the 2.x one the 2.x way, the
+    // folders by their listing, the LFS object by its oid); a changed cache object is named.
+    let check = |data: &str| {
+        Command::new(env!("CARGO_BIN_EXE_runlens"))
+            .arg("--data-dir")
+            .arg(dir.path().join(data))
+            .args(["data", "ls"])
+            .arg(&project)
+            .arg("--check")
+            .output()
+            .unwrap()
+    };
+    let o = check("data");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v2 = truth["versions"]["data/train.csv"][2]["md5"].as_str().unwrap();
+    let obj = project.join(".dvc/cache/files/md5").join(&v2[..2]).join(&v2[2..]);
+    let mut bytes = std::fs::read(&obj).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&obj, bytes).unwrap();
+    let o = check("data");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "data/train.csv@{}",
+            &truth["versions"]["data/train.csv"][2]["rev"].as_str().unwrap()[..8]
+        )) && err.contains(v2),
+        "{err}"
+    );
+}
+
+#[test]
+fn without_history_or_with_a_shallow_clone_data_ls_says_what_it_cannot_see() {
+    let (dir, project) = unpack();
+    // A shallow clone: only its one commit's versions, and a note saying why.
+    let shallow = dir.path().join("shallow");
+    let o = Command::new("git")
+        .args(["clone", "-q", "--depth", "1"])
+        .arg(format!("file://{}", project.display()))
+        .arg(&shallow)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (items, notes) = data_ls(&dir.path().join("d1"), &shallow);
+    assert!(notes.contains("shallow clone"), "{notes}");
+    let train = &item(&items, "data/train.csv")["versions"];
+    assert_eq!(train.as_array().unwrap().len(), 1, "{train}");
+    assert_eq!(train[0]["in_cache"], false, "a fresh clone has no DVC cache");
+    // No repository at all: the working tree's .dvc files only.
+    std::fs::remove_dir_all(project.join(".git")).unwrap();
+    let (items, notes) = data_ls(&dir.path().join("d2"), &project);
+    assert!(notes.contains("not a git repository"), "{notes}");
+    let train = &item(&items, "data/train.csv")["versions"];
+    assert_eq!(train[0]["rev"], "workspace");
+    assert_eq!(train.as_array().unwrap().len(), 1);
+    // A .dvc file that does not parse is named, and the rest is still listed.
+    std::fs::write(project.join("data/broken.csv.dvc"), "outs: [\n").unwrap();
+    let (items, notes) = data_ls(&dir.path().join("d3"), &project);
+    assert!(notes.contains("data/broken.csv.dvc"), "{notes}");
+    item(&items, "data/train.csv");
+}
