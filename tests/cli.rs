@@ -424,3 +424,51 @@ fn data_ls_follows_the_contract() {
     let at: Vec<i64> = train["versions"].as_array().unwrap()[1..].iter().map(|v| v["at"].as_i64().unwrap()).collect();
     assert!(at.windows(2).all(|w| w[0] >= w[1]), "newest first: {at:?}");
 }
+
+/// `runlens data show PROJECT PATH[@REV] --format json`: `{"rows", "columns", "head"}`, and each
+/// column's fields, exactly.
+#[test]
+fn data_show_follows_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("p");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::copy(fixture("tables/tricky.csv"), project.join("t.csv")).unwrap();
+    let o = runlens(
+        &dir.path().join("data"),
+        &["data", "show", project.to_str().unwrap(), "t.csv", "--rows", "3", "--format", "json"],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&v), ["columns", "head", "rows"]);
+    let score = v["columns"].as_array().unwrap().iter().find(|c| c["name"] == "score").unwrap();
+    assert_eq!(
+        keys(score),
+        [
+            "count",
+            "distinct",
+            "histogram",
+            "max",
+            "mean",
+            "min",
+            "name",
+            "nulls",
+            "q25",
+            "q50",
+            "q75",
+            "std",
+            "top",
+            "type"
+        ]
+    );
+    assert_eq!(keys(&score["histogram"]), ["counts", "edges"]);
+    assert_eq!(v["head"].as_array().unwrap().len(), 3);
+    let ratio = v["columns"].as_array().unwrap().iter().find(|c| c["name"] == "ratio").unwrap();
+    assert_eq!(ratio["max"], "Infinity", "non-finite numbers are strings");
+    let plan = v["columns"].as_array().unwrap().iter().find(|c| c["name"] == "plan").unwrap();
+    assert!(plan["q50"].is_null() && plan["histogram"].is_null(), "fields that do not apply are null");
+}

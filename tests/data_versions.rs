@@ -142,3 +142,50 @@ fn without_history_or_with_a_shallow_clone_data_ls_says_what_it_cannot_see() {
     assert!(notes.contains("data/broken.csv.dvc"), "{notes}");
     item(&items, "data/train.csv");
 }
+
+#[test]
+fn data_show_reads_any_version_from_the_cache_and_names_what_it_cannot() {
+    let (dir, project) = unpack();
+    let truth = read_json(&fixture("data_versions/truth.json"));
+    let show = |spec: &str| {
+        Command::new(env!("CARGO_BIN_EXE_runlens"))
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .args(["data", "show"])
+            .arg(&project)
+            .arg(spec)
+            .args(["--format", "json"])
+            .output()
+            .unwrap()
+    };
+    let rows = |spec: &str| {
+        let o = show(spec);
+        assert!(o.status.success(), "{spec}: {}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()["rows"].as_u64().unwrap()
+    };
+    // make.py: 500 rows, then 560, then 560 new ones, then 40 more in the working tree.
+    assert_eq!(rows("data/train.csv@data-v1"), 500);
+    assert_eq!(rows("data/train.csv@data-v2"), 560);
+    let v3 = truth["commits"]["data-v3"].as_str().unwrap();
+    assert_eq!(rows(&format!("data/train.csv@{}", &v3[..10])), 560);
+    assert_eq!(rows("data/train.csv"), 600);
+    assert_eq!(rows("data/train.csv@workspace"), 600);
+    // A version whose object is not in the cache: one clear error.
+    let v1 = truth["versions"]["data/train.csv"][3]["md5"].as_str().unwrap();
+    std::fs::remove_file(project.join(".dvc/cache/files/md5").join(&v1[..2]).join(&v1[2..])).unwrap();
+    let o = show("data/train.csv@data-v1");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err.contains("not in cache") && err.contains(v1), "{err}");
+    let o = show("data/train.csv@no-such-tag");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no-such-tag"), "{}", String::from_utf8_lossy(&o.stderr));
+    // A cached object whose bytes changed: shown, with a warning naming it.
+    let v2 = truth["versions"]["data/train.csv"][2]["md5"].as_str().unwrap();
+    let obj = project.join(".dvc/cache/files/md5").join(&v2[..2]).join(&v2[2..]);
+    let text = std::fs::read_to_string(&obj).unwrap().replacen("basic", "BASIC", 1);
+    std::fs::write(&obj, text).unwrap();
+    let o = show("data/train.csv@data-v2");
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("warning: data/train.csv@") && err.contains(v2), "{err}");
+}

@@ -21,6 +21,7 @@ mod realruns;
 mod registry;
 mod reliability;
 mod sacred;
+mod tables;
 mod tensorboard;
 mod truth;
 mod wandb;

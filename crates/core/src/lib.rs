@@ -7,6 +7,7 @@
 pub(crate) mod artifacts;
 pub(crate) mod bundle;
 pub(crate) mod codec;
+pub(crate) mod data;
 pub(crate) mod files;
 pub(crate) mod filter;
 #[cfg(feature = "fuzzing")]
@@ -21,6 +22,7 @@ pub(crate) mod registry;
 pub(crate) mod scan;
 pub(crate) mod schema;
 pub(crate) mod series;
+pub(crate) mod table;
 pub(crate) mod tail;
 pub(crate) mod versions;
 pub(crate) mod watch;
@@ -45,6 +47,8 @@ pub use registry::{
 };
 pub use scan::{Progress, ScanOptions, ScanReport};
 pub use series::{m4_points, m4_points_along, XAxis};
+pub use table::stats::{ColumnStats, Histogram};
+pub use table::DataProfile;
 pub use versions::{DataItem, DataListing, DataVersion};
 pub use watch::{Change, WatchEvent, WatchOptions};
 

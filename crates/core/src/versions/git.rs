@@ -75,6 +75,31 @@ impl Repo {
         Ok(out)
     }
 
+    /// The commit a revision names (a commit id or prefix, a tag, a branch).
+    pub(crate) fn resolve(&self, rev: &str) -> Result<Commit, String> {
+        let obj = self.repo.rev_parse_single(rev).map_err(|e| e.to_string())?;
+        let c = obj.object().map_err(|e| e.to_string())?.peel_to_commit().map_err(|e| e.to_string())?;
+        Ok(Commit {
+            id: c.id,
+            parents: c.parent_ids().map(|p| p.detach()).collect(),
+            at: c.time().map(|t| t.seconds * 1000).unwrap_or(0),
+            summary: c.message().map(|m| m.summary().to_string()).unwrap_or_default(),
+            tree: c.tree_id().map_err(|e| e.to_string())?.detach(),
+        })
+    }
+
+    /// The blob at `path` in `tree`, if there is one.
+    pub(crate) fn blob_at(&self, tree: ObjectId, path: &str) -> Option<ObjectId> {
+        let t = self.repo.find_object(tree).ok()?.try_into_tree().ok()?;
+        let e = t.lookup_entry_by_path(path).ok()??;
+        e.mode().is_blob().then(|| e.object_id())
+    }
+
+    /// A blob's size.
+    pub(crate) fn size(&self, id: ObjectId) -> Option<u64> {
+        self.repo.find_header(id).ok().map(|h| h.size())
+    }
+
     /// The blobs under `tree` whose file name is wanted, with their paths relative to `tree`.
     pub(crate) fn blobs(&mut self, tree: ObjectId) -> Result<Rc<Vec<(String, ObjectId)>>, String> {
         if let Some(found) = self.memo.get(&tree) {
@@ -106,8 +131,13 @@ impl Repo {
 
     /// A small blob's bytes (at most 16 MiB).
     pub(crate) fn read(&self, id: ObjectId) -> Result<Vec<u8>, String> {
+        self.read_capped(id, MAX_BLOB)
+    }
+
+    /// A blob's bytes, refused above `cap`.
+    pub(crate) fn read_capped(&self, id: ObjectId, cap: u64) -> Result<Vec<u8>, String> {
         let size = self.repo.find_header(id).map_err(|e| e.to_string())?.size();
-        if size > MAX_BLOB {
+        if size > cap {
             return Err(format!("{id}: {size} bytes, more than a .dvc file or a pointer holds"));
         }
         Ok(self.repo.find_object(id).map_err(|e| e.to_string())?.detach().data)

@@ -9,7 +9,11 @@
 
 pub(crate) mod dvc;
 pub(crate) mod git;
+mod history;
 mod lfs;
+mod open;
+
+pub(crate) use open::Body;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -70,14 +74,14 @@ const MAX_META: u64 = 16 << 20;
 /// Folders never searched for `.dvc` files.
 const SKIP: &[&str] = &[".git", ".dvc", ".runlens", "node_modules", "__pycache__", ".venv", "venv"];
 
-fn wanted(name: &str, lfs: &lfs::Patterns) -> bool {
+pub(crate) fn wanted(name: &str, lfs: &lfs::Patterns) -> bool {
     name.ends_with(".dvc") || name == "dvc.lock" || lfs.may_match_name(name)
 }
 
 /// What one tree (a commit's or the working tree) tracks, by path.
-type Snapshot = BTreeMap<String, Tracked>;
+pub(crate) type Snapshot = BTreeMap<String, Tracked>;
 
-fn parse(path: &str, bytes: &[u8], notes: &mut Vec<String>) -> Vec<Tracked> {
+pub(crate) fn parse(path: &str, bytes: &[u8], notes: &mut Vec<String>) -> Vec<Tracked> {
     let text = String::from_utf8_lossy(bytes);
     let name = path.rsplit('/').next().unwrap_or(path);
     let parsed = if name == "dvc.lock" {
@@ -95,7 +99,7 @@ fn parse(path: &str, bytes: &[u8], notes: &mut Vec<String>) -> Vec<Tracked> {
 
 /// Merges what each file tracks into one snapshot: a path recorded by a `.dvc` file and a stage
 /// keeps the `.dvc` file's hash (the stage's dependency names the same bytes).
-fn merge(into: &mut Snapshot, by: &mut BTreeMap<String, Vec<String>>, items: &[Tracked]) {
+pub(crate) fn merge(into: &mut Snapshot, by: &mut BTreeMap<String, Vec<String>>, items: &[Tracked]) {
     for t in items {
         let vias = by.entry(t.path.clone()).or_default();
         if !vias.contains(&t.via) {
@@ -109,7 +113,7 @@ fn merge(into: &mut Snapshot, by: &mut BTreeMap<String, Vec<String>>, items: &[T
 }
 
 /// The working tree's `.dvc` files, `dvc.lock`s and LFS pointers (no link followed).
-fn workspace(
+pub(crate) fn workspace(
     fs: &ProjectFs,
     root: &Path,
     lfs: &lfs::Patterns,
@@ -147,7 +151,12 @@ fn workspace(
 
 /// Where `t`'s bytes are here: the DVC cache (or LFS objects), else the working tree's file when
 /// the working tree records the same hash.
-fn bytes_path(fs: &ProjectFs, root: &Path, t: &Tracked, working: Option<&Tracked>) -> Option<std::path::PathBuf> {
+pub(crate) fn bytes_path(
+    fs: &ProjectFs,
+    root: &Path,
+    t: &Tracked,
+    working: Option<&Tracked>,
+) -> Option<std::path::PathBuf> {
     if let Some(oid) = t.md5.strip_prefix("sha256:") {
         let p = root.join(format!(".git/lfs/objects/{}/{}/{oid}", oid.get(..2)?, oid.get(2..4)?));
         return fs.is_file(&p).then_some(p);
@@ -225,46 +234,26 @@ impl Index {
         let (work, mut tracked_by) = workspace(&fs, root, &lfs, &mut notes);
         // Per commit (newest first): what it tracks.
         let mut commits: Vec<(git::Commit, Rc<Snapshot>)> = Vec::new();
-        let lfs2 = lfs.clone();
-        match git::Repo::open(&fs, root, Box::new(move |n| wanted(n, &lfs2))) {
+        match history::History::open(&fs, root, &lfs) {
             Ok(None) => notes.push("not a git repository: only the working tree's versions are shown".into()),
             Err(e) => notes.push(format!(".git: {e}: only the working tree's versions are shown")),
-            Ok(Some(mut repo)) => {
-                if repo.is_shallow() {
+            Ok(Some(mut h)) => {
+                if h.repo.is_shallow() {
                     notes.push("a shallow clone: versions older than its first commit are not shown".into());
                 }
-                let mut parsed: HashMap<gix::ObjectId, Rc<Vec<Tracked>>> = HashMap::new();
-                let list = repo.commits().map_err(|e| Error::Project(format!(".git: {e}")))?;
-                let mut snaps: HashMap<gix::ObjectId, Rc<Snapshot>> = HashMap::new();
-                for c in list {
-                    let snap = match snaps.get(&c.tree) {
-                        Some(s) => s.clone(),
-                        None => {
-                            let mut snap = Snapshot::new();
-                            let blobs = repo.blobs(c.tree).map_err(|e| Error::Project(format!(".git: {e}")))?;
-                            for (path, id) in blobs.iter() {
-                                let is_meta = path.ends_with(".dvc") || path.rsplit('/').next() == Some("dvc.lock");
-                                if !is_meta && !lfs.matches(path) {
-                                    continue;
-                                }
-                                let items = match parsed.get(id) {
-                                    Some(p) => p.clone(),
-                                    None => {
-                                        let bytes = repo.read(*id).unwrap_or_default();
-                                        let p = Rc::new(parse(path, &bytes, &mut notes));
-                                        parsed.insert(*id, p.clone());
-                                        p
-                                    }
-                                };
-                                merge(&mut snap, &mut tracked_by, &items);
-                            }
-                            let snap = Rc::new(snap);
-                            snaps.insert(c.tree, snap.clone());
-                            snap
-                        }
-                    };
+                for c in h.repo.commits().map_err(|e| Error::Project(format!(".git: {e}")))? {
+                    let snap = h.snapshot(c.tree)?;
                     commits.push((c, snap));
                 }
+                for (path, vias) in std::mem::take(&mut h.by) {
+                    let all = tracked_by.entry(path).or_default();
+                    for v in vias {
+                        if !all.contains(&v) {
+                            all.push(v);
+                        }
+                    }
+                }
+                notes.append(&mut h.notes);
             }
         }
         let by_id: HashMap<gix::ObjectId, usize> = commits.iter().enumerate().map(|(i, (c, _))| (c.id, i)).collect();

@@ -1,0 +1,340 @@
+//! Tabular files (CSV, TSV, JSONL) read as columns of cells, for previews, statistics, diffs and
+//! drift. Cells are typed the way pandas reads them: pandas' default missing-value markers
+//! (`""`, `NA`, `NaN`, `null`, `None`, ...) are nulls; a column whose every other cell is a number
+//! is numeric ("integer" when all are whole numbers written without a point, else "float"); one
+//! of only `true`/`false` is "boolean"; anything else is "string".
+
+pub(crate) mod stats;
+
+use std::io::Read;
+
+use serde_json::Value;
+
+use crate::Error;
+
+/// A tabular file's layout, from its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Format {
+    Delimited(u8),
+    Jsonl,
+}
+
+pub(crate) fn format_of(path: &str) -> Option<Format> {
+    let lower = path.to_ascii_lowercase();
+    if lower.ends_with(".csv") {
+        Some(Format::Delimited(b','))
+    } else if lower.ends_with(".tsv") || lower.ends_with(".tab") {
+        Some(Format::Delimited(b'\t'))
+    } else if lower.ends_with(".jsonl") || lower.ends_with(".ndjson") {
+        Some(Format::Jsonl)
+    } else {
+        None
+    }
+}
+
+/// One cell.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Cell {
+    Null,
+    /// A number, and whether it was written as a whole number (no point or exponent).
+    Num(f64, bool),
+    Bool(bool),
+    Text(String),
+}
+
+/// pandas' default `na_values` (read_csv) plus the empty cell.
+const NA: &[&str] = &[
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA",
+    "NULL", "NaN", "None", "n/a", "nan", "null",
+];
+
+/// A CSV cell as pandas types it.
+pub(crate) fn cell(s: &str) -> Cell {
+    if NA.contains(&s) {
+        return Cell::Null;
+    }
+    let t = s.trim();
+    if let Ok(i) = t.parse::<i64>() {
+        return Cell::Num(i as f64, true);
+    }
+    if let Ok(f) = fast_float2::parse::<f64, _>(t) {
+        // "inf" and "infinity" are numbers to pandas too; "nan" was a null above.
+        return Cell::Num(f, false);
+    }
+    match s {
+        "True" | "true" | "TRUE" => Cell::Bool(true),
+        "False" | "false" | "FALSE" => Cell::Bool(false),
+        _ => Cell::Text(s.to_string()),
+    }
+}
+
+fn json_cell(v: &Value) -> Cell {
+    match v {
+        Value::Null => Cell::Null,
+        Value::Bool(b) => Cell::Bool(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Cell::Num(i as f64, true),
+            (None, Some(f)) => Cell::Num(f, false),
+            _ => Cell::Null,
+        },
+        Value::String(s) => Cell::Text(s.clone()),
+        other => Cell::Text(other.to_string()),
+    }
+}
+
+/// What a read delivers to.
+pub(crate) trait Rows {
+    /// The header, before any row.
+    fn columns(&mut self, names: &[String]);
+    /// One row, one cell per column (missing cells are nulls); false stops the read.
+    fn row(&mut self, cells: &[Cell]) -> bool;
+}
+
+/// Reads `r` row by row into `to`.
+pub(crate) fn read(r: impl Read, format: Format, to: &mut dyn Rows) -> Result<(), Error> {
+    match format {
+        Format::Delimited(d) => {
+            let mut rdr = csv::ReaderBuilder::new().delimiter(d).flexible(true).has_headers(true).from_reader(r);
+            let header: Vec<String> = rdr
+                .headers()
+                .map_err(|e| Error::Project(format!("the header: {e}")))?
+                .iter()
+                .map(|h| h.trim_start_matches('\u{feff}').to_string())
+                .collect();
+            to.columns(&header);
+            let mut cells = vec![Cell::Null; header.len()];
+            let mut rec = csv::StringRecord::new();
+            loop {
+                match rdr.read_record(&mut rec) {
+                    Ok(false) => break,
+                    Ok(true) => {}
+                    Err(e) => {
+                        let line = e.position().map(|p| p.line()).unwrap_or(0);
+                        return Err(Error::Project(format!("line {line}: {e}")));
+                    }
+                }
+                for (i, c) in cells.iter_mut().enumerate() {
+                    *c = rec.get(i).map(cell).unwrap_or(Cell::Null);
+                }
+                if !to.row(&cells) {
+                    break;
+                }
+            }
+        }
+        Format::Jsonl => {
+            use std::io::BufRead;
+            let mut names: Vec<String> = Vec::new();
+            let mut rows: Vec<serde_json::Map<String, Value>> = Vec::new();
+            // The columns are the keys in order of first appearance: the first 1,000 records set
+            // them (a later new key is not shown).
+            let mut lines = std::io::BufReader::new(r).lines();
+            let mut n = 0usize;
+            let parse =
+                |line: std::io::Result<String>, n: usize| -> Result<Option<serde_json::Map<String, Value>>, Error> {
+                    let line = line.map_err(|e| Error::Io(format!("line {n}: {e}")))?;
+                    if line.trim().is_empty() {
+                        return Ok(None);
+                    }
+                    match serde_json::from_str::<Value>(&line) {
+                        Ok(Value::Object(m)) => Ok(Some(m)),
+                        Ok(_) => Err(Error::Project(format!("line {n}: not a JSON object"))),
+                        Err(e) => Err(Error::Project(format!("line {n}: {e}"))),
+                    }
+                };
+            for line in lines.by_ref() {
+                n += 1;
+                if let Some(m) = parse(line, n)? {
+                    for k in m.keys() {
+                        if !names.contains(k) {
+                            names.push(k.clone());
+                        }
+                    }
+                    rows.push(m);
+                    if rows.len() == 1000 {
+                        break;
+                    }
+                }
+            }
+            to.columns(&names);
+            let mut cells = vec![Cell::Null; names.len()];
+            let mut emit = |m: &serde_json::Map<String, Value>, cells: &mut Vec<Cell>| {
+                for (i, name) in names.iter().enumerate() {
+                    cells[i] = m.get(name).map(json_cell).unwrap_or(Cell::Null);
+                }
+                to.row(cells)
+            };
+            for m in &rows {
+                if !emit(m, &mut cells) {
+                    return Ok(());
+                }
+            }
+            for line in lines {
+                n += 1;
+                if let Some(m) = parse(line, n)? {
+                    if !emit(&m, &mut cells) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A cell as JSON for a preview: non-finite numbers as "NaN", "Infinity", "-Infinity".
+pub(crate) fn cell_json(c: &Cell) -> Value {
+    match c {
+        Cell::Null => Value::Null,
+        Cell::Bool(b) => Value::Bool(*b),
+        Cell::Num(f, int) if *int && f.abs() < 9.0e15 => Value::from(*f as i64),
+        Cell::Num(f, _) => crate::json_num(*f),
+        Cell::Text(s) => Value::String(s.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_typed_as_pandas_reads_them() {
+        assert_eq!(cell(""), Cell::Null);
+        assert_eq!(cell("NA"), Cell::Null);
+        assert_eq!(cell("nan"), Cell::Null);
+        assert_eq!(cell("12"), Cell::Num(12.0, true));
+        assert_eq!(cell("1.5e3"), Cell::Num(1500.0, false));
+        assert_eq!(cell("inf"), Cell::Num(f64::INFINITY, false));
+        assert_eq!(cell("True"), Cell::Bool(true));
+        assert_eq!(cell("basic"), Cell::Text("basic".into()));
+    }
+}
+
+/// What `data show` reports: every column's statistics and the first rows.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DataProfile {
+    pub path: String,
+    /// "workspace" or the commit id.
+    pub rev: String,
+    pub rows: u64,
+    pub columns: Vec<stats::ColumnStats>,
+    pub head: Vec<serde_json::Map<String, Value>>,
+    /// A recomputed hash that differs from what DVC recorded, and the like.
+    pub warnings: Vec<String>,
+}
+
+/// Builds a [`DataProfile`]'s columns and head.
+struct Profiler {
+    names: Vec<String>,
+    cols: Vec<stats::Column>,
+    rows: u64,
+    head: usize,
+    first: Vec<serde_json::Map<String, Value>>,
+}
+
+impl Rows for Profiler {
+    fn columns(&mut self, names: &[String]) {
+        self.names = names.to_vec();
+        self.cols = names.iter().map(|_| stats::Column::new()).collect();
+    }
+
+    fn row(&mut self, cells: &[Cell]) -> bool {
+        self.rows += 1;
+        if self.first.len() < self.head {
+            self.first.push(self.names.iter().cloned().zip(cells.iter().map(cell_json)).collect());
+        }
+        for (c, cell) in self.cols.iter_mut().zip(cells) {
+            c.push(cell);
+        }
+        true
+    }
+}
+
+/// Counts what is read, reports every 8 MiB, hashes it (when asked) and stops on a cancel.
+struct Progress<'a, R> {
+    inner: R,
+    done: u64,
+    total: u64,
+    next: u64,
+    md5: Option<md5::Md5>,
+    report: &'a mut dyn FnMut(u64, u64),
+    cancel: &'a std::sync::atomic::AtomicBool,
+}
+
+impl<R: Read> Read for Progress<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use md5::Digest;
+        if self.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(std::io::Error::other("cancelled"));
+        }
+        let k = self.inner.read(buf)?;
+        if let Some(h) = self.md5.as_mut() {
+            h.update(&buf[..k]);
+        }
+        self.done += k as u64;
+        if self.done >= self.next || k == 0 {
+            self.next = self.done + (8 << 20);
+            (self.report)(self.done, self.total);
+        }
+        Ok(k)
+    }
+}
+
+impl crate::index::Index {
+    /// The statistics of every column of `spec` (`PATH` or `PATH@REV`) over all its rows, and its
+    /// first `head` rows. Reports progress (bytes read of the total) and stops when `cancel` is set.
+    pub fn data_show(
+        &self,
+        spec: &str,
+        head: usize,
+        progress: &mut dyn FnMut(u64, u64),
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<DataProfile, Error> {
+        let bytes = self.data_open(spec)?;
+        let format = format_of(&bytes.path)
+            .ok_or_else(|| Error::Refused(format!("{}: not a table Runlens reads (CSV, TSV, JSONL)", bytes.path)))?;
+        let fs = crate::files::ProjectFs::new(&self.root);
+        let (reader, total): (Box<dyn Read>, u64) = match &bytes.body {
+            crate::versions::Body::File(p) => {
+                let f = fs.open(p).map_err(|e| Error::Io(format!("{}: {e}", p.display())))?;
+                let total = f.metadata().map(|m| m.len()).unwrap_or(0);
+                (Box::new(std::io::BufReader::with_capacity(1 << 20, f)), total)
+            }
+            crate::versions::Body::Memory(b) => (Box::new(std::io::Cursor::new(b.clone())), b.len() as u64),
+        };
+        use md5::Digest;
+        let check = bytes.md5.as_ref().filter(|m| !m.ends_with(".dir") && !m.starts_with("sha256:") && !bytes.legacy);
+        let mut r = Progress {
+            inner: reader,
+            done: 0,
+            total,
+            next: 8 << 20,
+            md5: check.map(|_| md5::Md5::new()),
+            report: progress,
+            cancel,
+        };
+        let at = format!("{}@{}", bytes.path, &bytes.rev[..bytes.rev.len().min(8)]);
+        let mut sink = Profiler { names: Vec::new(), cols: Vec::new(), rows: 0, head, first: Vec::new() };
+        let read_result = read(&mut r, format, &mut sink);
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Error::Cancelled(format!("{at}: the statistics were cancelled")));
+        }
+        read_result.map_err(|e| match e {
+            Error::Project(m) => Error::Project(format!("{at}: {m}")),
+            other => other,
+        })?;
+        let mut warnings = Vec::new();
+        if let (Some(want), Some(h)) = (check, r.md5.take()) {
+            // The rest of the file, if the reader stopped early.
+            let mut rest = Vec::new();
+            let _ = r.inner.read_to_end(&mut rest);
+            let mut h = h;
+            h.update(&rest);
+            let got: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            if &got != want {
+                warnings.push(format!("{at}: its bytes hash to {got}, not the {want} DVC recorded"));
+            }
+        }
+        let columns = sink.cols.into_iter().zip(&sink.names).map(|(c, n)| c.finish(n)).collect();
+        Ok(DataProfile { path: bytes.path, rev: bytes.rev, rows: sink.rows, columns, head: sink.first, warnings })
+    }
+}
