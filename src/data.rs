@@ -24,6 +24,22 @@ pub enum DataCmd {
         #[arg(long, value_enum, default_value_t = Fmt::Table)]
         format: Fmt,
     },
+    /// Two versions of a dataset, or two tables: columns added, removed and retyped, row counts,
+    /// and with --key the rows added, removed and changed; for a DVC-tracked folder, its files as
+    /// `dvc diff --json --show-hash` lists them. Exit 0 when they are the same, 1 when they
+    /// differ, 2 on trouble (as diff(1)).
+    Diff {
+        project: PathBuf,
+        /// PATH@REV (or PATH: the working tree)
+        a: String,
+        /// PATH@REV, PATH, or a REV of A's path
+        b: String,
+        /// A column whose values identify rows, to find rows added, removed and changed
+        #[arg(long)]
+        key: Option<String>,
+        #[arg(long, value_enum, default_value_t = Fmt::Table)]
+        format: Fmt,
+    },
     /// Tracked data (DVC .dvc files and dvc.lock, Git LFS) with its versions through git history,
     /// newest first, and the runs and model versions that used each.
     Ls {
@@ -47,6 +63,23 @@ fn short(rev: &str) -> &str {
 
 pub fn run(cmd: DataCmd, open: &dyn Fn(&Path) -> Result<Index>, out: &mut dyn Write) -> Result<ExitCode> {
     match cmd {
+        DataCmd::Diff { project, a, b, key, format } => {
+            let d = match open(&project).and_then(|index| Ok(index.data_diff(&a, &b, key.as_deref())?)) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            for w in &d.warnings {
+                eprintln!("warning: {w}");
+            }
+            match format {
+                Fmt::Json => writeln!(out, "{}", serde_json::to_string(&d)?)?,
+                Fmt::Table => print_diff(&d, out)?,
+            }
+            return Ok(if d.differs() { ExitCode::from(1) } else { ExitCode::SUCCESS });
+        }
         DataCmd::Show { project, spec, rows, format } => {
             let index = open(&project)?;
             let never = std::sync::atomic::AtomicBool::new(false);
@@ -140,4 +173,53 @@ fn column_json(c: &runlens_core::ColumnStats) -> serde_json::Value {
             "counts": h.counts,
         })),
     })
+}
+
+fn print_diff(d: &runlens_core::DataDiff, out: &mut dyn Write) -> Result<()> {
+    writeln!(
+        out,
+        "a: {}@{} ({} {})",
+        d.a.path,
+        short(&d.a.rev),
+        d.a.rows,
+        if d.kind == "folder" { "files" } else { "rows" }
+    )?;
+    writeln!(
+        out,
+        "b: {}@{} ({} {})",
+        d.b.path,
+        short(&d.b.rev),
+        d.b.rows,
+        if d.kind == "folder" { "files" } else { "rows" }
+    )?;
+    if let Some(files) = &d.files {
+        for k in ["added", "deleted", "modified", "renamed"] {
+            for e in files[k].as_array().into_iter().flatten() {
+                let path = match &e["path"] {
+                    serde_json::Value::Object(p) => {
+                        format!("{} -> {}", p["old"].as_str().unwrap_or(""), p["new"].as_str().unwrap_or(""))
+                    }
+                    p => p.as_str().unwrap_or("").to_string(),
+                };
+                writeln!(out, "{k:<9} {path}")?;
+            }
+        }
+        return Ok(());
+    }
+    for c in &d.columns_added {
+        writeln!(out, "column added    {c}")?;
+    }
+    for c in &d.columns_removed {
+        writeln!(out, "column removed  {c}")?;
+    }
+    for r in &d.columns_retyped {
+        writeln!(out, "column retyped  {} ({} -> {})", r.name, r.from, r.to)?;
+    }
+    if let (Some(a), Some(r), Some(c)) = (d.rows_added, d.rows_removed, d.rows_changed) {
+        writeln!(out, "rows by {}: {a} added, {r} removed, {c} changed", d.key.as_deref().unwrap_or("key"))?;
+        for c in &d.changed_cells {
+            writeln!(out, "  {} {}: {} -> {}", c.key, c.column, c.a, c.b)?;
+        }
+    }
+    Ok(())
 }

@@ -472,3 +472,46 @@ fn data_show_follows_the_contract() {
     let plan = v["columns"].as_array().unwrap().iter().find(|c| c["name"] == "plan").unwrap();
     assert!(plan["q50"].is_null() && plan["histogram"].is_null(), "fields that do not apply are null");
 }
+
+/// `runlens data diff PROJECT A B [--key COL] --format json`: its fields, exactly, and diff(1)'s
+/// exit codes (0 same, 1 different, 2 trouble).
+#[test]
+fn data_diff_follows_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("p");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(project.join("a.csv"), "id,x\n1,a\n2,b\n").unwrap();
+    std::fs::write(project.join("b.csv"), "id,x,y\n1,a,0\n2,c,0\n3,d,1\n").unwrap();
+    let p = project.to_str().unwrap();
+    let o =
+        runlens(&dir.path().join("data"), &["data", "diff", p, "a.csv", "b.csv", "--key", "id", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let d: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut keys: Vec<&str> = d.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "a",
+            "b",
+            "changed_cells",
+            "columns_added",
+            "columns_removed",
+            "columns_retyped",
+            "files",
+            "key",
+            "kind",
+            "rows_added",
+            "rows_changed",
+            "rows_removed",
+            "warnings"
+        ]
+    );
+    assert_eq!(d["columns_added"], serde_json::json!(["y"]));
+    assert_eq!((d["rows_added"].as_u64(), d["rows_changed"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(d["changed_cells"][0], serde_json::json!({"key": 2, "column": "x", "a": "b", "b": "c"}));
+    let same = runlens(&dir.path().join("data"), &["data", "diff", p, "a.csv", "a.csv"]);
+    assert_eq!(same.status.code(), Some(0));
+    let bad = runlens(&dir.path().join("data"), &["data", "diff", p, "a.csv", "missing.csv"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

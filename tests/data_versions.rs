@@ -189,3 +189,53 @@ fn data_show_reads_any_version_from_the_cache_and_names_what_it_cannot() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("warning: data/train.csv@") && err.contains(v2), "{err}");
 }
+
+#[test]
+fn data_diff_of_a_folder_is_dvc_diffs_and_of_a_table_finds_the_changed_rows() {
+    let (dir, project) = unpack();
+    let truth = read_json(&fixture("data_versions/truth.json"));
+    let diff = |a: &str, b: &str, key: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_runlens"));
+        c.arg("--data-dir").arg(dir.path().join("data")).args(["data", "diff"]).arg(&project).args([a, b]);
+        if let Some(k) = key {
+            c.args(["--key", k]);
+        }
+        let o = c.args(["--format", "json"]).output().unwrap();
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+        (o.status.code(), v, String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    // The folder: exactly `dvc diff --json --show-hash data-v1 data-v2`'s entries under it.
+    let (code, d, err) = diff("data/images@data-v1", "data-v2", None);
+    assert_eq!(code, Some(1), "{err}");
+    let dvc = &truth["dvc_diff"]["data-v1..data-v2"];
+    for k in ["added", "deleted", "modified", "renamed"] {
+        let under = |e: &Value| {
+            let p = match &e["path"] {
+                Value::Object(p) => p["new"].as_str().unwrap().to_string(),
+                p => p.as_str().unwrap().to_string(),
+            };
+            p.starts_with("data/images/")
+        };
+        let want: Vec<&Value> = dvc[k].as_array().unwrap().iter().filter(|e| under(e)).collect();
+        let got: Vec<&Value> = d["files"][k].as_array().unwrap().iter().collect();
+        assert_eq!(got, want, "{k}");
+    }
+    // The table by its key: 60 rows added and the 5 relabelled rows, each a `churned` flip.
+    let (code, d, err) = diff("data/train.csv@data-v1", "data/train.csv@data-v2", Some("id"));
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!((d["a"]["rows"].as_u64(), d["b"]["rows"].as_u64()), (Some(500), Some(560)));
+    assert_eq!(
+        (d["rows_added"].as_u64(), d["rows_removed"].as_u64(), d["rows_changed"].as_u64()),
+        (Some(60), Some(0), Some(5))
+    );
+    let cells = d["changed_cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 5);
+    assert!(cells.iter().all(|c| c["column"] == "churned" && c["a"] != c["b"]), "{cells:?}");
+    assert!(d["columns_added"].as_array().unwrap().is_empty());
+    // The same version twice: exit 0. Trouble: exit 2.
+    let (code, _, _) = diff("data/train.csv@data-v2", "data-v2", None);
+    assert_eq!(code, Some(0));
+    let (code, _, err) = diff("data/train.csv@data-v1", "data-v2", Some("no_such_column"));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("no_such_column"), "{err}");
+}

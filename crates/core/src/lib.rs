@@ -47,6 +47,7 @@ pub use registry::{
 };
 pub use scan::{Progress, ScanOptions, ScanReport};
 pub use series::{m4_points, m4_points_along, XAxis};
+pub use table::diff::{ChangedCell, DataDiff, DiffSide, Retyped};
 pub use table::stats::{ColumnStats, Histogram};
 pub use table::DataProfile;
 pub use versions::{DataItem, DataListing, DataVersion};

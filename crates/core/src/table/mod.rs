@@ -4,6 +4,7 @@
 //! is numeric ("integer" when all are whole numbers written without a point, else "float"); one
 //! of only `true`/`false` is "boolean"; anything else is "string".
 
+pub(crate) mod diff;
 pub(crate) mod stats;
 
 use std::io::Read;

@@ -13,7 +13,7 @@ mod history;
 mod lfs;
 mod open;
 
-pub(crate) use open::Body;
+pub(crate) use open::{split_spec, Body, Folder};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;

@@ -135,3 +135,66 @@ impl Index {
         }
     }
 }
+
+/// A tracked folder's version: its `.dir` md5 and its files (relpath, md5) from the cache.
+pub(crate) struct Folder {
+    pub path: String,
+    pub rev: String,
+    pub md5: String,
+    pub files: Vec<(String, String)>,
+}
+
+/// Splits `PATH@REV` (a `PATH` that exists as written is a path, even with an `@`).
+pub(crate) fn split_spec<'a>(fs: &ProjectFs, root: &std::path::Path, spec: &'a str) -> (&'a str, Option<&'a str>) {
+    match spec.rsplit_once('@') {
+        Some((p, r)) if !p.is_empty() && !r.is_empty() && !fs.exists(&root.join(spec)) => (p, Some(r)),
+        _ => (spec, None),
+    }
+}
+
+impl Index {
+    /// `spec` as a DVC-tracked folder, when it is one: `Ok(None)` when it is not a tracked folder.
+    pub(crate) fn data_folder(&self, spec: &str) -> Result<Option<Folder>, Error> {
+        let fs = ProjectFs::new(&self.root);
+        let root = self.root.as_path();
+        let (path, rev) = split_spec(&fs, root, spec);
+        let Some(path) = dvc::join("", path.trim_end_matches('/')) else { return Ok(None) };
+        let lfs = lfs::Patterns::read(&fs, root);
+        let (t, rev) = match rev.filter(|r| *r != "workspace") {
+            None => {
+                let mut notes = Vec::new();
+                let (work, _) = workspace(&fs, root, &lfs, &mut notes);
+                (work.get(&path).cloned(), "workspace".to_string())
+            }
+            Some(rev) => {
+                let Some(mut h) =
+                    history::History::open(&fs, root, &lfs).map_err(|e| Error::Project(format!(".git: {e}")))?
+                else {
+                    return Ok(None);
+                };
+                let c = h
+                    .repo
+                    .resolve(rev)
+                    .map_err(|e| Error::NotFound(format!("{rev}: no such commit, tag or branch ({e})")))?;
+                (h.snapshot(c.tree)?.get(&path).cloned(), c.id.to_string())
+            }
+        };
+        let Some(t) = t.filter(|t| t.md5.ends_with(".dir")) else { return Ok(None) };
+        let listing =
+            dvc::cache_paths(&t.md5, t.legacy).into_iter().map(|p| root.join(p)).find(|p| fs.is_file(p)).ok_or_else(
+                || {
+                    Error::NotFound(format!(
+                        "{path}@{}: its folder listing is not in cache ({})",
+                        &rev[..rev.len().min(8)],
+                        t.md5
+                    ))
+                },
+            )?;
+        let bytes = fs
+            .read(&listing, 256 << 20, "a .dir listing")
+            .map_err(|e| Error::Io(format!("{}: {e}", listing.display())))?;
+        let files = dvc::parse_dir_listing(&bytes)
+            .ok_or_else(|| Error::Project(format!("{}: not a DVC folder listing", listing.display())))?;
+        Ok(Some(Folder { path, rev, md5: t.md5, files }))
+    }
+}
