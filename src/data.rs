@@ -40,6 +40,17 @@ pub enum DataCmd {
         #[arg(long, value_enum, default_value_t = Fmt::Table)]
         format: Fmt,
     },
+    /// Set the reference dataset of a model version (what its drift is measured against): a
+    /// signed registry event naming the path, the commit and the bytes' md5.
+    Reference {
+        project: PathBuf,
+        /// NAME@VERSION or NAME@ALIAS
+        target: String,
+        /// PATH or PATH@REV: a table
+        spec: String,
+        #[arg(long, value_enum, default_value_t = Fmt::Table)]
+        format: Fmt,
+    },
     /// Tracked data (DVC .dvc files and dvc.lock, Git LFS) with its versions through git history,
     /// newest first, and the runs and model versions that used each.
     Ls {
@@ -61,8 +72,37 @@ fn short(rev: &str) -> &str {
     }
 }
 
-pub fn run(cmd: DataCmd, open: &dyn Fn(&Path) -> Result<Index>, out: &mut dyn Write) -> Result<ExitCode> {
+pub fn run(
+    cmd: DataCmd,
+    open: &dyn Fn(&Path) -> Result<Index>,
+    config_dir: Option<PathBuf>,
+    out: &mut dyn Write,
+) -> Result<ExitCode> {
     match cmd {
+        DataCmd::Reference { project, target, spec, format } => {
+            let index = open(&project)?;
+            let who = crate::registry::identity(config_dir)?;
+            let w = index.data_reference(&target, &spec, &who, crate::registry::now()?)?;
+            let m = index.registry_model(&w.name)?;
+            let v = m.versions.iter().find(|v| Some(v.version) == w.version);
+            let dataset = v.map(|v| v.dataset.clone()).unwrap_or_default();
+            match format {
+                Fmt::Json => writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({"name": w.name, "version": w.version, "event": w.event, "dataset": dataset})
+                )?,
+                Fmt::Table => writeln!(
+                    out,
+                    "{}@{}: reference dataset {}@{} (md5 {})",
+                    w.name,
+                    w.version.unwrap_or(0),
+                    dataset["path"].as_str().unwrap_or(""),
+                    short(dataset["rev"].as_str().unwrap_or("")),
+                    dataset["md5"].as_str().unwrap_or("")
+                )?,
+            }
+        }
         DataCmd::Diff { project, a, b, key, format } => {
             let d = match open(&project).and_then(|index| Ok(index.data_diff(&a, &b, key.as_deref())?)) {
                 Ok(d) => d,

@@ -218,7 +218,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Data(cmd) => {
             let open = |p: &Path| open(&data, p, &Refresh { no_refresh: false });
-            return data::run(cmd, &open, &mut out);
+            return data::run(cmd, &open, cli.config_dir, &mut out);
         }
         Command::Index { project, quiet } => {
             let mut index = Index::open(&data, &project)?;

@@ -160,7 +160,7 @@ pub enum RegistryCmd {
 
 /// The time of a change: `RUNLENS_NOW` (ms or RFC 3339) when set, for reproducible demos and
 /// tests, else the clock.
-fn now() -> Result<i64> {
+pub fn now() -> Result<i64> {
     if let Some(v) = std::env::var("RUNLENS_NOW").ok().filter(|v| !v.is_empty()) {
         return runlens_core::parse_time(&v).ok_or_else(|| anyhow::anyhow!("RUNLENS_NOW={v:?} is not a time"));
     }

@@ -239,3 +239,41 @@ fn data_diff_of_a_folder_is_dvc_diffs_and_of_a_table_finds_the_changed_rows() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("no_such_column"), "{err}");
 }
+
+#[test]
+fn a_reference_dataset_is_a_signed_event_and_data_ls_names_the_model() {
+    let (dir, project) = unpack();
+    let truth = read_json(&fixture("data_versions/truth.json"));
+    let cli = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_runlens"))
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .arg("--config-dir")
+            .arg(dir.path().join("ana"))
+            .args(args)
+            .env("RUNLENS_NOW", "2025-04-01T00:00:00Z")
+            .output()
+            .unwrap()
+    };
+    let p = project.to_str().unwrap();
+    let run_v2 = truth["runs"]["v2"].as_str().unwrap();
+    let o = cli(&["registry", "register", p, run_v2, "models/model.json", "--name", "churn"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = cli(&["data", "reference", p, "churn@1", "data/train.csv@data-v2", "--format", "json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v2 = &truth["versions"]["data/train.csv"][2];
+    assert_eq!(r["dataset"]["rev"], v2["rev"]);
+    assert_eq!(r["dataset"]["dvc_md5"], v2["md5"]);
+    assert_eq!(r["dataset"]["md5"], v2["md5"], "a 3.x md5 is the plain md5 of the bytes");
+    let o = cli(&["registry", "history", p, "churn", "--format", "json"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("set_dataset"));
+    assert!(cli(&["registry", "verify", p]).status.success(), "the event is signed and verifies");
+    let (items, _) = data_ls(&dir.path().join("data"), &project);
+    let train = item(&items, "data/train.csv");
+    let version = train["versions"].as_array().unwrap().iter().find(|v| v["rev"] == v2["rev"]).unwrap();
+    assert!(version["models"].as_array().unwrap().contains(&Value::from("churn@1")), "{version}");
+    // Not a table: refused, nothing written.
+    let o = cli(&["data", "reference", p, "churn@1", "data/legacy.txt"]);
+    assert_eq!(o.status.code(), Some(1));
+}

@@ -12,6 +12,7 @@ pub(crate) mod git;
 mod history;
 mod lfs;
 mod open;
+mod reference;
 
 pub(crate) use open::{split_spec, Body, Folder};
 
@@ -259,6 +260,7 @@ impl Index {
         let by_id: HashMap<gix::ObjectId, usize> = commits.iter().enumerate().map(|(i, (c, _))| (c.id, i)).collect();
         let runs = self.runs_by_commit()?;
         let models = self.models_by_run();
+        let references = self.references();
         let mut items = Vec::new();
         let mut problems = Vec::new();
         for (path, vias) in &tracked_by {
@@ -319,6 +321,12 @@ impl Index {
                     }
                 }
             }
+            // Model versions whose reference dataset is this version of this path.
+            for v in &mut versions {
+                if let Some(names) = references.get(&(path.clone(), v.md5.clone())) {
+                    v.models.extend(names.iter().cloned());
+                }
+            }
             for v in &mut versions {
                 v.runs.sort();
                 v.runs.dedup();
@@ -353,6 +361,20 @@ impl Index {
             }
         }
         Ok(out)
+    }
+
+    /// Our registry's versions ("name@version") by their reference dataset (path, DVC md5).
+    fn references(&self) -> HashMap<(String, String), Vec<String>> {
+        let mut out: HashMap<(String, String), Vec<String>> = HashMap::new();
+        for m in self.registry_models().unwrap_or_default() {
+            for v in m.versions.iter().filter(|_| m.source == "runlens") {
+                let d = &v.dataset;
+                if let (Some(p), Some(md5)) = (d["path"].as_str(), d["dvc_md5"].as_str()) {
+                    out.entry((p.to_string(), md5.to_string())).or_default().push(format!("{}@{}", m.name, v.version));
+                }
+            }
+        }
+        out
     }
 
     /// Our registry's versions ("name@version") by the id of the run they were registered from.
