@@ -100,3 +100,8 @@ fn csv_statistics_equal_pandas() {
 fn jsonl_statistics_equal_pandas() {
     check("events.jsonl");
 }
+
+#[test]
+fn parquet_statistics_equal_pandas() {
+    check("tricky.parquet");
+}

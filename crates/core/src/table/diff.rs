@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{cell_json, format_of, read, stats, Cell, Rows};
+use super::{cell_json, format_of, stats, Cell, Rows};
 use crate::index::Index;
 use crate::Error;
 
@@ -164,14 +164,7 @@ impl Index {
                 duplicates: Vec::new(),
             };
             let at = format!("{}@{}", bytes.path, &bytes.rev[..bytes.rev.len().min(8)]);
-            let r: Box<dyn std::io::Read> = match bytes.body {
-                crate::versions::Body::File(p) => Box::new(std::io::BufReader::with_capacity(
-                    1 << 20,
-                    fs.open(&p).map_err(|e| Error::Io(format!("{}: {e}", p.display())))?,
-                )),
-                crate::versions::Body::Memory(m) => Box::new(std::io::Cursor::new(m)),
-            };
-            read(r, format, &mut l).map_err(|e| Error::Project(format!("{at}: {e}")))?;
+            super::read_body(&fs, &bytes.body, format, &mut l).map_err(|e| Error::Project(format!("{at}: {e}")))?;
             if let Some(k) = key {
                 if l.key.is_none() {
                     return Err(Error::Refused(format!("{at}: no column {k:?} to use as the key")));

@@ -18,6 +18,7 @@ use crate::Error;
 pub(crate) enum Format {
     Delimited(u8),
     Jsonl,
+    Parquet,
 }
 
 pub(crate) fn format_of(path: &str) -> Option<Format> {
@@ -28,6 +29,8 @@ pub(crate) fn format_of(path: &str) -> Option<Format> {
         Some(Format::Delimited(b'\t'))
     } else if lower.ends_with(".jsonl") || lower.ends_with(".ndjson") {
         Some(Format::Jsonl)
+    } else if lower.ends_with(".parquet") || lower.ends_with(".pq") {
+        Some(Format::Parquet)
     } else {
         None
     }
@@ -91,9 +94,85 @@ pub(crate) trait Rows {
     fn row(&mut self, cells: &[Cell]) -> bool;
 }
 
-/// Reads `r` row by row into `to`.
+/// Reads a version's bytes (`body`, opened through `fs`) row by row into `to`; `wrap` sees the
+/// byte stream of text formats (to count progress or hash it).
+pub(crate) fn read_body(
+    fs: &crate::files::ProjectFs,
+    body: &crate::versions::Body,
+    format: Format,
+    to: &mut dyn Rows,
+) -> Result<(), Error> {
+    use crate::versions::Body;
+    match (body, format) {
+        (Body::File(p), Format::Parquet) => {
+            let f = fs.open(p).map_err(|e| Error::Io(format!("{}: {e}", p.display())))?;
+            read_parquet(f, to)
+        }
+        (Body::Memory(m), Format::Parquet) => read_parquet(bytes::Bytes::from(m.clone()), to),
+        (Body::File(p), _) => {
+            let f = fs.open(p).map_err(|e| Error::Io(format!("{}: {e}", p.display())))?;
+            read(std::io::BufReader::with_capacity(1 << 20, f), format, to)
+        }
+        (Body::Memory(m), _) => read(std::io::Cursor::new(m), format, to),
+    }
+}
+
+fn parquet_cell(f: &parquet::record::Field) -> Cell {
+    use parquet::record::Field as F;
+    let num = |x: f64| if x.is_nan() { Cell::Null } else { Cell::Num(x, false) };
+    match f {
+        F::Null => Cell::Null,
+        F::Bool(b) => Cell::Bool(*b),
+        F::Byte(x) => Cell::Num(*x as f64, true),
+        F::Short(x) => Cell::Num(*x as f64, true),
+        F::Int(x) => Cell::Num(*x as f64, true),
+        F::Long(x) => Cell::Num(*x as f64, true),
+        F::UByte(x) => Cell::Num(*x as f64, true),
+        F::UShort(x) => Cell::Num(*x as f64, true),
+        F::UInt(x) => Cell::Num(*x as f64, true),
+        F::ULong(x) => Cell::Num(*x as f64, true),
+        F::Float16(x) => num(f64::from(*x)),
+        F::Float(x) => num(*x as f64),
+        F::Double(x) => num(*x),
+        F::Decimal(_) => f.to_string().parse::<f64>().map(num).unwrap_or_else(|_| Cell::Text(f.to_string())),
+        F::Str(s) => Cell::Text(s.clone()),
+        F::Bytes(b) => Cell::Text(String::from_utf8_lossy(b.data()).into_owned()),
+        other => Cell::Text(other.to_string().trim_matches('"').to_string()),
+    }
+}
+
+/// A Parquet file, row by row (its top-level columns; nested ones as text).
+fn read_parquet<R: parquet::file::reader::ChunkReader + 'static>(r: R, to: &mut dyn Rows) -> Result<(), Error> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let bad = |e: parquet::errors::ParquetError| Error::Project(format!("not a readable Parquet file: {e}"));
+    let reader = SerializedFileReader::new(r).map_err(bad)?;
+    let names: Vec<String> = reader
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .root_schema()
+        .get_fields()
+        .iter()
+        .map(|f| f.name().to_string())
+        .collect();
+    to.columns(&names);
+    let mut cells = vec![Cell::Null; names.len()];
+    for row in reader.get_row_iter(None).map_err(bad)? {
+        let row = row.map_err(bad)?;
+        for (i, (_, field)) in row.get_column_iter().enumerate().take(cells.len()) {
+            cells[i] = parquet_cell(field);
+        }
+        if !to.row(&cells) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Reads `r` row by row into `to` (a text format).
 pub(crate) fn read(r: impl Read, format: Format, to: &mut dyn Rows) -> Result<(), Error> {
     match format {
+        Format::Parquet => return Err(Error::Project("a Parquet file is read from a file, not a stream".into())),
         Format::Delimited(d) => {
             let mut rdr = csv::ReaderBuilder::new().delimiter(d).flexible(true).has_headers(true).from_reader(r);
             let header: Vec<String> = rdr
@@ -315,7 +394,13 @@ impl crate::index::Index {
         };
         let at = format!("{}@{}", bytes.path, &bytes.rev[..bytes.rev.len().min(8)]);
         let mut sink = Profiler { names: Vec::new(), cols: Vec::new(), rows: 0, head, first: Vec::new() };
-        let read_result = read(&mut r, format, &mut sink);
+        let read_result = if format == Format::Parquet {
+            let done = read_body(&fs, &bytes.body, format, &mut sink);
+            (r.report)(total, total);
+            done
+        } else {
+            read(&mut r, format, &mut sink)
+        };
         if cancel.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(Error::Cancelled(format!("{at}: the statistics were cancelled")));
         }
