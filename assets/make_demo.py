@@ -34,10 +34,11 @@ def parse_args():
     ap.add_argument("--dest", default=os.path.join(HERE, "demo"))
     ap.add_argument("--keras-python",
                     default=os.path.expanduser("~/.cache/runlens-keras-venv/bin/python"))
-    ap.add_argument("--parts", default="mlruns,lightning_logs,keras,logs,tb,registry",
+    ap.add_argument("--parts", default="mlruns,lightning_logs,keras,logs,tb,registry,data",
                     help="which folders of the demo to (re)build, comma-separated; `registry` adds the "
                          "model runs and MLflow's registry to mlruns/ and rebuilds .runlens/registry "
-                         "with the runlens CLI")
+                         "with the runlens CLI; `data` makes the versioned customer data with git and "
+                         "DVC (assets/demo-data.tar.gz) and sets churn-gbm@2's reference dataset")
     ap.add_argument("--runlens", default=os.path.join(REPO, "target", "release", "runlens"),
                     help="the runlens CLI that writes the demo's registry (built if missing)")
     return ap.parse_args()
@@ -66,6 +67,7 @@ if __name__ == "__main__":
     sys.argv[0] = "train.py"  # MLflow records it as mlflow.source.name
 
 import csv  # noqa: E402
+import tarfile  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import math  # noqa: E402
@@ -518,6 +520,103 @@ def build_registry(dest, runlens, made):
     shutil.rmtree(scratch)
 
 
+def customers(rng, n, start, charges_shift=0.0, plan_p=(0.5, 0.3, 0.2)):
+    """Customer features like the churn models' (tenure, monthly_charges, support_calls), a plan and
+    the label."""
+    rows = []
+    for i in range(n):
+        tenure = round(float(rng.uniform(0, 72)), 1)
+        charges = round(float(rng.normal(65 + charges_shift, 20)), 2)
+        calls = int(rng.poisson(1.5))
+        plan = ["basic", "plus", "pro"][int(rng.choice(3, p=plan_p))]
+        p = 1 / (1 + math.exp(-(-1.2 - 0.04 * tenure + 0.02 * (charges - 65) + 0.5 * calls)))
+        rows.append([start + i, tenure, charges, calls, plan, int(rng.random() < p)])
+    return rows
+
+
+def build_data(dest, runlens, rng):
+    """Versioned data the real `git` and `dvc` make: data/customers.csv in three commits (tags
+    data-v1, data-v2, data-v3; the third month's customers pay about half a standard deviation more
+    and buy more `pro` plans: it drifted) and a fourth batch in the working tree. A nested .git
+    cannot live in our repository, so the history (.git, .dvc with its cache, the .dvc files and the
+    data) is packed into assets/demo-data.tar.gz; scripts/demo.sh unpacks it into a working copy of
+    the demo. churn-gbm@2's reference dataset is set to data-v2 with the runlens CLI, and that one
+    event file is copied back into the demo's registry."""
+    work = os.path.join(os.path.dirname(os.path.abspath(dest)), ".demo-data-scratch")
+    if os.path.exists(work):
+        shutil.rmtree(work)
+    shutil.copytree(dest, work)
+    dvc = [os.path.join(os.path.dirname(sys.executable), "dvc")]
+    env = dict(os.environ, GIT_AUTHOR_NAME="Ana Ribeiro", GIT_AUTHOR_EMAIL="ana@example.org",
+               GIT_COMMITTER_NAME="Ana Ribeiro", GIT_COMMITTER_EMAIL="ana@example.org",
+               GIT_CONFIG_NOSYSTEM="1", DVC_NO_ANALYTICS="1")
+
+    def sh(*cmd, extra=None):
+        subprocess.run(list(cmd), cwd=work, env=dict(env, **(extra or {})), check=True, capture_output=True)
+
+    def write(rows):
+        with open(os.path.join(work, "data", "customers.csv"), "w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["customer_id", "tenure", "monthly_charges", "support_calls", "plan", "churned"])
+            w.writerows(rows)
+
+    sh("git", "init", "-q", "-b", "main")
+    sh(*dvc, "init", "-q")
+    sh(*dvc, "config", "core.analytics", "false")
+    with open(os.path.join(work, ".gitignore"), "w") as f:
+        f.write("# Runs and models are the demo's own files, not versioned here.\n"
+                "mlruns/\nlightning_logs/\nkeras/\nlogs/\ntb/\n.runlens/\nREADME.md\n")
+    os.makedirs(os.path.join(work, "data"), exist_ok=True)
+    now = int(time.time())
+    months = [("data-v1", "January customers (4,000)", now - 75 * 86400),
+              ("data-v2", "February: 600 new customers, 12 labels fixed", now - 45 * 86400),
+              ("data-v3", "March customers: charges up, more pro plans", now - 15 * 86400)]
+    rows = customers(rng, 4000, 0)
+    for k, (tag, msg, at) in enumerate(months):
+        if k == 1:
+            for i in rng.choice(len(rows), 12, replace=False):
+                rows[i][5] = 1 - rows[i][5]
+            rows += customers(rng, 600, 4000)
+        elif k == 2:
+            rows = customers(rng, 4600, 10000, charges_shift=10.0, plan_p=(0.3, 0.3, 0.4))
+        write(rows)
+        sh(*dvc, "add", "-q", "data/customers.csv")
+        sh("git", "add", "-A")
+        date = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(at))
+        sh("git", "commit", "-q", "-m", msg, extra={"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date})
+        sh("git", "tag", tag)
+    # April's first week, added with DVC but not committed yet.
+    rows += customers(rng, 500, 14600, charges_shift=10.0, plan_p=(0.3, 0.3, 0.4))
+    write(rows)
+    sh(*dvc, "add", "-q", "data/customers.csv")
+    shutil.rmtree(os.path.join(work, ".dvc", "tmp"), ignore_errors=True)
+    # churn-gbm@2 is measured against February's data.
+    if not os.path.exists(runlens):
+        subprocess.run(["cargo", "build", "--release", "-p", "runlens"], cwd=REPO, check=True)
+    home = work + "-ana"
+    events = os.path.join(dest, ".runlens", "registry", "churn-gbm", "events")
+    before = set(os.listdir(events))
+    subprocess.run([runlens, "data", "reference", work, "churn-gbm@2", "data/customers.csv@data-v2"], check=True,
+                   env=dict(os.environ, USER="ana", HOME=home, GIT_AUTHOR_NAME="Ana Ribeiro",
+                            GIT_AUTHOR_EMAIL="ana@example.org", COMPUTERNAME="ana-laptop",
+                            RUNLENS_NOW=str(now * 1000), RUNLENS_CONFIG_DIR=os.path.join(home, "runlens"),
+                            RUNLENS_DATA_DIR=os.path.join(home, "data")))
+    wevents = os.path.join(work, ".runlens", "registry", "churn-gbm", "events")
+    for e in sorted(set(os.listdir(wevents)) - before):
+        shutil.copy(os.path.join(wevents, e), os.path.join(events, e))
+    keys = os.path.join(work, ".runlens", "registry", "keys")
+    for k in os.listdir(keys):
+        if not os.path.exists(os.path.join(dest, ".runlens", "registry", "keys", k)):
+            shutil.copy(os.path.join(keys, k), os.path.join(dest, ".runlens", "registry", "keys", k))
+    out = os.path.join(HERE, "demo-data.tar.gz")
+    with tarfile.open(out, "w:gz") as t:
+        for name in [".git", ".dvc", ".dvcignore", ".gitignore", "data"]:
+            t.add(os.path.join(work, name), arcname=name)
+    shutil.rmtree(work)
+    shutil.rmtree(home)
+    print(f"versioned data written to {out}: {os.path.getsize(out)} bytes")
+
+
 def main(args):
     work = args.work
     if os.path.exists(work):
@@ -547,7 +646,7 @@ def main(args):
         build_tensorboard(work, np.random.default_rng(SEED + 1))
 
     os.makedirs(args.dest, exist_ok=True)
-    folders = [p for p in parts if p != "registry"]
+    folders = [p for p in parts if p not in ("registry", "data")]
     if "registry" in parts and "mlruns" not in folders:
         folders.append("mlruns")
     for sub in folders:
@@ -557,6 +656,8 @@ def main(args):
         shutil.copytree(os.path.join(work, sub), d)
     if made:
         build_registry(args.dest, args.runlens, made)
+    if "data" in parts:
+        build_data(args.dest, args.runlens, np.random.default_rng(SEED + 3))
     total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(args.dest) for f in fs)
     print(f"demo written to {args.dest}: {total} bytes")
 

@@ -174,6 +174,13 @@ pub fn run(
                         writeln!(out, "{} ({}; {})", item.path, item.kind, item.tracked_by.join(", "))?;
                         for v in &item.versions {
                             let when = v.at.map(runlens_core::format_utc).unwrap_or_default();
+                            let mut used = Vec::new();
+                            if !v.runs.is_empty() {
+                                used.push(format!("runs: {}", v.runs.iter().map(|r| short(r)).collect::<Vec<_>>().join(" ")));
+                            }
+                            if !v.models.is_empty() {
+                                used.push(format!("models: {}", v.models.join(" ")));
+                            }
                             writeln!(
                                 out,
                                 "  {:<9} {:<19} {:<36} {:>10} {}{}  {}",
@@ -182,8 +189,8 @@ pub fn run(
                                 v.md5,
                                 v.size.map(|s| s.to_string()).unwrap_or_default(),
                                 if v.in_cache { "" } else { "not in cache  " },
-                                if v.runs.is_empty() { String::new() } else { format!("runs: {}", v.runs.join(" ")) },
-                                v.message.as_deref().unwrap_or("")
+                                v.message.as_deref().unwrap_or(""),
+                                used.join("; ")
                             )?;
                         }
                     }
