@@ -62,6 +62,24 @@ pub enum DataCmd {
         #[arg(long, value_enum, default_value_t = Fmt::Table)]
         format: Fmt,
     },
+    /// How each current table differs from a reference, column by column (KS, Wasserstein, chi-
+    /// squared, z, PSI, Jensen-Shannon, null share), and whether that is drift. Exit 0 when no
+    /// FILE drifted, 1 when one did, 2 on trouble (as diff(1)), so CI can gate on it.
+    Drift {
+        project: PathBuf,
+        /// The reference table: PATH or PATH@REV in the project, or an absolute path
+        #[arg(long)]
+        reference: String,
+        /// The current tables: PATH or PATH@REV in the project, or a path to a file anywhere
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// runlens: Holm-corrected significance and an effect size; evidently: Evidently's
+        /// DataDriftPreset defaults
+        #[arg(long, value_enum, default_value_t = DriftRulesArg::Runlens)]
+        rules: DriftRulesArg,
+        #[arg(long, value_enum, default_value_t = Fmt::Table)]
+        format: Fmt,
+    },
 }
 
 fn short(rev: &str) -> &str {
@@ -120,6 +138,9 @@ pub fn run(
             }
             return Ok(if d.differs() { ExitCode::from(1) } else { ExitCode::SUCCESS });
         }
+        DataCmd::Drift { project, reference, files, rules, format } => {
+            return drift_cmd(open, &project, &reference, &files, rules, format, out);
+        }
         DataCmd::Show { project, spec, rows, format } => {
             let index = open(&project)?;
             let never = std::sync::atomic::AtomicBool::new(false);
@@ -176,7 +197,10 @@ pub fn run(
                             let when = v.at.map(runlens_core::format_utc).unwrap_or_default();
                             let mut used = Vec::new();
                             if !v.runs.is_empty() {
-                                used.push(format!("runs: {}", v.runs.iter().map(|r| short(r)).collect::<Vec<_>>().join(" ")));
+                                used.push(format!(
+                                    "runs: {}",
+                                    v.runs.iter().map(|r| short(r)).collect::<Vec<_>>().join(" ")
+                                ));
                             }
                             if !v.models.is_empty() {
                                 used.push(format!("models: {}", v.models.join(" ")));
@@ -267,6 +291,131 @@ fn print_diff(d: &runlens_core::DataDiff, out: &mut dyn Write) -> Result<()> {
         for c in &d.changed_cells {
             writeln!(out, "  {} {}: {} -> {}", c.key, c.column, c.a, c.b)?;
         }
+    }
+    Ok(())
+}
+
+/// `--rules` of `data drift`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum DriftRulesArg {
+    Runlens,
+    Evidently,
+}
+
+/// `runlens data drift`: trouble is exit 2, drift in any FILE exit 1.
+fn drift_cmd(
+    open: &dyn Fn(&Path) -> Result<Index>,
+    project: &Path,
+    reference: &str,
+    files: &[String],
+    rules: DriftRulesArg,
+    format: Fmt,
+    out: &mut dyn Write,
+) -> Result<ExitCode> {
+    let rules = match rules {
+        DriftRulesArg::Runlens => runlens_core::DriftRules::Runlens,
+        DriftRulesArg::Evidently => runlens_core::DriftRules::Evidently,
+    };
+    // A relative FILE that is not in the project but is here (the current directory) is read
+    // from here.
+    let here = |f: &String| -> String {
+        let p = Path::new(f);
+        if p.is_relative() && !f.contains('@') && !project.join(p).exists() && p.is_file() {
+            if let Ok(abs) = std::fs::canonicalize(p) {
+                return abs.to_string_lossy().into_owned();
+            }
+        }
+        f.clone()
+    };
+    let files: Vec<String> = files.iter().map(here).collect();
+    let reference = here(&reference.to_string());
+    let reports = match open(project).and_then(|index| Ok(index.data_drift(&reference, &files, rules)?)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    for r in &reports {
+        for w in &r.warnings {
+            eprintln!("warning: {}: {w}", r.path);
+        }
+    }
+    match format {
+        Fmt::Json => {
+            let mut v: Vec<serde_json::Value> = reports.iter().map(drift_json).collect();
+            let v = if v.len() == 1 { v.remove(0) } else { serde_json::Value::Array(v) };
+            writeln!(out, "{v}")?;
+        }
+        Fmt::Table => {
+            for r in &reports {
+                print_drift(r, out)?;
+            }
+        }
+    }
+    Ok(if reports.iter().any(|r| r.drift) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// A drift report as the CLI contract has it: `{"columns", "share_drifted", "drift"}`, numbers
+/// that are not finite as strings, what does not apply null.
+fn drift_json(r: &runlens_core::DriftReport) -> serde_json::Value {
+    use runlens_core::json_num;
+    use serde_json::{json, Value};
+    let n = |v: Option<f64>| v.map(json_num).unwrap_or(Value::Null);
+    let t = |v: Option<runlens_core::TestValue>| {
+        v.map(|t| json!({"statistic": json_num(t.statistic), "p_value": json_num(t.p_value)})).unwrap_or(Value::Null)
+    };
+    let columns: Vec<Value> = r
+        .columns
+        .iter()
+        .map(|c| {
+            json!({
+                "name": c.name, "type": c.kind, "method": c.method, "drift": c.drift,
+                "ks": t(c.ks), "wasserstein": n(c.wasserstein), "wasserstein_norm": n(c.wasserstein_norm),
+                "chi2": t(c.chi2), "z": t(c.z), "psi": n(c.psi), "js": n(c.js),
+                "null_share": {"reference": json_num(c.null_share.0), "current": json_num(c.null_share.1)},
+            })
+        })
+        .collect();
+    json!({"columns": columns, "share_drifted": json_num(r.share_drifted), "drift": r.drift})
+}
+
+fn print_drift(r: &runlens_core::DriftReport, out: &mut dyn Write) -> Result<()> {
+    let drifted = r.columns.iter().filter(|c| c.drift).count();
+    writeln!(
+        out,
+        "{}{}: {} of {} columns drifted ({:.0}%){}",
+        r.path,
+        if r.rev == "file" { String::new() } else { format!("@{}", short(&r.rev)) },
+        drifted,
+        r.columns.len(),
+        r.share_drifted * 100.0,
+        if r.drift { ": DRIFT" } else { "" }
+    )?;
+    let num = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "-".into());
+    let p = |v: Option<runlens_core::TestValue>| v.map(|t| format!("{:.3e}", t.p_value)).unwrap_or_else(|| "-".into());
+    writeln!(
+        out,
+        "{:<20} {:<8} {:<16} {:<5} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8} {:>13}",
+        "COLUMN", "TYPE", "METHOD", "DRIFT", "KS P", "W NORM", "CHI2 P", "Z P", "PSI", "JS", "NULLS REF/CUR"
+    )?;
+    for c in &r.columns {
+        writeln!(
+            out,
+            "{:<20} {:<8} {:<16} {:<5} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8} {:>6.3}/{:<6.3}",
+            c.name,
+            c.kind,
+            c.method,
+            if c.drift { "yes" } else { "no" },
+            p(c.ks),
+            num(c.wasserstein_norm),
+            p(c.chi2),
+            p(c.z),
+            num(c.psi),
+            num(c.js),
+            c.null_share.0,
+            c.null_share.1
+        )?;
     }
     Ok(())
 }

@@ -515,3 +515,100 @@ fn data_diff_follows_the_contract() {
     let bad = runlens(&dir.path().join("data"), &["data", "diff", p, "a.csv", "missing.csv"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// `runlens data drift PROJECT --reference PATH[@REV] FILE... [--rules runlens|evidently] --format
+/// json`: per FILE `{"columns", "share_drifted", "drift"}` (an array for several FILEs), each
+/// column's fields exactly, null where they do not apply, non-finite numbers as strings, and the
+/// exit status of diff(1): 0 no drift, 1 drift, 2 trouble.
+#[test]
+fn data_drift_follows_the_contract() {
+    let s = Scratch::new();
+    let small = fixture("drift_rules/small");
+    let p = small.to_str().unwrap();
+    let current = small.join("current.csv");
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let column_keys = [
+        "chi2",
+        "drift",
+        "js",
+        "ks",
+        "method",
+        "name",
+        "null_share",
+        "psi",
+        "type",
+        "wasserstein",
+        "wasserstein_norm",
+        "z",
+    ];
+    for rules in ["runlens", "evidently"] {
+        let o = runlens(
+            &s.data(),
+            &[
+                "data",
+                "drift",
+                p,
+                "--reference",
+                "reference.csv",
+                current.to_str().unwrap(),
+                "--rules",
+                rules,
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(1), "{rules}: {}", String::from_utf8_lossy(&o.stderr));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(keys(&v), ["columns", "drift", "share_drifted"]);
+        assert_eq!(v["drift"], true);
+        let cols = v["columns"].as_array().unwrap();
+        assert_eq!(cols.len(), 10);
+        for c in cols {
+            assert_eq!(keys(c), column_keys, "{rules}");
+            assert_eq!(keys(&c["null_share"]), ["current", "reference"]);
+            assert!(c["drift"].is_boolean());
+        }
+        let col = |name: &str| cols.iter().find(|c| c["name"] == name).unwrap();
+        let x = col("x_shift");
+        assert_eq!(x["type"], "float");
+        assert_eq!(x["method"], "ks");
+        assert_eq!(keys(&x["ks"]), ["p_value", "statistic"]);
+        assert!(x["wasserstein"].is_number() && x["wasserstein_norm"].is_number() && x["psi"].is_number());
+        assert!(x["chi2"].is_null() && x["z"].is_null(), "fields that do not apply are null");
+        let plan = col("plan");
+        assert_eq!(plan["type"], "string");
+        assert!(plan["ks"].is_null() && plan["wasserstein"].is_null() && plan["z"].is_null());
+        assert_eq!(keys(&plan["chi2"]), ["p_value", "statistic"]);
+        let yesno = col("yesno");
+        assert_eq!(keys(&yesno["z"]), ["p_value", "statistic"], "two values: the z test");
+        let noisy = col("noisy");
+        assert!(noisy["null_share"]["current"].as_f64().unwrap() > noisy["null_share"]["reference"].as_f64().unwrap());
+        if rules == "evidently" {
+            // A category new in the current: Evidently's chi-squared statistic is infinite.
+            assert_eq!(plan["chi2"]["statistic"], "Infinity", "non-finite numbers are strings");
+            assert_eq!(plan["method"], "chisquare");
+        } else {
+            assert_eq!(plan["method"], "chi2_contingency");
+        }
+    }
+    // Several FILEs: an array, one report each, in order.
+    let o = runlens(
+        &s.data(),
+        &["data", "drift", p, "--reference", "reference.csv", "reference.csv", "current.csv", "--format", "json"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    assert_eq!((&v[0]["drift"], &v[1]["drift"]), (&Value::Bool(false), &Value::Bool(true)));
+    // No drift: 0. Trouble: 2 and a one-line error.
+    let o = runlens(&s.data(), &["data", "drift", p, "--reference", "reference.csv", "reference.csv"]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = runlens(&s.data(), &["data", "drift", p, "--reference", "reference.csv", "missing.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.starts_with("error: ") && err.trim_end().lines().count() == 1, "{err}");
+}

@@ -9,6 +9,7 @@ mod bundle;
 mod bundle_serve;
 mod charts;
 mod cli;
+mod data_drift;
 mod data_versions;
 mod dvclive;
 mod fuzz_regressions;

@@ -5,9 +5,14 @@
 //! Pure functions on plain slices and maps, exact to scipy/numpy: `drift` has the statistics,
 //! `special` the special functions behind their p-values, ported from scipy and cephes. Both are
 //! checked against scipy's own answers in `tests/fixtures/drift/scipy.json` (made by `make.py` there).
+//! `report` reads tables and builds `Index::data_drift`'s reports; `rules` decides drift (the
+//! runlens rule and Evidently's DataDriftPreset defaults).
 
-// Nothing outside this module calls it until the drift feature lands; the tests use all of it.
+// A few helpers serve only the tests (`KsMethod::as_str`, `psi` and `jensen_shannon_numeric` on
+// raw samples, `expected_from_reference`).
 #![cfg_attr(not(test), allow(dead_code))]
 
 pub(crate) mod drift;
+pub(crate) mod report;
+pub(crate) mod rules;
 pub(crate) mod special;

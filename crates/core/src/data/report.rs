@@ -1,0 +1,475 @@
+//! `Index::data_drift`: how each column of one or more current tables differs from the same column
+//! of a reference table, by the statistics of `drift.rs`, and whether that is drift under one of
+//! the rule sets of `rules.rs`.
+//!
+//! Tables are read row by row with `table::read`; each column keeps its finite numbers (8 bytes a
+//! row) and a count per distinct value. A column is numeric when `data show` would type it integer
+//! or float, categorical when string or boolean; ±inf is left out of the numeric statistics (as
+//! Evidently drops it) and the null share is nulls / rows.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::drift;
+use super::rules::{self, EvidentlyTest, EvidentlyType};
+use crate::table::{self, Cell, Rows};
+use crate::Error;
+
+/// Which rules decide drift.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DriftRules {
+    /// Holm-corrected significance and an effect size (see `rules.rs`).
+    #[default]
+    Runlens,
+    /// Evidently's DataDriftPreset defaults, exactly.
+    Evidently,
+}
+
+/// A test's statistic and p-value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TestValue {
+    pub statistic: f64,
+    pub p_value: f64,
+}
+
+/// One column's drift; what does not apply is None.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnDrift {
+    pub name: String,
+    /// The current's type as `data show` has it: "integer", "float", "boolean", "string", "empty".
+    pub kind: String,
+    /// The test that decided: runlens "ks" or "chi2_contingency" ("id" for a key column, never
+    /// drifted); evidently "ks", "wasserstein",
+    /// "chisquare", "z", "jensenshannon" or "text"; "none" when a side has no values.
+    pub method: String,
+    pub drift: bool,
+    /// The deciding value: the p-value (runlens: Holm-adjusted) or the distance.
+    pub score: Option<f64>,
+    pub ks: Option<TestValue>,
+    pub wasserstein: Option<f64>,
+    pub wasserstein_norm: Option<f64>,
+    /// runlens: the 2 x k contingency test; evidently: the one-sample test against the reference.
+    pub chi2: Option<TestValue>,
+    /// The two-proportion z test (two values at most).
+    pub z: Option<TestValue>,
+    pub psi: Option<f64>,
+    pub js: Option<f64>,
+    /// Null share of (reference, current).
+    pub null_share: (f64, f64),
+}
+
+/// One current table against the reference.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DriftReport {
+    /// The current table as given (a path, or PATH@REV resolved to its project path).
+    pub path: String,
+    /// "workspace", a commit id, or "file" for a path outside the project.
+    pub rev: String,
+    pub columns: Vec<ColumnDrift>,
+    pub share_drifted: f64,
+    pub drift: bool,
+    /// Columns left out, columns not reproduced, and the like.
+    pub warnings: Vec<String>,
+}
+
+/// One column being read (typed as `table::stats::Column` types it).
+#[derive(Default)]
+struct Collect {
+    nulls: u64,
+    nums: Vec<f64>,
+    all_int: bool,
+    texts: BTreeMap<String, u64>,
+    trues: u64,
+    falses: u64,
+    text: bool,
+}
+
+/// A number as a category: its shortest round-trip text ("3" for 3.0), -0 as 0.
+fn num_key(f: f64) -> String {
+    format!("{}", f + 0.0)
+}
+
+impl Collect {
+    fn push(&mut self, c: &Cell) {
+        match c {
+            Cell::Null => self.nulls += 1,
+            Cell::Num(f, int) if !self.text => {
+                self.nums.push(*f);
+                self.all_int &= *int;
+            }
+            Cell::Num(f, _) => *self.texts.entry(num_key(*f)).or_default() += 1,
+            Cell::Bool(true) if !self.text => self.trues += 1,
+            Cell::Bool(false) if !self.text => self.falses += 1,
+            Cell::Bool(b) => *self.texts.entry(if *b { "True" } else { "False" }.into()).or_default() += 1,
+            Cell::Text(s) => {
+                if !self.text {
+                    self.become_text();
+                }
+                *self.texts.entry(s.clone()).or_default() += 1;
+            }
+        }
+    }
+
+    fn become_text(&mut self) {
+        self.text = true;
+        for f in std::mem::take(&mut self.nums) {
+            *self.texts.entry(num_key(f)).or_default() += 1;
+        }
+        if self.trues > 0 {
+            *self.texts.entry("True".into()).or_default() += std::mem::take(&mut self.trues);
+        }
+        if self.falses > 0 {
+            *self.texts.entry("False".into()).or_default() += std::mem::take(&mut self.falses);
+        }
+    }
+
+    fn finish(mut self, rows: u64) -> Sample {
+        let bools = self.trues + self.falses;
+        if self.text || (bools > 0 && !self.nums.is_empty()) {
+            if !self.text {
+                self.become_text();
+            }
+            return Sample { kind: "string", rows, nulls: self.nulls, nums: Vec::new(), cats: self.texts };
+        }
+        if bools > 0 {
+            let mut cats = BTreeMap::new();
+            for (k, n) in [("False", self.falses), ("True", self.trues)] {
+                if n > 0 {
+                    cats.insert(k.to_string(), n);
+                }
+            }
+            return Sample { kind: "boolean", rows, nulls: self.nulls, nums: Vec::new(), cats };
+        }
+        if self.nums.is_empty() {
+            return Sample { kind: "empty", rows, nulls: self.nulls, nums: Vec::new(), cats: BTreeMap::new() };
+        }
+        let kind = if self.all_int { "integer" } else { "float" };
+        let mut nums: Vec<f64> = self.nums.into_iter().filter(|v| v.is_finite()).collect();
+        nums.sort_by(f64::total_cmp);
+        let mut cats: BTreeMap<String, u64> = BTreeMap::new();
+        let mut i = 0;
+        while i < nums.len() {
+            let j = nums[i..].partition_point(|v| *v == nums[i]) + i;
+            *cats.entry(num_key(nums[i])).or_default() += (j - i) as u64;
+            i = j;
+        }
+        Sample { kind, rows, nulls: self.nulls, nums, cats }
+    }
+}
+
+/// A column as read: its type, the finite numbers sorted (numeric types), every non-null value's
+/// count (numbers by their shortest text).
+pub(crate) struct Sample {
+    kind: &'static str,
+    rows: u64,
+    nulls: u64,
+    nums: Vec<f64>,
+    cats: BTreeMap<String, u64>,
+}
+
+impl Sample {
+    fn numeric(&self) -> bool {
+        matches!(self.kind, "integer" | "float")
+    }
+
+    fn null_share(&self) -> f64 {
+        self.nulls as f64 / self.rows as f64
+    }
+
+    /// Non-null values (for a numeric column, the finite ones).
+    fn count(&self) -> u64 {
+        self.cats.values().sum()
+    }
+}
+
+/// A table read into columns.
+struct Table {
+    names: Vec<String>,
+    cols: Vec<Collect>,
+    rows: u64,
+}
+
+impl Rows for Table {
+    fn columns(&mut self, names: &[String]) {
+        self.names = names.to_vec();
+        self.cols = names.iter().map(|_| Collect { all_int: true, ..Default::default() }).collect();
+    }
+
+    fn row(&mut self, cells: &[Cell]) -> bool {
+        self.rows += 1;
+        for (c, cell) in self.cols.iter_mut().zip(cells) {
+            c.push(cell);
+        }
+        true
+    }
+}
+
+/// A table's columns by name, in file order, with its path and revision.
+struct Loaded {
+    path: String,
+    rev: String,
+    columns: Vec<(String, Sample)>,
+}
+
+/// Reads a table's rows into columns: `body` through `table::read_body` (text formats streamed,
+/// Parquet from its file or bytes).
+fn read_table(
+    fs: &crate::files::ProjectFs,
+    body: &crate::versions::Body,
+    path: &str,
+    at: &str,
+) -> Result<Vec<(String, Sample)>, Error> {
+    let format = table::format_of(path)
+        .ok_or_else(|| Error::Refused(format!("{path}: not a table Runlens reads (CSV, TSV, JSONL, Parquet)")))?;
+    let mut t = Table { names: Vec::new(), cols: Vec::new(), rows: 0 };
+    table::read_body(fs, body, format, &mut t).map_err(|e| match e {
+        Error::Project(m) => Error::Project(format!("{at}: {m}")),
+        other => other,
+    })?;
+    let rows = t.rows;
+    Ok(t.names.into_iter().zip(t.cols.into_iter().map(|c| c.finish(rows))).collect())
+}
+
+/// Reads a table outside the project (the user named it): text formats streamed, Parquet whole.
+fn read_outside(path: &Path, spec: &str) -> Result<Vec<(String, Sample)>, Error> {
+    let io = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::NotFound(format!("{spec}: no such file")),
+        _ => Error::Io(format!("{spec}: {e}")),
+    };
+    let format = table::format_of(spec)
+        .ok_or_else(|| Error::Refused(format!("{spec}: not a table Runlens reads (CSV, TSV, JSONL, Parquet)")))?;
+    if format == table::Format::Parquet {
+        let bytes = std::fs::read(path).map_err(io)?;
+        let fs = crate::files::ProjectFs::new(path.parent().unwrap_or(path));
+        return read_table(&fs, &crate::versions::Body::Memory(bytes), spec, spec);
+    }
+    let f = std::fs::File::open(path).map_err(io)?;
+    let mut t = Table { names: Vec::new(), cols: Vec::new(), rows: 0 };
+    table::read(std::io::BufReader::with_capacity(1 << 20, f), format, &mut t).map_err(|e| match e {
+        Error::Project(m) => Error::Project(format!("{spec}: {m}")),
+        other => other,
+    })?;
+    let rows = t.rows;
+    Ok(t.names.into_iter().zip(t.cols.into_iter().map(|c| c.finish(rows))).collect())
+}
+
+impl crate::index::Index {
+    /// Reads `spec`: an absolute path to a file anywhere (the user's explicit argument, read as
+    /// is), or `PATH`/`PATH@REV` in the project through `data_open`.
+    fn drift_load(&self, spec: &str) -> Result<Loaded, Error> {
+        let p = Path::new(spec);
+        if p.is_absolute() {
+            let columns = read_outside(p, spec)?;
+            return Ok(Loaded { path: spec.to_string(), rev: "file".into(), columns });
+        }
+        let bytes = self.data_open(spec)?;
+        let at = format!("{}@{}", bytes.path, &bytes.rev[..bytes.rev.len().min(8)]);
+        let fs = crate::files::ProjectFs::new(&self.root);
+        let columns = read_table(&fs, &bytes.body, &bytes.path, &at)?;
+        Ok(Loaded { path: bytes.path, rev: bytes.rev, columns })
+    }
+
+    /// How each `current` table (absolute paths, or `PATH`/`PATH@REV` in the project) differs from
+    /// `reference` (`PATH`/`PATH@REV`, or an absolute path), column by column, under `rules`: one
+    /// report per current table, in order. The columns are the current's; one the reference lacks
+    /// is an error (Refused), as is a table Runlens does not read.
+    pub fn data_drift(
+        &self,
+        reference: &str,
+        current: &[String],
+        rules: DriftRules,
+    ) -> Result<Vec<DriftReport>, Error> {
+        let reference = self.drift_load(reference)?;
+        let mut out = Vec::with_capacity(current.len());
+        for spec in current {
+            let cur = self.drift_load(spec)?;
+            out.push(compare(&reference, cur, rules)?);
+        }
+        Ok(out)
+    }
+}
+
+fn value(t: (f64, f64)) -> TestValue {
+    TestValue { statistic: t.0, p_value: t.1 }
+}
+
+/// One table against the reference.
+fn compare(reference: &Loaded, cur: Loaded, rules: DriftRules) -> Result<DriftReport, Error> {
+    let mut warnings = Vec::new();
+    let refs: BTreeMap<&str, &Sample> = reference.columns.iter().map(|(n, s)| (n.as_str(), s)).collect();
+    for (name, _) in &reference.columns {
+        if !cur.columns.iter().any(|(n, _)| n == name) {
+            warnings.push(format!("{name}: in the reference, not in {}", cur.path));
+        }
+    }
+    let mut columns = Vec::new();
+    for (name, c) in &cur.columns {
+        let r = refs.get(name.as_str()).ok_or_else(|| {
+            Error::Refused(format!("{}: column {name} is not in the reference {}", cur.path, reference.path))
+        })?;
+        let col = match rules {
+            DriftRules::Runlens => Some(runlens_column(name, r, c)),
+            DriftRules::Evidently => evidently_column(name, r, c, &mut warnings)?,
+        };
+        columns.extend(col);
+    }
+    let (share_drifted, drift) = match rules {
+        DriftRules::Runlens => {
+            // The family Holm corrects for: the columns with a test.
+            let tested = |c: &ColumnDrift| !matches!(c.method.as_str(), "none" | "id");
+            let p: Vec<f64> = columns.iter().filter(|c| tested(c)).map(|c| c.score.unwrap_or(f64::NAN)).collect();
+            let adjusted = rules::holm(&p);
+            for (c, adj) in columns.iter_mut().filter(|c| tested(c)).zip(adjusted) {
+                c.score = Some(adj);
+                c.drift = rules::runlens_alarm(adj, c.psi, c.wasserstein_norm, c.js);
+            }
+            let n = columns.iter().filter(|c| c.drift).count();
+            (n as f64 / columns.len() as f64, n > 0)
+        }
+        DriftRules::Evidently => {
+            let n = columns.iter().filter(|c| c.drift).count();
+            let share = n as f64 / columns.len() as f64;
+            (share, share >= rules::EVIDENTLY_SHARE)
+        }
+    };
+    Ok(DriftReport { path: cur.path, rev: cur.rev, columns, share_drifted, drift, warnings })
+}
+
+fn empty_column(name: &str, kind: &str, method: &str, null_share: (f64, f64)) -> ColumnDrift {
+    ColumnDrift {
+        name: name.to_string(),
+        kind: kind.to_string(),
+        method: method.to_string(),
+        drift: false,
+        score: None,
+        ks: None,
+        wasserstein: None,
+        wasserstein_norm: None,
+        chi2: None,
+        z: None,
+        psi: None,
+        js: None,
+        null_share,
+    }
+}
+
+/// The numeric statistics (KS, Wasserstein and its normed value, PSI and JS at the reference's
+/// deciles) into `c`.
+fn numeric_suite(c: &mut ColumnDrift, r: &[f64], x: &[f64]) {
+    c.ks = drift::ks_2samp(r, x).map(|k| TestValue { statistic: k.statistic, p_value: k.p_value });
+    c.wasserstein = drift::wasserstein(r, x);
+    c.wasserstein_norm = drift::wasserstein_norm(r, x);
+    let bins = drift::decile_bins(r, x);
+    c.psi = Some(bins.psi());
+    c.js = Some(bins.jensen_shannon());
+}
+
+/// The categorical statistics that do not depend on the rules (PSI, JS per category) into `c`.
+fn categorical_effects(c: &mut ColumnDrift, r: &BTreeMap<String, u64>, x: &BTreeMap<String, u64>) {
+    c.psi = Some(drift::psi_categorical(r, x));
+    c.js = Some(drift::jensen_shannon_categorical(r, x));
+}
+
+/// A column under the runlens rules, before Holm: `score` holds the raw p-value.
+fn runlens_column(name: &str, r: &Sample, c: &Sample) -> ColumnDrift {
+    let null_share = (r.null_share(), c.null_share());
+    let numeric = (r.numeric() || r.kind == "empty") && (c.numeric() || c.kind == "empty");
+    if numeric {
+        let mut col = empty_column(name, c.kind, "ks", null_share);
+        if r.nums.is_empty() || c.nums.is_empty() {
+            col.method = "none".into();
+            return col;
+        }
+        numeric_suite(&mut col, &r.nums, &c.nums);
+        col.score = col.ks.map(|k| k.p_value);
+        if rules::is_key(r.kind, &r.cats) && rules::is_key(c.kind, &c.cats) {
+            col.method = "id".into();
+            col.score = None;
+        }
+        return col;
+    }
+    let mut col = empty_column(name, c.kind, "chi2_contingency", null_share);
+    if r.cats.is_empty() || c.cats.is_empty() {
+        col.method = "none".into();
+        return col;
+    }
+    let al = drift::align(&r.cats, &c.cats);
+    col.chi2 =
+        drift::chi2_contingency(&al.reference, &al.current).map(|(s, p, _)| TestValue { statistic: s, p_value: p });
+    if al.keys.len() <= 2 {
+        let x1 = al.reference.iter().skip(1).sum::<u64>();
+        let x2 = al.current.iter().skip(1).sum::<u64>();
+        col.z = Some(value(drift::z_test_two_proportions(x1, r.count(), x2, c.count())));
+    }
+    categorical_effects(&mut col, &r.cats, &c.cats);
+    col.score = col.chi2.map(|t| t.p_value);
+    if rules::is_key(r.kind, &r.cats) && rules::is_key(c.kind, &c.cats) {
+        col.method = "id".into();
+        col.score = None;
+    }
+    col
+}
+
+/// A column under Evidently's rules; None when Evidently leaves it out.
+fn evidently_column(
+    name: &str,
+    r: &Sample,
+    c: &Sample,
+    warnings: &mut Vec<String>,
+) -> Result<Option<ColumnDrift>, Error> {
+    let null_share = (r.null_share(), c.null_share());
+    let ty = rules::evidently_type(c.kind, c.nulls, c.count(), c.cats.len() as u64);
+    match ty {
+        EvidentlyType::Unknown => {
+            warnings.push(format!("{name}: a {} column with nulls, which Evidently leaves out", c.kind));
+            return Ok(None);
+        }
+        EvidentlyType::Text => {
+            warnings.push(format!(
+                "{name}: a text column to Evidently (more distinct values than half its rows); its \
+                 text drift test (a trained classifier) is not reproduced, the column counts as not drifted"
+            ));
+            return Ok(Some(empty_column(name, c.kind, "text", null_share)));
+        }
+        _ => {}
+    }
+    if r.count() == 0 || c.count() == 0 {
+        let side = if r.count() == 0 { "reference" } else { "current" };
+        return Err(Error::Refused(format!("{name}: no values in the {side} (Evidently stops on an empty column)")));
+    }
+    if ty == EvidentlyType::Numerical && !r.numeric() {
+        return Err(Error::Refused(format!(
+            "{name}: numerical in the current, {} in the reference (Evidently stops on it)",
+            r.kind
+        )));
+    }
+    let n_values = drift::align(&r.cats, &c.cats).keys.len() as u64;
+    let test = rules::evidently_test(ty, r.count(), n_values);
+    let mut col = empty_column(name, c.kind, test.name(), null_share);
+    let score = match test {
+        EvidentlyTest::Ks | EvidentlyTest::Wasserstein => {
+            numeric_suite(&mut col, &r.nums, &c.nums);
+            if test == EvidentlyTest::Ks {
+                col.ks.map_or(f64::NAN, |k| k.p_value)
+            } else {
+                col.wasserstein_norm.unwrap_or(f64::NAN)
+            }
+        }
+        EvidentlyTest::Chisquare | EvidentlyTest::Z | EvidentlyTest::JensenShannon => {
+            let al = drift::align(&r.cats, &c.cats);
+            col.chi2 = rules::evidently_chisquare(&al.reference, &al.current).map(value);
+            if al.keys.len() <= 2 {
+                col.z = Some(value(rules::evidently_z(&al.reference, &al.current)));
+            }
+            categorical_effects(&mut col, &r.cats, &c.cats);
+            match test {
+                EvidentlyTest::Chisquare => col.chi2.map_or(f64::NAN, |t| t.p_value),
+                EvidentlyTest::Z => col.z.map_or(f64::NAN, |t| t.p_value),
+                _ => col.js.unwrap_or(f64::NAN),
+            }
+        }
+    };
+    col.score = Some(score);
+    col.drift = test.drifted(score);
+    Ok(Some(col))
+}
