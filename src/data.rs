@@ -51,6 +51,26 @@ pub enum DataCmd {
         #[arg(long, value_enum, default_value_t = Fmt::Table)]
         format: Fmt,
     },
+    /// Score each new table that lands in DIR against the reference dataset of the model version
+    /// MODEL names (NAME@ALIAS follows the alias as it moves), keeping every score as a file under
+    /// PROJECT/.runlens/monitor/. Runs until interrupted; --once scores what is there and exits 1
+    /// when a batch drifted.
+    Watch {
+        project: PathBuf,
+        /// NAME@ALIAS or NAME@VERSION
+        #[arg(long)]
+        model: String,
+        /// The folder new batches land in
+        dir: PathBuf,
+        /// Score what is there now and exit
+        #[arg(long)]
+        once: bool,
+        /// Seconds between looks at DIR
+        #[arg(long, default_value_t = 2.0)]
+        poll: f64,
+        #[arg(long, value_enum, default_value_t = Fmt::Table)]
+        format: Fmt,
+    },
     /// Tracked data (DVC .dvc files and dvc.lock, Git LFS) with its versions through git history,
     /// newest first, and the runs and model versions that used each.
     Ls {
@@ -97,6 +117,48 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<ExitCode> {
     match cmd {
+        DataCmd::Watch { project, model, dir, once, poll, format } => {
+            let index = open(&project)?;
+            let mut drifted = false;
+            loop {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as i64)
+                    .unwrap_or(0);
+                // --once takes every file as complete; watching waits until a file settles.
+                for s in index.monitor_scan(&model, &dir, now, !once)? {
+                    drifted |= s.drift;
+                    match format {
+                        Fmt::Json => writeln!(out, "{}", serde_json::to_string(&s)?)?,
+                        Fmt::Table => {
+                            let cols: Vec<&str> = s
+                                .columns
+                                .as_object()
+                                .map(|c| {
+                                    c.iter().filter(|(_, v)| v["drift"] == true).map(|(k, _)| k.as_str()).collect()
+                                })
+                                .unwrap_or_default();
+                            writeln!(
+                                out,
+                                "{}: {}@{} {} ({:.0}% of columns{}{})",
+                                s.file,
+                                s.model,
+                                s.version,
+                                if s.drift { "DRIFT" } else { "no drift" },
+                                s.share_drifted * 100.0,
+                                if cols.is_empty() { "" } else { ": " },
+                                cols.join(", ")
+                            )?
+                        }
+                    }
+                    out.flush()?;
+                }
+                if once {
+                    return Ok(if drifted { ExitCode::from(1) } else { ExitCode::SUCCESS });
+                }
+                std::thread::sleep(std::time::Duration::from_secs_f64(poll.max(0.1)));
+            }
+        }
         DataCmd::Reference { project, target, spec, format } => {
             let index = open(&project)?;
             let who = crate::registry::identity(config_dir)?;

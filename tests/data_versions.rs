@@ -277,3 +277,62 @@ fn a_reference_dataset_is_a_signed_event_and_data_ls_names_the_model() {
     let o = cli(&["data", "reference", p, "churn@1", "data/legacy.txt"]);
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn data_watch_scores_each_new_batch_against_the_reference_and_keeps_the_scores() {
+    let (dir, project) = unpack();
+    let truth = read_json(&fixture("data_versions/truth.json"));
+    let cli = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_runlens"))
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .arg("--config-dir")
+            .arg(dir.path().join("ana"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let p = project.to_str().unwrap();
+    let landing = dir.path().join("landing");
+    std::fs::create_dir_all(&landing).unwrap();
+    let l = landing.to_str().unwrap();
+    // No reference yet: refused, with the command that sets one.
+    let o = cli(&[
+        "registry",
+        "register",
+        p,
+        truth["runs"]["v2"].as_str().unwrap(),
+        "models/model.json",
+        "--name",
+        "churn",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = cli(&["data", "watch", p, "--model", "churn@1", l, "--once"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("data reference"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(cli(&["data", "reference", p, "churn@1", "data/train.csv@data-v2"]).status.success());
+    // Two batches land: February's data again (no drift) and March's (drifted).
+    let cached = |k: usize| {
+        let md5 = truth["versions"]["data/train.csv"][k]["md5"].as_str().unwrap().to_string();
+        project.join(".dvc/cache/files/md5").join(&md5[..2]).join(&md5[2..])
+    };
+    std::fs::copy(cached(2), landing.join("2025-02.csv")).unwrap();
+    std::fs::copy(cached(1), landing.join("2025-03.csv")).unwrap();
+    std::fs::write(landing.join("notes.txt"), "not a table\n").unwrap();
+    let o = cli(&["data", "watch", p, "--model", "churn@1", l, "--once", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "a batch drifted: {}", String::from_utf8_lossy(&o.stderr));
+    let scores: Vec<Value> =
+        String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(scores.len(), 2, "{scores:?}");
+    assert_eq!((scores[0]["drift"].as_bool(), scores[1]["drift"].as_bool()), (Some(false), Some(true)));
+    assert_eq!(scores[1]["columns"]["monthly_charges"]["drift"], true);
+    // Each score is a file in the project, written once.
+    let kept: Vec<_> = std::fs::read_dir(project.join(".runlens/monitor/churn")).unwrap().collect();
+    assert_eq!(kept.len(), 2);
+    let record = read_json(&project.join(scores[1]["record"].as_str().unwrap()));
+    assert_eq!(record["reference"]["rev"], truth["commits"]["data-v2"]);
+    // Watching again scores nothing twice.
+    let o = cli(&["data", "watch", p, "--model", "churn@1", l, "--once", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout.is_empty());
+    assert!(cli(&["registry", "verify", p]).status.success());
+}

@@ -32,6 +32,7 @@ pub use bundle::{
     verify_bundle, Bundle, BundleCheck, BundleFormat, BundleOptions, BundlePlan, BundleProgress, Compression,
     PlannedFile,
 };
+pub use data::monitor::MonitorScore;
 pub use data::report::{ColumnDrift, DriftReport, DriftRules, TestValue};
 pub use files::write_file_atomic;
 pub use filter::mentioned_columns;

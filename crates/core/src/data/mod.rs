@@ -13,6 +13,7 @@
 #![cfg_attr(not(test), allow(dead_code))]
 
 pub(crate) mod drift;
+pub(crate) mod monitor;
 pub(crate) mod report;
 pub(crate) mod rules;
 pub(crate) mod special;
