@@ -335,4 +335,21 @@ fn data_watch_scores_each_new_batch_against_the_reference_and_keeps_the_scores()
     assert_eq!(o.status.code(), Some(0));
     assert!(o.stdout.is_empty());
     assert!(cli(&["registry", "verify", p]).status.success());
+    // The scores are a run of the index, charted like any metric: one point per batch.
+    let o = cli(&["metric", p, "monitor:churn@1", "drift/share", "--format", "json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(m["step"], serde_json::json!([0, 1]), "{m}");
+    assert_eq!(m["value"][0], 0.0);
+    assert!(m["value"][1].as_f64().unwrap() > 0.0);
+    let share = m["value"].clone();
+    let o = cli(&["metric", p, "monitor:churn@1", "drift/monthly_charges", "--format", "json"]);
+    let m: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(m["value"], serde_json::json!([0.0, 1.0]), "batch 2 drifted on monthly_charges");
+    // Delete the index: a rescan has the scores again, from the files.
+    std::fs::remove_dir_all(dir.path().join("data")).unwrap();
+    let o = cli(&["metric", p, "monitor:churn@1", "drift/share", "--format", "json"]);
+    let again: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(again["value"], share);
+    assert_eq!(again["step"], serde_json::json!([0, 1]));
 }

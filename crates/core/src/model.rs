@@ -18,6 +18,8 @@ pub enum Source {
     Dvclive,
     Dvc,
     Hydra,
+    /// Runlens's own drift scores (`data watch`).
+    Monitor,
 }
 
 impl Source {
@@ -35,6 +37,7 @@ impl Source {
             Source::Dvclive => "dvclive",
             Source::Dvc => "dvc",
             Source::Hydra => "hydra",
+            Source::Monitor => "runlens-monitor",
         }
     }
 }

@@ -65,6 +65,8 @@ pub(crate) enum Unit {
     Dvc(PathBuf),
     /// A Hydra job folder, with the metric logs found inside it (their points are the job's).
     Hydra(PathBuf, Vec<Unit>),
+    /// Runlens's monitor scores of one model (`.runlens/monitor/<model>`).
+    Monitor(PathBuf),
 }
 
 impl Unit {
@@ -85,6 +87,7 @@ impl Unit {
             Unit::Sacred(dir) => sacred::read(ctx, dir),
             Unit::Dvclive(dir, pipeline) => dvclive::read_live(ctx, dir, pipeline.as_deref()),
             Unit::Dvc(dvc_yaml) => dvclive::read_pipeline(ctx, dvc_yaml),
+            Unit::Monitor(dir) => crate::readers::monitor::read(ctx, dir),
             Unit::Hydra(dir, subs) => {
                 let paths: Vec<&Path> = subs.iter().map(Unit::path).collect();
                 hydra::read(ctx, dir, &paths, &|i, c| subs[i].read(c))
@@ -103,6 +106,7 @@ impl Unit {
             | Unit::Sacred(p)
             | Unit::Dvclive(p, _)
             | Unit::Dvc(p)
+            | Unit::Monitor(p)
             | Unit::Hydra(p, _) => p,
         }
     }
@@ -323,6 +327,15 @@ fn discover(root: &Path, diags: &mut Diags) -> Vec<Unit> {
         }
     }
     units.extend(jobs.into_iter().map(|(dir, subs)| Unit::Hydra(dir, subs)));
+    // Runlens's own monitor scores: `.runlens` is never walked, but its monitor folders are runs.
+    let monitor = root.join(".runlens").join("monitor");
+    if fs.is_dir(&root.join(".runlens")) && fs.is_dir(&monitor) {
+        for ent in fs.list(&monitor).unwrap_or_default() {
+            if ent.is_dir() {
+                units.push(Unit::Monitor(ent.path.clone()));
+            }
+        }
+    }
     units
 }
 

@@ -149,15 +149,17 @@ impl Index {
                 })
                 .collect();
             let file = f.to_string_lossy().into_owned();
+            // Batches scored in one pass share a time: `seq` keeps the order they were scored in.
+            let seq = out.len();
             let record = json!({
-                "model": m.name, "version": v.version, "target": target, "file": file, "md5": md5, "at": now,
+                "model": m.name, "version": v.version, "target": target, "file": file, "md5": md5, "at": now, "seq": seq,
                 "reference": d, "drift": report.drift, "share_drifted": crate::json_num(report.share_drifted),
                 "columns": columns,
             });
             let mut bytes = crate::registry::event::canonical(&record);
             bytes.push(b'\n');
             fs.create_dirs(&out_dir).map_err(|e| Error::Io(format!("{}: {e}", out_dir.display())))?;
-            let rec_name = format!("{now}-{}.json", &md5[..12]);
+            let rec_name = format!("{now}-{seq:05}-{}.json", &md5[..12]);
             fs.write_new(&out_dir.join(&rec_name), &bytes)
                 .map_err(|e| Error::Io(format!("{}: {e}", out_dir.display())))?;
             out.push(MonitorScore {

@@ -7,6 +7,7 @@ pub mod hydra;
 pub mod jsonl;
 pub mod mlflow_db;
 pub mod mlflow_files;
+pub mod monitor;
 pub mod sacred;
 pub mod tb_proto;
 pub mod tensorboard;
