@@ -33,6 +33,10 @@ const COMMANDS: &[&str] = &[
     "bundle_cancel",
     "bundle_reveal",
     "bundle_pick_folder",
+    "data_ls",
+    "data_show",
+    "data_show_cancel",
+    "data_diff",
 ];
 
 fn main() {

@@ -108,6 +108,10 @@ pub fn run() {
             commands::bundle::bundle_cancel,
             commands::bundle::bundle_reveal,
             commands::bundle::bundle_pick_folder,
+            commands::data::data_ls,
+            commands::data::data_show,
+            commands::data::data_show_cancel,
+            commands::data::data_diff,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Runlens desktop app");

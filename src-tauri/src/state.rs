@@ -1,12 +1,12 @@
 //! What the shell remembers: the open project, the folders the user chose, recent projects,
-//! the bundle export that runs and the bundles written.
+//! the bundle export that runs and the bundles written, the data statistics being computed.
 //!
 //! The front end never names a folder to open on its own: a project is opened only when the user
 //! chose it (the folder dialog, a drop on the window, a path on the command line or from a second
 //! launch) or it is in the recent list. So a page that misbehaves cannot point the engine at
 //! `~/.ssh`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
@@ -35,6 +35,7 @@ pub struct AppState {
     pub requested: Mutex<Option<PathBuf>>,
     pub project: Mutex<Option<Arc<Project>>>,
     pub exports: Exports,
+    pub data_jobs: DataJobs,
 }
 
 /// Bundle exports: at most one runs at a time (its cancel flag is here while it runs), and the
@@ -43,6 +44,12 @@ pub struct AppState {
 pub struct Exports {
     pub running: Mutex<Option<Arc<AtomicBool>>>,
     pub written: Mutex<HashSet<PathBuf>>,
+}
+
+/// The `data_show` statistics being computed, by the page's job id, with their cancel flags.
+#[derive(Default)]
+pub struct DataJobs {
+    pub running: Mutex<HashMap<String, Arc<AtomicBool>>>,
 }
 
 const RECENT_MAX: usize = 20;
@@ -55,6 +62,7 @@ impl AppState {
             requested: Mutex::new(None),
             project: Mutex::new(None),
             exports: Exports::default(),
+            data_jobs: DataJobs::default(),
         }
     }
 

@@ -1066,6 +1066,317 @@ impl From<runlens_core::Bundle> for BundleWritten {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Data versions: tracked data, a version's column statistics, the diff of two versions
+
+/// What the project tracks (DVC, Git LFS) and its versions through the git history (`data ls`).
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct DataListing {
+    pub items: Vec<DataItem>,
+    /// What could not be seen: not a repository, a shallow clone, a file that does not parse.
+    pub notes: Vec<String>,
+    /// With `check`: each version whose bytes here do not hash to what was recorded.
+    pub problems: Vec<String>,
+}
+
+/// A tracked file or folder and its versions, newest first.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct DataItem {
+    pub path: String,
+    /// "file" or "dir".
+    pub kind: String,
+    /// What tracks it: `.dvc` files, `dvc.lock:<stage>`, `git-lfs`.
+    pub tracked_by: Vec<String>,
+    pub versions: Vec<DataVersion>,
+}
+
+/// One version of a tracked path.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct DataVersion {
+    /// The commit id, or "workspace" for the working tree when it differs from HEAD.
+    pub rev: String,
+    /// The commit's time, ms since the epoch (null for the working tree).
+    pub at: Option<i64>,
+    /// The commit's summary line.
+    pub message: Option<String>,
+    /// DVC's md5 (`<md5>.dir` for a folder); for a Git LFS file, `sha256:<oid>`.
+    pub md5: String,
+    pub size: Option<u64>,
+    pub nfiles: Option<u64>,
+    /// Whether its bytes can be read here (DVC cache, LFS objects, or the working tree).
+    pub in_cache: bool,
+    /// Ids of the runs made at a commit where the path had this version.
+    pub runs: Vec<String>,
+    /// Registered model versions ("name@version") made from such runs.
+    pub models: Vec<String>,
+}
+
+impl From<runlens_core::DataListing> for DataListing {
+    fn from(l: runlens_core::DataListing) -> Self {
+        DataListing {
+            items: l
+                .items
+                .into_iter()
+                .map(|i| DataItem {
+                    path: i.path,
+                    kind: i.kind,
+                    tracked_by: i.tracked_by,
+                    versions: i
+                        .versions
+                        .into_iter()
+                        .map(|v| DataVersion {
+                            rev: v.rev,
+                            at: v.at,
+                            message: v.message,
+                            md5: v.md5,
+                            size: v.size,
+                            nfiles: v.nfiles,
+                            in_cache: v.in_cache,
+                            runs: v.runs,
+                            models: v.models,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            notes: l.notes,
+            problems: l.problems,
+        }
+    }
+}
+
+/// How far `data_show` has read: bytes of the version's file, sent at most every 50 ms and once
+/// at the end.
+#[derive(Clone, Copy, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct DataProgress {
+    pub done: u64,
+    pub total: u64,
+}
+
+/// A table's column statistics over every row, and its first rows (`data show`).
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct DataProfile {
+    pub path: String,
+    /// "workspace" or the commit id.
+    pub rev: String,
+    pub rows: u64,
+    pub columns: Vec<ColumnStats>,
+    /// The first rows, column name to cell.
+    #[cfg_attr(test, ts(type = "Array<{ [column in string]: Cell }>"))]
+    pub head: Vec<serde_json::Map<String, Value>>,
+    /// A recomputed hash that differs from what DVC recorded, and the like.
+    pub warnings: Vec<String>,
+}
+
+/// One column's statistics; what does not apply is null. A string column's min, max, mean and
+/// std are of its values' lengths.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ColumnStats {
+    pub name: String,
+    /// "integer", "float", "boolean", "string", or "empty" (only nulls).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub count: u64,
+    pub nulls: u64,
+    #[cfg_attr(test, ts(type = "Num | null"))]
+    pub min: Option<runlens_core::Num>,
+    #[cfg_attr(test, ts(type = "Num | null"))]
+    pub max: Option<runlens_core::Num>,
+    #[cfg_attr(test, ts(type = "Num | null"))]
+    pub mean: Option<runlens_core::Num>,
+    #[cfg_attr(test, ts(type = "Num | null"))]
+    pub std: Option<runlens_core::Num>,
+    #[cfg_attr(test, ts(type = "Num | null"))]
+    pub q25: Option<runlens_core::Num>,
+    #[cfg_attr(test, ts(type = "Num | null"))]
+    pub q50: Option<runlens_core::Num>,
+    #[cfg_attr(test, ts(type = "Num | null"))]
+    pub q75: Option<runlens_core::Num>,
+    pub distinct: u64,
+    /// The ten most frequent values with their counts, most frequent first.
+    #[cfg_attr(test, ts(type = "Array<[Cell, number]>"))]
+    pub top: Vec<(Value, u64)>,
+    /// Numeric columns: `numpy.histogram(x, 10)`.
+    pub histogram: Option<Histogram>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct Histogram {
+    /// counts.length + 1 bin edges, ascending.
+    pub edges: Vec<f64>,
+    pub counts: Vec<u64>,
+}
+
+impl From<runlens_core::DataProfile> for DataProfile {
+    fn from(p: runlens_core::DataProfile) -> Self {
+        let num = |v: Option<f64>| v.map(runlens_core::Num);
+        DataProfile {
+            path: p.path,
+            rev: p.rev,
+            rows: p.rows,
+            columns: p
+                .columns
+                .into_iter()
+                .map(|c| ColumnStats {
+                    name: c.name,
+                    kind: c.kind,
+                    count: c.count,
+                    nulls: c.nulls,
+                    min: num(c.min),
+                    max: num(c.max),
+                    mean: num(c.mean),
+                    std: num(c.std),
+                    q25: num(c.q25),
+                    q50: num(c.q50),
+                    q75: num(c.q75),
+                    distinct: c.distinct,
+                    top: c.top,
+                    histogram: c.histogram.map(|h| Histogram { edges: h.edges, counts: h.counts }),
+                })
+                .collect(),
+            head: p.head,
+            warnings: p.warnings,
+        }
+    }
+}
+
+/// Two versions of a dataset (`data diff`): for tables, the schema, row counts and (with a key)
+/// the rows added, removed and changed; for DVC folders, their files.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct DataDiff {
+    /// "table" or "folder".
+    pub kind: String,
+    pub a: DiffSide,
+    pub b: DiffSide,
+    /// Tables: columns only in b.
+    pub columns_added: Vec<String>,
+    /// Tables: columns only in a.
+    pub columns_removed: Vec<String>,
+    pub columns_retyped: Vec<Retyped>,
+    /// The key rows were matched by (tables, when one was given).
+    pub key: Option<String>,
+    pub rows_added: Option<u64>,
+    pub rows_removed: Option<u64>,
+    pub rows_changed: Option<u64>,
+    /// Up to 20 changed cells, in b's row order.
+    pub changed_cells: Vec<ChangedCell>,
+    /// Folders: their files as `dvc diff --json --show-hash` lists them.
+    pub files: Option<FolderFiles>,
+    /// Duplicate keys and the like.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct DiffSide {
+    pub path: String,
+    /// "workspace" or the commit id.
+    pub rev: String,
+    /// Rows of a table; files of a folder.
+    pub rows: u64,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct Retyped {
+    pub name: String,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ChangedCell {
+    #[cfg_attr(test, ts(type = "Cell"))]
+    pub key: Value,
+    pub column: String,
+    #[cfg_attr(test, ts(type = "Cell"))]
+    pub a: Value,
+    #[cfg_attr(test, ts(type = "Cell"))]
+    pub b: Value,
+}
+
+/// A folder's files between two versions (`dvc diff --json --show-hash`'s lists). A list that
+/// does not have the expected shape is left empty.
+#[derive(Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(TS))]
+#[serde(default)]
+pub struct FolderFiles {
+    #[serde(deserialize_with = "lenient")]
+    pub added: Vec<FolderFile>,
+    #[serde(deserialize_with = "lenient")]
+    pub deleted: Vec<FolderFile>,
+    /// The folder itself is listed (its path ends in "/") when its `.dir` hash changed.
+    #[serde(deserialize_with = "lenient")]
+    pub modified: Vec<FolderChange>,
+    #[serde(deserialize_with = "lenient")]
+    pub renamed: Vec<FolderRename>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct FolderFile {
+    pub path: String,
+    pub hash: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct OldNew {
+    pub old: String,
+    pub new: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct FolderChange {
+    pub path: String,
+    pub hash: OldNew,
+}
+
+#[derive(Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct FolderRename {
+    pub path: OldNew,
+    pub hash: String,
+}
+
+impl From<runlens_core::DataDiff> for DataDiff {
+    fn from(d: runlens_core::DataDiff) -> Self {
+        let side = |s: runlens_core::DiffSide| DiffSide { path: s.path, rev: s.rev, rows: s.rows };
+        DataDiff {
+            kind: d.kind,
+            a: side(d.a),
+            b: side(d.b),
+            columns_added: d.columns_added,
+            columns_removed: d.columns_removed,
+            columns_retyped: d
+                .columns_retyped
+                .into_iter()
+                .map(|r| Retyped { name: r.name, from: r.from, to: r.to })
+                .collect(),
+            key: d.key,
+            rows_added: d.rows_added,
+            rows_removed: d.rows_removed,
+            rows_changed: d.rows_changed,
+            changed_cells: d
+                .changed_cells
+                .into_iter()
+                .map(|c| ChangedCell { key: c.key, column: c.column, a: c.a, b: c.b })
+                .collect(),
+            files: d.files.map(|f| serde_json::from_value(f).unwrap_or_default()),
+            warnings: d.warnings,
+        }
+    }
+}
+
 /// Standard base64 with padding, for the card's images.
 pub fn base64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -1092,7 +1403,9 @@ mod tests {
              //   RUNLENS_UPDATE_TS=1 cargo test -p runlens-desktop wire\n\
              // (`cargo test` fails while this file is stale.)\n\n\
              /** A float that may be \"NaN\", \"Infinity\" or \"-Infinity\" (JSON has no such numbers). */\n\
-             export type Num = number | \"NaN\" | \"Infinity\" | \"-Infinity\";\n",
+             export type Num = number | \"NaN\" | \"Infinity\" | \"-Infinity\";\n\n\
+             /** A table's cell as its reader typed it (as pandas reads it). */\n\
+             export type Cell = string | number | boolean | null;\n",
         );
         macro_rules! decl {
             ($($t:ty),* $(,)?) => {$(
@@ -1156,6 +1469,22 @@ mod tests {
             BundleCompression,
             BundleProgress,
             BundleWritten,
+            DataListing,
+            DataItem,
+            DataVersion,
+            DataProgress,
+            DataProfile,
+            ColumnStats,
+            Histogram,
+            DataDiff,
+            DiffSide,
+            Retyped,
+            ChangedCell,
+            FolderFiles,
+            FolderFile,
+            OldNew,
+            FolderChange,
+            FolderRename,
         );
         out
     }

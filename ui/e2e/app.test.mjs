@@ -833,6 +833,115 @@ describe("exporting a big model's bundle", () => {
   });
 });
 
+describe("data versions", () => {
+  let driver;
+  // A git + DVC project written by the real tools (tests/fixtures/data_versions/make.py): three
+  // commits of data/train.csv and a changed working tree, the runs made at each commit.
+  const dir = join(TMP, "data-versions");
+  mkdirSync(dir, { recursive: true });
+  execFileSync("tar", ["xzf", join(ROOT, "tests", "fixtures", "data_versions", "project.tar.gz"), "-C", dir]);
+  const project = join(dir, "project");
+  const truth = JSON.parse(readFileSync(join(ROOT, "tests", "fixtures", "data_versions", "truth.json"), "utf8"));
+  const { "data-v1": v1, "data-v2": v2, "data-v3": v3 } = truth.commits;
+  // The engine's own answers, through the CLI.
+  const listed = cli(["data", "ls", project]).find((i) => i.path === "data/train.csv");
+  const shown = cli(["data", "show", project, `data/train.csv@${v2}`]);
+  const row = (rev) => `#data-versions li.data-version[data-rev="${rev}"]`;
+  const versions = () => driver.executeScript(() => [...document.querySelectorAll("#data-versions li.data-version")].map((li) => [li.dataset.rev, li.dataset.message]));
+  const compare = async (rev) => (await driver.findElement(By.css(`${row(rev)} .compare-box input`))).click();
+
+  before(async () => {
+    driver = await session([project]);
+    await driver.manage().window().setRect({ width: 1280, height: 800 });
+  });
+  after(async () => driver?.quit());
+
+  check("lists a dataset's versions, newest first, with their messages", () => driver, async () => {
+    await (await driver.wait(until.elementLocated(By.css("[data-tab=data]")), 60000)).click();
+    await (await driver.wait(until.elementLocated(By.css('.model-item[data-path="data/train.csv"]')), 20000)).click();
+    await driver.wait(async () => (await versions()).length === 4, 10000, "4 versions");
+    assert.deepEqual(await versions(), listed.versions.map((v) => [v.rev, v.message ?? ""]));
+    assert.deepEqual((await versions()).map(([r, m]) => (r === "workspace" ? r : m)), [
+      "workspace",
+      "Data v3: March customers (charges up)",
+      "Data v2: fix 5 labels, add 60 rows",
+      "Data v1: 500 customers, images, legacy notes",
+    ]);
+    // Each commit's run, as a chip.
+    assert.equal(await driver.findElements(By.css(`${row(v2)} .run-chip[data-run="${truth.runs.v2}"]`)).then((e) => e.length), 1);
+    // A page cannot point the data commands outside the project.
+    assert.equal(await ipc(driver, "data_show", { spec: "/etc/passwd", job: "probe", onProgress: "CHANNEL" }), "invalid");
+    assert.equal(await ipc(driver, "data_show", { spec: "../../etc/passwd@HEAD", job: "probe", onProgress: "CHANNEL" }), "invalid");
+    assert.equal(await ipc(driver, "data_diff", { a: "data/train.csv", b: "/etc/passwd", key: null }), "invalid");
+  });
+
+  check("a version's preview: first rows and every column's statistics", () => driver, async () => {
+    await (await driver.findElement(By.css(`${row(v2)} .version-main`))).click();
+    assert.equal(shown.rows, 560);
+    await waitText(driver, "#data-summary", /^560 rows · 5 columns/, 20000);
+    assert.equal((await driver.findElements(By.css("#head-rows tbody tr"))).length, 20);
+    // (an array: WebDriver does not keep an object's key order)
+    const cells = await driver.executeScript(() =>
+      [...document.querySelectorAll("#column-stats tbody tr")].map((tr) => [tr.dataset.column, [...tr.children].map((c) => c.textContent)]),
+    );
+    assert.deepEqual(cells.map(([name]) => name), shown.columns.map((c) => c.name));
+    const stats = Object.fromEntries(cells);
+    const mc = shown.columns.find((c) => c.name === "monthly_charges");
+    // column, type, histogram, count, nulls, min, mean, max, quartiles
+    const n6 = (v) => String(Number(v.toPrecision(6)));
+    assert.deepEqual(stats.monthly_charges.slice(0, 9), ["monthly_charges", "float", stats.monthly_charges[2], "560", "0", n6(mc.min), n6(mc.mean), n6(mc.max), [mc.q25, mc.q50, mc.q75].map(n6).join(" · ")]);
+    assert.match(stats.plan[10], /^basic \(272\) · plus \(163\) · pro \(125\)/);
+    // A histogram per numeric column, drawn.
+    assert.equal((await driver.findElements(By.css("#column-stats svg.histogram"))).length, shown.columns.filter((c) => c.histogram).length);
+    await shot(driver, "data");
+  });
+
+  check("two versions compared: each numeric column's histograms overlaid", () => driver, async () => {
+    await compare(v2);
+    await compare(v3);
+    await driver.wait(until.elementLocated(By.css(`#data-compare[data-a="${v2}"][data-b="${v3}"]`)), 5000);
+    await waitText(driver, "#diff-summary", /560 → 560 rows/, 20000);
+    const card = '#dist-grid .dist-card[data-column="monthly_charges"]';
+    await driver.wait(until.elementLocated(By.css(`${card} svg.overlay`)), 20000);
+    const bars = await driver.executeScript((c) => ["a", "b"].map((k) => document.querySelectorAll(`${c} svg.overlay rect.${k}`).length), card);
+    assert.ok(bars[0] > 3 && bars[1] > 3, `both versions drawn: ${bars}`);
+    assert.equal((await driver.findElements(By.css(`${card} [data-drift-slot="monthly_charges"]`))).length, 1, "the drift badge has its place");
+    await shot(driver, "data-diff");
+  });
+
+  check("two versions by key: rows added, removed, changed and the changed cells", () => driver, async () => {
+    await compare(v3);
+    await compare(v1);
+    await driver.wait(until.elementLocated(By.css(`#data-compare[data-a="${v1}"][data-b="${v2}"]`)), 5000);
+    await (await driver.wait(until.elementLocated(By.css('#diff-key option[value="id"]')), 20000)).click();
+    const rows = await waitText(driver, "#diff-rows", /by id/, 20000);
+    assert.match(rows, /\+60 added\s+−0 removed\s+~5 changed/);
+    assert.equal((await driver.findElements(By.css("#changed-cells tbody tr"))).length, 5);
+    await shot(driver, "data-diff-key");
+  });
+
+  check("a folder's versions compared: its files", () => driver, async () => {
+    await (await driver.findElement(By.css('.model-item[data-path="data/images"]'))).click();
+    await driver.wait(async () => (await versions()).length === 2, 5000);
+    await compare(v1);
+    await compare(v2);
+    await waitText(driver, "#diff-summary", /^1 added · 1 deleted · 1 modified · 1 renamed$/, 20000);
+    const files = await driver.executeScript(() => [...document.querySelectorAll("#folder-files tbody tr")].map((tr) => `${tr.dataset.change} ${tr.children[1].textContent}`));
+    assert.deepEqual(files, ["modified data/images/a.txt", "renamed data/images/b.txt → data/images/b2.txt", "deleted data/images/c.bin", "added data/images/d.txt"]);
+  });
+
+  check("from a version to its run, and back", () => driver, async () => {
+    await (await driver.findElement(By.css('.model-item[data-path="data/train.csv"]'))).click();
+    await (await driver.wait(until.elementLocated(By.css(`${row(v1)} .run-chip`)), 5000)).click();
+    await waitText(driver, ".detail-view", /train/, 10000);
+    const back = await driver.wait(until.elementLocated(By.css(`#run-data a.data-link[data-path="data/train.csv"][data-rev="${v1}"]`)), 10000);
+    await shot(driver, "data-run-link");
+    await back.click();
+    await driver.wait(until.elementLocated(By.css(`#data-preview[data-rev="${v1}"]`)), 5000);
+    await waitText(driver, "#data-summary", /^500 rows/, 20000);
+  });
+});
+
 describe("the start screen", () => {
   let driver;
   const demoRuns = cli(["runs", DEMO]).length;

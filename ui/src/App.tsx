@@ -11,9 +11,10 @@ import { ChartsView } from "./ChartsView";
 import { CompareView } from "./CompareView";
 import { RunDetailView } from "./RunDetailView";
 import { ModelsView, type ModelFocus } from "./ModelsView";
+import { DataView, type DataFocus } from "./DataView";
 import { loadPref, savePref } from "./prefs";
 
-export type Tab = "runs" | "charts" | "compare" | "models" | "detail";
+export type Tab = "runs" | "charts" | "compare" | "models" | "data" | "detail";
 
 export interface Progress {
   units: number;
@@ -40,6 +41,9 @@ export function App() {
   // Bumped when the registry changed on disk (the watcher) or by a write here.
   const [registryVersion, setRegistryVersion] = useState(0);
   const [modelFocus, setModelFocus] = useState<ModelFocus | null>(null);
+  const [dataFocus, setDataFocus] = useState<DataFocus | null>(null);
+  // Bumped by a refresh: the Data view reads the data versions again.
+  const [dataVersion, setDataVersion] = useState(0);
   const [refreshing, setRefreshing] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
   // Counts successful opens: each one (re)subscribes to the watcher.
@@ -84,6 +88,7 @@ export function App() {
         setTab("runs");
         setDetail(null);
         setModelFocus(null);
+        setDataFocus(null);
         api.completions().then(setCompletions, () => setCompletions(EMPTY_COMPLETIONS));
       } catch (e) {
         setError(errorMessage(e));
@@ -102,6 +107,7 @@ export function App() {
       const r = await api.refresh(() => {});
       // A model's pinned files may have changed on disk: the registry is checked again too.
       setRegistryVersion((v) => v + 1);
+      setDataVersion((v) => v + 1);
       if (r && (r.units_read > 0 || r.points > 0)) {
         await loadRuns(filterRef.current);
         setProject((p) => (p ? { ...p, runs: r.runs, issues: r.issues } : p));
@@ -210,6 +216,16 @@ export function App() {
     setTab("detail");
   }, []);
 
+  const showModel = useCallback((name: string, version: number | null) => {
+    setModelFocus({ name, source: "runlens", version });
+    setTab("models");
+  }, []);
+
+  const showData = useCallback((f: DataFocus) => {
+    setDataFocus(f);
+    setTab("data");
+  }, []);
+
   if (!project) {
     return <Start opening={opening} progress={progress} error={error} onOpen={open} onError={setError} />;
   }
@@ -235,6 +251,7 @@ export function App() {
               ["charts", `Charts${selected.length ? ` (${selectedRuns.length})` : ""}`],
               ["compare", "Compare"],
               ["models", "Models"],
+              ["data", "Data"],
               ["detail", "Run"],
             ] as [Tab, string][]
           ).map(([t, label]) => (
@@ -286,13 +303,17 @@ export function App() {
         )}
         {tab === "compare" && <CompareView runs={selectedRuns} colors={colors} onOpenRun={showDetail} />}
         {tab === "models" && (
-          <ModelsView version={registryVersion} focus={modelFocus} onFocus={setModelFocus} onOpenRun={showDetail} />
+          <ModelsView version={registryVersion} focus={modelFocus} onFocus={setModelFocus} onOpenRun={showDetail} onOpenData={showData} />
+        )}
+        {tab === "data" && (
+          <DataView version={dataVersion} focus={dataFocus} onFocus={setDataFocus} onOpenRun={showDetail} onOpenModel={showModel} />
         )}
         {tab === "detail" && detail && (
           <RunDetailView
             run={detail}
             version={version}
             colors={colors}
+            onOpenData={showData}
             onRegistered={(w) => {
               setModelFocus({ name: w.name, source: "runlens", version: w.version });
               setRegistryVersion((v) => v + 1);

@@ -30,6 +30,7 @@ import {
 } from "./registry";
 import type { HistoryItem, Me, ModelCard, Problem, RegModel, RegVersion, RegistryChange, RegistryPolicy } from "./types";
 import { lowerIsBetter } from "./diff";
+import { DataUsed, type DataFocus } from "./DataView";
 
 export interface ModelFocus {
   name: string;
@@ -48,6 +49,8 @@ export function ModelsView(props: {
   focus: ModelFocus | null;
   onFocus: (f: ModelFocus | null) => void;
   onOpenRun: (path: string) => void;
+  /** Opens a data version a model version was trained on, in the Data view. */
+  onOpenData?: (f: DataFocus) => void;
 }) {
   const [models, setModels] = useState<RegModel[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -152,6 +155,7 @@ export function ModelsView(props: {
               props.onFocus({ name: model.name, source: "runlens", version: null });
             }}
             onOpenRun={props.onOpenRun}
+            onOpenData={props.onOpenData}
           />
         ) : (
           <div className="empty muted">{models.length ? "Choose a model." : ""}</div>
@@ -196,6 +200,7 @@ function ModelPanel(props: {
   onChanged: () => void;
   onImported: (note: string) => void;
   onOpenRun: (path: string) => void;
+  onOpenData?: (f: DataFocus) => void;
 }) {
   const { model, me, policy } = props;
   const [history, setHistory] = useState<HistoryItem[]>([]);
@@ -471,6 +476,7 @@ function ModelPanel(props: {
                 onCard={openCard}
                 onBundle={asOf === null ? () => setBundle(sel.version) : null}
                 onOpenRun={props.onOpenRun}
+                onOpenData={props.onOpenData}
               />
             ) : (
               <p className="muted">This model has no versions yet.</p>
@@ -518,6 +524,7 @@ function VersionDetail(props: {
   /** Opens "Export bundle"; null while the model is shown as it was (time travel). */
   onBundle: (() => void) | null;
   onOpenRun: (path: string) => void;
+  onOpenData?: (f: DataFocus) => void;
 }) {
   const { v, model, me, policy } = props;
   const l = v.lineage;
@@ -683,6 +690,9 @@ function VersionDetail(props: {
                     </ul>
                   ) : (
                     <span className="muted">no datasets recorded</span>
+                  )}
+                  {props.onOpenData && model.source === "runlens" && (
+                    <DataUsed model={`${model.name}@${v.version}`} onOpen={props.onOpenData} />
                   )}
                 </td>
               </tr>

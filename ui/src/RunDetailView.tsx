@@ -3,6 +3,7 @@ import { api, errorMessage } from "./api";
 import { parseDelimited } from "./csv";
 import { fmtBytes, fmtDuration, fmtNum, fmtTime } from "./format";
 import { Markdown } from "./Markdown";
+import { DataUsed, type DataFocus } from "./DataView";
 import { RegisterDialog } from "./RegisterDialog";
 import type { ArtifactPreview, Detail, FileEntry, Written } from "./types";
 
@@ -14,6 +15,8 @@ export function RunDetailView(props: {
   colors: Map<string, string>;
   /** After "Register model": the version written. */
   onRegistered?: (w: Written) => void;
+  /** Opens a data version this run used in the Data view. */
+  onOpenData?: (f: DataFocus) => void;
 }) {
   const [d, setD] = useState<Detail | null>(null);
   // The register dialog, with what it registers when opened from a file or logged model.
@@ -102,6 +105,9 @@ export function RunDetailView(props: {
             </label>
           </h2>
           <KeyValues entries={tags} />
+          {props.onOpenData && (
+            <DataSection run={r.id} onOpen={props.onOpenData} />
+          )}
           {d.inputs.length > 0 && (
             <>
               <h2>Datasets</h2>
@@ -205,6 +211,15 @@ export function RunDetailView(props: {
           </div>
         )}
       </section>
+    </div>
+  );
+}
+
+/** The tracked data versions this run used (DVC, Git LFS), linking to the Data view. */
+function DataSection(props: { run: string; onOpen: (f: DataFocus) => void }) {
+  return (
+    <div className="run-data" id="run-data">
+      <DataUsed run={props.run} onOpen={props.onOpen} title={<h2>Data versions</h2>} />
     </div>
   );
 }

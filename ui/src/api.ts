@@ -10,6 +10,10 @@ import type {
   BundleWritten,
   Completions,
   Current,
+  DataDiff,
+  DataListing,
+  DataProfile,
+  DataProgress,
   Detail,
   DiffRow,
   HistoryItem,
@@ -128,6 +132,20 @@ export const api = {
   bundleReveal: (path: string) => invoke<void>("bundle_reveal", { path }),
   /** The folder dialog, opened at `start`; null when cancelled. */
   bundlePickFolder: (start: string | null) => invoke<string | null>("bundle_pick_folder", { start }),
+
+  // Data versions. A version is PATH@REV (REV a commit or "workspace").
+  /** What DVC and Git LFS track, each path's versions newest first, and the runs and models that used each. */
+  dataLs: (check = false) => invoke<DataListing>("data_ls", { check }),
+  /** A table version's column statistics over every row and its first rows; `job` names it for
+   * `dataShowCancel` (a cancelled one rejects with `{code: "cancelled"}`). */
+  dataShow(spec: string, job: string, onProgress: (p: DataProgress) => void) {
+    const ch = new Channel<DataProgress>();
+    ch.onmessage = onProgress;
+    return invoke<DataProfile>("data_show", { spec, job, onProgress: ch });
+  },
+  dataShowCancel: (job: string) => invoke<boolean>("data_show_cancel", { job }),
+  /** Two versions: schema, row counts, with `key` the rows added/removed/changed; a folder's files. */
+  dataDiff: (a: string, b: string, key: string | null) => invoke<DataDiff>("data_diff", { a, b, key }),
 };
 
 function asBuffer(b: ArrayBuffer | Uint8Array | number[]): ArrayBuffer {

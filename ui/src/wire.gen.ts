@@ -5,6 +5,9 @@
 /** A float that may be "NaN", "Infinity" or "-Infinity" (JSON has no such numbers). */
 export type Num = number | "NaN" | "Infinity" | "-Infinity";
 
+/** A table's cell as its reader typed it (as pandas reads it). */
+export type Cell = string | number | boolean | null;
+
 /**
  * An error as the front end sees it: it branches on `code`, and shows `message` to a person.
  * `refused` is a registry change the model's state or the project's policy does not allow.
@@ -494,3 +497,175 @@ path: string, model: string, version: number, digest: string,
  * Files in the bundle and their bytes.
  */
 files: number, bytes: number, };
+
+/**
+ * What the project tracks (DVC, Git LFS) and its versions through the git history (`data ls`).
+ */
+export type DataListing = { items: Array<DataItem>, 
+/**
+ * What could not be seen: not a repository, a shallow clone, a file that does not parse.
+ */
+notes: Array<string>, 
+/**
+ * With `check`: each version whose bytes here do not hash to what was recorded.
+ */
+problems: Array<string>, };
+
+/**
+ * A tracked file or folder and its versions, newest first.
+ */
+export type DataItem = { path: string, 
+/**
+ * "file" or "dir".
+ */
+kind: string, 
+/**
+ * What tracks it: `.dvc` files, `dvc.lock:<stage>`, `git-lfs`.
+ */
+tracked_by: Array<string>, versions: Array<DataVersion>, };
+
+/**
+ * One version of a tracked path.
+ */
+export type DataVersion = { 
+/**
+ * The commit id, or "workspace" for the working tree when it differs from HEAD.
+ */
+rev: string, 
+/**
+ * The commit's time, ms since the epoch (null for the working tree).
+ */
+at: number | null, 
+/**
+ * The commit's summary line.
+ */
+message: string | null, 
+/**
+ * DVC's md5 (`<md5>.dir` for a folder); for a Git LFS file, `sha256:<oid>`.
+ */
+md5: string, size: number | null, nfiles: number | null, 
+/**
+ * Whether its bytes can be read here (DVC cache, LFS objects, or the working tree).
+ */
+in_cache: boolean, 
+/**
+ * Ids of the runs made at a commit where the path had this version.
+ */
+runs: Array<string>, 
+/**
+ * Registered model versions ("name@version") made from such runs.
+ */
+models: Array<string>, };
+
+/**
+ * How far `data_show` has read: bytes of the version's file, sent at most every 50 ms and once
+ * at the end.
+ */
+export type DataProgress = { done: number, total: number, };
+
+/**
+ * A table's column statistics over every row, and its first rows (`data show`).
+ */
+export type DataProfile = { path: string, 
+/**
+ * "workspace" or the commit id.
+ */
+rev: string, rows: number, columns: Array<ColumnStats>, 
+/**
+ * The first rows, column name to cell.
+ */
+head: Array<{ [column in string]: Cell }>, 
+/**
+ * A recomputed hash that differs from what DVC recorded, and the like.
+ */
+warnings: Array<string>, };
+
+/**
+ * One column's statistics; what does not apply is null. A string column's min, max, mean and
+ * std are of its values' lengths.
+ */
+export type ColumnStats = { name: string, 
+/**
+ * "integer", "float", "boolean", "string", or "empty" (only nulls).
+ */
+type: string, count: number, nulls: number, min: Num | null, max: Num | null, mean: Num | null, std: Num | null, q25: Num | null, q50: Num | null, q75: Num | null, distinct: number, 
+/**
+ * The ten most frequent values with their counts, most frequent first.
+ */
+top: Array<[Cell, number]>, 
+/**
+ * Numeric columns: `numpy.histogram(x, 10)`.
+ */
+histogram: Histogram | null, };
+
+export type Histogram = { 
+/**
+ * counts.length + 1 bin edges, ascending.
+ */
+edges: Array<number>, counts: Array<number>, };
+
+/**
+ * Two versions of a dataset (`data diff`): for tables, the schema, row counts and (with a key)
+ * the rows added, removed and changed; for DVC folders, their files.
+ */
+export type DataDiff = { 
+/**
+ * "table" or "folder".
+ */
+kind: string, a: DiffSide, b: DiffSide, 
+/**
+ * Tables: columns only in b.
+ */
+columns_added: Array<string>, 
+/**
+ * Tables: columns only in a.
+ */
+columns_removed: Array<string>, columns_retyped: Array<Retyped>, 
+/**
+ * The key rows were matched by (tables, when one was given).
+ */
+key: string | null, rows_added: number | null, rows_removed: number | null, rows_changed: number | null, 
+/**
+ * Up to 20 changed cells, in b's row order.
+ */
+changed_cells: Array<ChangedCell>, 
+/**
+ * Folders: their files as `dvc diff --json --show-hash` lists them.
+ */
+files: FolderFiles | null, 
+/**
+ * Duplicate keys and the like.
+ */
+warnings: Array<string>, };
+
+export type DiffSide = { path: string, 
+/**
+ * "workspace" or the commit id.
+ */
+rev: string, 
+/**
+ * Rows of a table; files of a folder.
+ */
+rows: number, };
+
+export type Retyped = { name: string, from: string, to: string, };
+
+export type ChangedCell = { key: Cell, column: string, a: Cell, b: Cell, };
+
+/**
+ * A folder's files between two versions (`dvc diff --json --show-hash`'s lists). A list that
+ * does not have the expected shape is left empty.
+ */
+export type FolderFiles = { added: Array<FolderFile>, deleted: Array<FolderFile>, 
+/**
+ * The folder itself is listed (its path ends in "/") when its `.dir` hash changed.
+ */
+modified: Array<FolderChange>, renamed: Array<FolderRename>, };
+
+export type FolderFile = { path: string, hash: string, };
+
+export type OldNew = { old: string, new: string, };
+
+export type FolderChange = { path: string, hash: OldNew, };
+
+export type FolderRename = { path: OldNew, hash: string, };
