@@ -173,34 +173,7 @@ fn read_parquet<R: parquet::file::reader::ChunkReader + 'static>(r: R, to: &mut 
 pub(crate) fn read(r: impl Read, format: Format, to: &mut dyn Rows) -> Result<(), Error> {
     match format {
         Format::Parquet => return Err(Error::Project("a Parquet file is read from a file, not a stream".into())),
-        Format::Delimited(d) => {
-            let mut rdr = csv::ReaderBuilder::new().delimiter(d).flexible(true).has_headers(true).from_reader(r);
-            let header: Vec<String> = rdr
-                .headers()
-                .map_err(|e| Error::Project(format!("the header: {e}")))?
-                .iter()
-                .map(|h| h.trim_start_matches('\u{feff}').to_string())
-                .collect();
-            to.columns(&header);
-            let mut cells = vec![Cell::Null; header.len()];
-            let mut rec = csv::StringRecord::new();
-            loop {
-                match rdr.read_record(&mut rec) {
-                    Ok(false) => break,
-                    Ok(true) => {}
-                    Err(e) => {
-                        let line = e.position().map(|p| p.line()).unwrap_or(0);
-                        return Err(Error::Project(format!("line {line}: {e}")));
-                    }
-                }
-                for (i, c) in cells.iter_mut().enumerate() {
-                    *c = rec.get(i).map(cell).unwrap_or(Cell::Null);
-                }
-                if !to.row(&cells) {
-                    break;
-                }
-            }
-        }
+        Format::Delimited(d) => read_delimited(r, d, None, to)?,
         Format::Jsonl => {
             use std::io::BufRead;
             let mut names: Vec<String> = Vec::new();
@@ -261,6 +234,40 @@ pub(crate) fn read(r: impl Read, format: Format, to: &mut dyn Rows) -> Result<()
     Ok(())
 }
 
+/// A CSV or TSV, row by row; with `names`, `r` starts after the header (a later part of a file).
+fn read_delimited(r: impl Read, d: u8, names: Option<&[String]>, to: &mut dyn Rows) -> Result<(), Error> {
+    let mut rdr = csv::ReaderBuilder::new().delimiter(d).flexible(true).has_headers(names.is_none()).from_reader(r);
+    let header: Vec<String> = match names {
+        Some(n) => n.to_vec(),
+        None => rdr
+            .headers()
+            .map_err(|e| Error::Project(format!("the header: {e}")))?
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').to_string())
+            .collect(),
+    };
+    to.columns(&header);
+    let mut cells = vec![Cell::Null; header.len()];
+    let mut rec = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                return Err(Error::Project(format!("line {line}: {e}")));
+            }
+        }
+        for (i, c) in cells.iter_mut().enumerate() {
+            *c = rec.get(i).map(cell).unwrap_or(Cell::Null);
+        }
+        if !to.row(&cells) {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// A cell as JSON for a preview: non-finite numbers as "NaN", "Infinity", "-Infinity".
 pub(crate) fn cell_json(c: &Cell) -> Value {
     match c {
@@ -275,6 +282,41 @@ pub(crate) fn cell_json(c: &Cell) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two threads, each on half of a file, give exactly what one thread gives over the whole,
+    /// with quoted fields holding line ends and quotes around the cut.
+    #[test]
+    fn a_table_read_in_two_halves_profiles_as_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.csv");
+        let mut text = String::from("id,x,note,k\r\n");
+        let mut i = 0u64;
+        while text.len() < 12 << 20 {
+            let x = (i.wrapping_mul(2654435761) % 100_000) as f64 / 7.0;
+            // Mostly inside quotes, a line end within: a cut at any line end after the middle
+            // would most likely split a field.
+            let note = if i % 7 == 0 {
+                format!("n{}", i % 11)
+            } else {
+                format!("\"{}\nbreak, \"\"q\"\" {i}\"", "w".repeat(200 + (i % 13) as usize))
+            };
+            let k = if i % 5 == 0 { String::new() } else { (i % 4).to_string() };
+            text.push_str(&format!("{i},{x},{note},{k}\r\n"));
+            i += 1;
+        }
+        std::fs::write(&path, &text).unwrap();
+        let fs = crate::files::ProjectFs::new(dir.path());
+        let never = std::sync::atomic::AtomicBool::new(false);
+        let cut = split_point(&fs.open(&path).unwrap(), text.len() as u64).expect("a cut");
+        assert_eq!(text.as_bytes()[cut as usize - 1], b'\n');
+        let two = profile_in_two(&fs, &path, b',', 3, &mut |_, _| {}, &never).unwrap().unwrap();
+        let mut one = Profiler { names: Vec::new(), cols: Vec::new(), rows: 0, head: 3, first: Vec::new() };
+        read(std::io::Cursor::new(text.as_bytes()), Format::Delimited(b','), &mut one).unwrap();
+        assert_eq!(two.rows, one.rows);
+        assert_eq!(two.rows, i);
+        assert_eq!(two.first, one.first);
+        assert_eq!(stats::finish_all(two.cols, &two.names), stats::finish_all(one.cols, &one.names));
+    }
 
     #[test]
     fn cells_are_typed_as_pandas_reads_them() {
@@ -309,6 +351,154 @@ struct Profiler {
     rows: u64,
     head: usize,
     first: Vec<serde_json::Map<String, Value>>,
+}
+
+impl Profiler {
+    /// Adds what `later` read (the rows after this profiler's) to this one.
+    fn merge(&mut self, later: Profiler) {
+        self.rows += later.rows;
+        for (c, l) in self.cols.iter_mut().zip(later.cols) {
+            c.merge(l);
+        }
+        for r in later.first {
+            if self.first.len() < self.head {
+                self.first.push(r);
+            }
+        }
+    }
+}
+
+/// Where a CSV or TSV of `total` bytes can be cut in two for two readers: the first line end after
+/// the middle with an even number of quotes before it (so no quoted field spans the cut). None
+/// when the file is small or no such line end is near the middle.
+fn split_point(f: &std::fs::File, total: u64) -> Option<u64> {
+    use std::io::{Seek, SeekFrom};
+    if total < 8 << 20 {
+        return None;
+    }
+    let mid = total / 2;
+    let mut r = std::io::BufReader::with_capacity(1 << 20, f);
+    r.seek(SeekFrom::Start(0)).ok()?;
+    let mut quotes = 0u64;
+    let mut pos = 0u64;
+    let mut buf = vec![0u8; 1 << 20];
+    // Quotes before the middle.
+    while pos < mid {
+        let want = ((mid - pos) as usize).min(buf.len());
+        let k = r.read(&mut buf[..want]).ok()?;
+        if k == 0 {
+            return None;
+        }
+        quotes += buf[..k].iter().filter(|&&b| b == b'"').count() as u64;
+        pos += k as u64;
+    }
+    // Then the first line end at even parity, within 4 MiB.
+    while pos < (mid + (4 << 20)).min(total) {
+        let k = r.read(&mut buf).ok()?;
+        if k == 0 {
+            return None;
+        }
+        for (i, &b) in buf[..k].iter().enumerate() {
+            if b == b'"' {
+                quotes += 1;
+            } else if b == b'\n' && quotes % 2 == 0 {
+                return Some(pos + i as u64 + 1);
+            }
+        }
+        pos += k as u64;
+    }
+    None
+}
+
+/// Counts what a reader reads into a shared total and stops it on a cancel.
+struct Counted<'a, R> {
+    inner: R,
+    done: &'a std::sync::atomic::AtomicU64,
+    cancel: &'a std::sync::atomic::AtomicBool,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(std::io::Error::other("cancelled"));
+        }
+        let k = self.inner.read(buf)?;
+        self.done.fetch_add(k as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(k)
+    }
+}
+
+/// A CSV or TSV file read by two threads, each from one half (cut by [`split_point`]), into two
+/// profilers merged in file order. None when the file cannot be cut (then one thread reads it).
+fn profile_in_two(
+    fs: &crate::files::ProjectFs,
+    path: &std::path::Path,
+    d: u8,
+    head: usize,
+    progress: &mut dyn FnMut(u64, u64),
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Option<Result<Profiler, Error>> {
+    use std::io::{Seek, SeekFrom};
+    let f = fs.open(path).ok()?;
+    let total = f.metadata().ok()?.len();
+    let cut = split_point(&f, total)?;
+    // The header, from the first part.
+    let names: Vec<String> = {
+        let g = fs.open(path).ok()?;
+        let mut rdr =
+            csv::ReaderBuilder::new().delimiter(d).flexible(true).from_reader(std::io::BufReader::new(g.take(cut)));
+        rdr.headers().ok()?.iter().map(|h| h.trim_start_matches('\u{feff}').to_string()).collect()
+    };
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let new = || Profiler { names: Vec::new(), cols: Vec::new(), rows: 0, head, first: Vec::new() };
+    // The second half's file, opened here (`ProjectFs` stays on this thread).
+    let mut g2 = fs.open(path).ok()?;
+    g2.seek(SeekFrom::Start(cut)).ok()?;
+    let (first, second) = std::thread::scope(|sc| {
+        let names = &names;
+        let done = &done;
+        let later = sc.spawn(move || -> Result<Profiler, Error> {
+            let g = g2;
+            let r = Counted { inner: std::io::BufReader::with_capacity(1 << 20, g), done, cancel };
+            let mut p = new();
+            read_delimited(r, d, Some(names), &mut p)?;
+            Ok(p)
+        });
+        let g = fs.open(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())));
+        let mine = g.and_then(|g| {
+            let r = Counted { inner: std::io::BufReader::with_capacity(1 << 20, g.take(cut)), done, cancel };
+            let mut p = new();
+            // Progress from this thread, every 4,096 rows.
+            struct Reporting<'a> {
+                p: &'a mut Profiler,
+                n: u64,
+                done: &'a std::sync::atomic::AtomicU64,
+                total: u64,
+                report: &'a mut dyn FnMut(u64, u64),
+            }
+            impl Rows for Reporting<'_> {
+                fn columns(&mut self, names: &[String]) {
+                    self.p.columns(names)
+                }
+                fn row(&mut self, cells: &[Cell]) -> bool {
+                    self.n += 1;
+                    if self.n % 4096 == 0 {
+                        (self.report)(self.done.load(std::sync::atomic::Ordering::Relaxed), self.total);
+                    }
+                    self.p.row(cells)
+                }
+            }
+            read_delimited(r, d, None, &mut Reporting { p: &mut p, n: 0, done, total, report: progress })?;
+            Ok(p)
+        });
+        (mine, later.join().unwrap_or_else(|_| Err(Error::Project("a reading thread panicked".into()))))
+    });
+    progress(total, total);
+    Some(first.and_then(|mut a| {
+        let b = second?;
+        a.merge(b);
+        Ok(a)
+    }))
 }
 
 impl Rows for Profiler {
@@ -394,7 +584,16 @@ impl crate::index::Index {
         };
         let at = format!("{}@{}", bytes.path, &bytes.rev[..bytes.rev.len().min(8)]);
         let mut sink = Profiler { names: Vec::new(), cols: Vec::new(), rows: 0, head, first: Vec::new() };
-        let read_result = if format == Format::Parquet {
+        // A big CSV or TSV is read by two threads, and then its md5 is not checked as it is read
+        // (`data ls --check` does that).
+        let in_two = match (&bytes.body, format) {
+            (crate::versions::Body::File(p), Format::Delimited(d)) => profile_in_two(&fs, p, d, head, r.report, cancel),
+            _ => None,
+        };
+        let read_result = if let Some(done) = in_two {
+            r.md5 = None;
+            done.map(|p| sink = p)
+        } else if format == Format::Parquet {
             let done = read_body(&fs, &bytes.body, format, &mut sink);
             (r.report)(total, total);
             done
@@ -420,7 +619,7 @@ impl crate::index::Index {
                 warnings.push(format!("{at}: its bytes hash to {got}, not the {want} DVC recorded"));
             }
         }
-        let columns = sink.cols.into_iter().zip(&sink.names).map(|(c, n)| c.finish(n)).collect();
+        let columns = stats::finish_all(sink.cols, &sink.names);
         Ok(DataProfile { path: bytes.path, rev: bytes.rev, rows: sink.rows, columns, head: sink.first, warnings })
     }
 }
