@@ -141,7 +141,9 @@ fn parquet_cell(f: &parquet::record::Field) -> Cell {
     }
 }
 
-/// A Parquet file, row by row (its top-level columns; nested ones as text).
+/// A Parquet file, row by row: flat files of plain types column by column in batches (fast),
+/// anything else (nested columns, dates, decimals) through the row reader (top-level columns;
+/// nested ones as text).
 fn read_parquet<R: parquet::file::reader::ChunkReader + 'static>(r: R, to: &mut dyn Rows) -> Result<(), Error> {
     use parquet::file::reader::{FileReader, SerializedFileReader};
     let bad = |e: parquet::errors::ParquetError| Error::Project(format!("not a readable Parquet file: {e}"));
@@ -156,6 +158,9 @@ fn read_parquet<R: parquet::file::reader::ChunkReader + 'static>(r: R, to: &mut 
         .map(|f| f.name().to_string())
         .collect();
     to.columns(&names);
+    if flat_plain(&reader) {
+        return read_parquet_columns(&reader, names.len(), to).map_err(bad);
+    }
     let mut cells = vec![Cell::Null; names.len()];
     for row in reader.get_row_iter(None).map_err(bad)? {
         let row = row.map_err(bad)?;
@@ -164,6 +169,113 @@ fn read_parquet<R: parquet::file::reader::ChunkReader + 'static>(r: R, to: &mut 
         }
         if !to.row(&cells) {
             break;
+        }
+    }
+    Ok(())
+}
+
+/// Whether every column is a top-level one of a plain type (booleans, integers, floats, strings).
+fn flat_plain<R: parquet::file::reader::ChunkReader + 'static>(
+    reader: &parquet::file::reader::SerializedFileReader<R>,
+) -> bool {
+    use parquet::basic::{LogicalType, Type as P};
+    use parquet::file::reader::FileReader;
+    let schema = reader.metadata().file_metadata().schema_descr();
+    schema.num_columns() == schema.root_schema().get_fields().len()
+        && schema.columns().iter().all(|c| {
+            c.max_rep_level() == 0
+                && matches!(
+                    (c.physical_type(), c.logical_type_ref()),
+                    (P::BOOLEAN | P::FLOAT | P::DOUBLE, None)
+                        | (P::INT32 | P::INT64, None | Some(LogicalType::Integer { .. }))
+                        | (P::BYTE_ARRAY, None | Some(LogicalType::String))
+                )
+        })
+}
+
+/// A flat Parquet file of plain types, column by column, 8,192 records at a time.
+fn read_parquet_columns<R: parquet::file::reader::ChunkReader + 'static>(
+    reader: &parquet::file::reader::SerializedFileReader<R>,
+    ncols: usize,
+    to: &mut dyn Rows,
+) -> parquet::errors::Result<()> {
+    use parquet::column::reader::ColumnReader as C;
+    use parquet::file::reader::FileReader;
+    const BATCH: usize = 8192;
+    let max_def: Vec<i16> =
+        reader.metadata().file_metadata().schema_descr().columns().iter().map(|c| c.max_def_level()).collect();
+    let mut row = vec![Cell::Null; ncols];
+    for g in 0..reader.num_row_groups() {
+        let group = reader.get_row_group(g)?;
+        let mut readers: Vec<C> = (0..ncols).map(|i| group.get_column_reader(i)).collect::<Result<_, _>>()?;
+        loop {
+            let mut cols: Vec<Vec<Cell>> = Vec::with_capacity(ncols);
+            for (i, rd) in readers.iter_mut().enumerate() {
+                let mut defs: Vec<i16> = Vec::new();
+                let def = (max_def[i] > 0).then_some(&mut defs);
+                // The non-null values, then spread over the records by their definition levels.
+                let (n, vals): (usize, Vec<Cell>) = match rd {
+                    C::BoolColumnReader(r) => {
+                        let mut v = Vec::new();
+                        let (n, _, _) = r.read_records(BATCH, def, None, &mut v)?;
+                        (n, v.into_iter().map(Cell::Bool).collect())
+                    }
+                    C::Int32ColumnReader(r) => {
+                        let mut v = Vec::new();
+                        let (n, _, _) = r.read_records(BATCH, def, None, &mut v)?;
+                        (n, v.into_iter().map(|x| Cell::Num(x as f64, true)).collect())
+                    }
+                    C::Int64ColumnReader(r) => {
+                        let mut v = Vec::new();
+                        let (n, _, _) = r.read_records(BATCH, def, None, &mut v)?;
+                        (n, v.into_iter().map(|x| Cell::Num(x as f64, true)).collect())
+                    }
+                    C::FloatColumnReader(r) => {
+                        let mut v = Vec::new();
+                        let (n, _, _) = r.read_records(BATCH, def, None, &mut v)?;
+                        (
+                            n,
+                            v.into_iter()
+                                .map(|x| if x.is_nan() { Cell::Null } else { Cell::Num(x as f64, false) })
+                                .collect(),
+                        )
+                    }
+                    C::DoubleColumnReader(r) => {
+                        let mut v = Vec::new();
+                        let (n, _, _) = r.read_records(BATCH, def, None, &mut v)?;
+                        (n, v.into_iter().map(|x| if x.is_nan() { Cell::Null } else { Cell::Num(x, false) }).collect())
+                    }
+                    C::ByteArrayColumnReader(r) => {
+                        let mut v = Vec::new();
+                        let (n, _, _) = r.read_records(BATCH, def, None, &mut v)?;
+                        (n, v.into_iter().map(|b| Cell::Text(String::from_utf8_lossy(b.data()).into_owned())).collect())
+                    }
+                    _ => return Err(parquet::errors::ParquetError::General("an unexpected column type".into())),
+                };
+                let cells = if max_def[i] > 0 {
+                    let mut it = vals.into_iter();
+                    defs.iter()
+                        .map(|&d| if d == max_def[i] { it.next().unwrap_or(Cell::Null) } else { Cell::Null })
+                        .collect()
+                } else {
+                    vals
+                };
+                debug_assert_eq!(cells.len(), n);
+                cols.push(cells);
+            }
+            let n = cols.first().map_or(0, Vec::len);
+            if n == 0 {
+                break;
+            }
+            let mut iters: Vec<std::vec::IntoIter<Cell>> = cols.into_iter().map(Vec::into_iter).collect();
+            for _ in 0..n {
+                for (c, it) in row.iter_mut().zip(iters.iter_mut()) {
+                    *c = it.next().unwrap_or(Cell::Null);
+                }
+                if !to.row(&row) {
+                    return Ok(());
+                }
+            }
         }
     }
     Ok(())
@@ -295,12 +407,12 @@ mod tests {
             let x = (i.wrapping_mul(2654435761) % 100_000) as f64 / 7.0;
             // Mostly inside quotes, a line end within: a cut at any line end after the middle
             // would most likely split a field.
-            let note = if i % 7 == 0 {
+            let note = if i.is_multiple_of(7) {
                 format!("n{}", i % 11)
             } else {
                 format!("\"{}\nbreak, \"\"q\"\" {i}\"", "w".repeat(200 + (i % 13) as usize))
             };
-            let k = if i % 5 == 0 { String::new() } else { (i % 4).to_string() };
+            let k = if i.is_multiple_of(5) { String::new() } else { (i % 4).to_string() };
             text.push_str(&format!("{i},{x},{note},{k}\r\n"));
             i += 1;
         }
@@ -401,7 +513,7 @@ fn split_point(f: &std::fs::File, total: u64) -> Option<u64> {
         for (i, &b) in buf[..k].iter().enumerate() {
             if b == b'"' {
                 quotes += 1;
-            } else if b == b'\n' && quotes % 2 == 0 {
+            } else if b == b'\n' && quotes.is_multiple_of(2) {
                 return Some(pos + i as u64 + 1);
             }
         }
@@ -482,7 +594,7 @@ fn profile_in_two(
                 }
                 fn row(&mut self, cells: &[Cell]) -> bool {
                     self.n += 1;
-                    if self.n % 4096 == 0 {
+                    if self.n.is_multiple_of(4096) {
                         (self.report)(self.done.load(std::sync::atomic::Ordering::Relaxed), self.total);
                     }
                     self.p.row(cells)

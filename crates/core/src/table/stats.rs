@@ -182,7 +182,7 @@ impl Column {
             let mut x = std::mem::take(&mut self.nums);
             // Mean and std summed in file order, as numpy sums an array.
             let (m, sd) = mean_std(&x);
-            x.sort_unstable_by(f64::total_cmp);
+            sort_f64(&mut x);
             s.count = x.len() as u64;
             describe(&mut s, &x, true);
             s.mean = Some(m);
@@ -291,4 +291,79 @@ pub(crate) fn finish_all(cols: Vec<Column>, names: &[String]) -> Vec<ColumnStats
     });
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, s)| s).collect()
+}
+
+/// Sorts as `f64::total_cmp` does, by an LSD radix sort of the values' ordered bit patterns (four
+/// passes of 16 bits, a pass skipped when every value has the same digit): several times faster
+/// than a comparison sort on millions of values.
+pub(crate) fn sort_f64(x: &mut [f64]) {
+    if x.len() < 1 << 12 {
+        x.sort_unstable_by(f64::total_cmp);
+        return;
+    }
+    // total_cmp's order as unsigned integers: flip every bit of negatives, the sign bit of the rest.
+    let key = |v: f64| {
+        let b = v.to_bits();
+        if b >> 63 == 1 {
+            !b
+        } else {
+            b | (1 << 63)
+        }
+    };
+    let unkey = |k: u64| f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k });
+    let mut a: Vec<u64> = x.iter().map(|&v| key(v)).collect();
+    let mut b: Vec<u64> = vec![0; a.len()];
+    for pass in 0..4 {
+        let shift = pass * 16;
+        let mut counts = vec![0usize; 1 << 16];
+        for &k in &a {
+            counts[((k >> shift) & 0xffff) as usize] += 1;
+        }
+        if counts.contains(&a.len()) {
+            continue;
+        }
+        let mut sum = 0;
+        for c in counts.iter_mut() {
+            let n = *c;
+            *c = sum;
+            sum += n;
+        }
+        for &k in &a {
+            let d = ((k >> shift) & 0xffff) as usize;
+            b[counts[d]] = k;
+            counts[d] += 1;
+        }
+        std::mem::swap(&mut a, &mut b);
+    }
+    for (v, k) in x.iter_mut().zip(a) {
+        *v = unkey(k);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_radix_sort_orders_as_total_cmp() {
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed
+        };
+        let mut x: Vec<f64> = (0..50_000)
+            .map(|i| match i % 7 {
+                0 => -((next() % 1000) as f64) / 3.0,
+                1 => f64::from_bits(next()),
+                2 => 0.0,
+                3 => -0.0,
+                4 => f64::INFINITY,
+                5 => f64::NEG_INFINITY,
+                _ => (next() % 100_000) as f64 / 7.0,
+            })
+            .filter(|v| !v.is_nan())
+            .collect();
+        let mut want = x.clone();
+        want.sort_by(f64::total_cmp);
+        super::sort_f64(&mut x);
+        assert!(x.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
 }
