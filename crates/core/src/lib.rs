@@ -33,7 +33,7 @@ pub use bundle::{
     PlannedFile,
 };
 pub use data::monitor::MonitorScore;
-pub use data::report::{ColumnDrift, DriftReport, DriftRules, TestValue};
+pub use data::report::{drift_tables, ColumnData, ColumnDrift, DriftReport, DriftRules, DriftTable, TestValue};
 pub use files::write_file_atomic;
 pub use filter::mentioned_columns;
 pub use index::{choose_data_dir, default_data_dir, index_path, Index};

@@ -38,8 +38,8 @@ pub struct ColumnDrift {
     pub name: String,
     /// The current's type as `data show` has it: "integer", "float", "boolean", "string", "empty".
     pub kind: String,
-    /// The test that decided: runlens "ks" or "chi2_contingency" ("id" for a key column, never
-    /// drifted); evidently "ks", "wasserstein",
+    /// The test that decided: runlens "ks" (a numeric column with more than 10 distinct values) or
+    /// "chi2_contingency" (rare values pooled; "id" for a key column, never drifted); evidently "ks", "wasserstein",
     /// "chisquare", "z", "jensenshannon" or "text"; "none" when a side has no values.
     pub method: String,
     pub drift: bool,
@@ -48,12 +48,15 @@ pub struct ColumnDrift {
     pub ks: Option<TestValue>,
     pub wasserstein: Option<f64>,
     pub wasserstein_norm: Option<f64>,
-    /// runlens: the 2 x k contingency test; evidently: the one-sample test against the reference.
+    /// runlens: the 2 x k contingency test (rare values pooled); evidently: the one-sample test against the reference.
     pub chi2: Option<TestValue>,
     /// The two-proportion z test (two values at most).
     pub z: Option<TestValue>,
     pub psi: Option<f64>,
     pub js: Option<f64>,
+    /// The largest change in one value's share (categorical and discrete numeric columns under the
+    /// runlens rules).
+    pub share_change: Option<f64>,
     /// Null share of (reference, current).
     pub null_share: (f64, f64),
 }
@@ -143,18 +146,110 @@ impl Collect {
         if self.nums.is_empty() {
             return Sample { kind: "empty", rows, nulls: self.nulls, nums: Vec::new(), cats: BTreeMap::new() };
         }
-        let kind = if self.all_int { "integer" } else { "float" };
-        let mut nums: Vec<f64> = self.nums.into_iter().filter(|v| v.is_finite()).collect();
-        nums.sort_by(f64::total_cmp);
-        let mut cats: BTreeMap<String, u64> = BTreeMap::new();
-        let mut i = 0;
-        while i < nums.len() {
-            let j = nums[i..].partition_point(|v| *v == nums[i]) + i;
-            *cats.entry(num_key(nums[i])).or_default() += (j - i) as u64;
-            i = j;
-        }
-        Sample { kind, rows, nulls: self.nulls, nums, cats }
+        numeric_sample(self.nums, self.all_int, rows, self.nulls)
     }
+}
+
+/// A numeric column's `Sample`: the finite numbers sorted, and counted by their text.
+fn numeric_sample(nums: Vec<f64>, all_int: bool, rows: u64, nulls: u64) -> Sample {
+    let kind = if all_int { "integer" } else { "float" };
+    let mut nums: Vec<f64> = nums.into_iter().filter(|v| v.is_finite()).collect();
+    nums.sort_by(f64::total_cmp);
+    let mut cats: BTreeMap<String, u64> = BTreeMap::new();
+    let mut i = 0;
+    while i < nums.len() {
+        let j = nums[i..].partition_point(|v| *v == nums[i]) + i;
+        *cats.entry(num_key(nums[i])).or_default() += (j - i) as u64;
+        i = j;
+    }
+    Sample { kind, rows, nulls, nums, cats }
+}
+
+/// How many distinct values two sorted samples hold together, counting no further than
+/// `limit + 1`.
+fn distinct_union(a_sorted: &[f64], b_sorted: &[f64], limit: usize) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a_sorted.len() || j < b_sorted.len() {
+        let v = match (a_sorted.get(i), b_sorted.get(j)) {
+            (Some(&x), Some(&y)) => x.min(y),
+            (Some(&x), None) | (None, Some(&x)) => x,
+            (None, None) => unreachable!(),
+        };
+        n += 1;
+        if n > limit {
+            return n;
+        }
+        while a_sorted.get(i).is_some_and(|x| *x <= v) {
+            i += 1;
+        }
+        while b_sorted.get(j).is_some_and(|x| *x <= v) {
+            j += 1;
+        }
+    }
+    n
+}
+
+/// A column given in memory rather than read from a table, as `data drift` would type it: for
+/// scoring without files ([`drift_tables`]), as the false-alarm and power harness
+/// (`examples/drift_harness.rs`) does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ColumnData {
+    /// Numbers; `integer` when every one was written as a whole number (`data show`'s "integer",
+    /// pandas' int64 when there is no null). NaN and +-inf count as rows but are left out of the
+    /// statistics, as +-inf read from a file is.
+    Numbers { values: Vec<f64>, integer: bool, nulls: u64 },
+    /// Strings, by count.
+    Strings { counts: BTreeMap<String, u64>, nulls: u64 },
+    /// Booleans, by count.
+    Booleans { trues: u64, falses: u64, nulls: u64 },
+}
+
+/// Named columns prepared once (numbers sorted, values counted) for [`drift_tables`]: a
+/// reference is scored against many batches without being prepared again.
+pub struct DriftTable(Loaded);
+
+impl DriftTable {
+    /// The columns in order; `name` is what reports call the table.
+    pub fn new(name: &str, columns: Vec<(String, ColumnData)>) -> DriftTable {
+        let columns = columns
+            .into_iter()
+            .map(|(n, data)| {
+                let s = match data {
+                    ColumnData::Numbers { values, integer, nulls } => {
+                        let rows = values.len() as u64 + nulls;
+                        if values.is_empty() {
+                            Sample { kind: "empty", rows, nulls, nums: Vec::new(), cats: BTreeMap::new() }
+                        } else {
+                            numeric_sample(values, integer, rows, nulls)
+                        }
+                    }
+                    ColumnData::Strings { counts, nulls } => {
+                        let cats: BTreeMap<String, u64> = counts.into_iter().filter(|(_, n)| *n > 0).collect();
+                        let rows = cats.values().sum::<u64>() + nulls;
+                        let kind = if cats.is_empty() { "empty" } else { "string" };
+                        Sample { kind, rows, nulls, nums: Vec::new(), cats }
+                    }
+                    ColumnData::Booleans { trues, falses, nulls } => {
+                        let cats: BTreeMap<String, u64> = [("False", falses), ("True", trues)]
+                            .into_iter()
+                            .filter(|(_, n)| *n > 0)
+                            .map(|(k, n)| (k.to_string(), n))
+                            .collect();
+                        let kind = if cats.is_empty() { "empty" } else { "boolean" };
+                        Sample { kind, rows: trues + falses + nulls, nulls, nums: Vec::new(), cats }
+                    }
+                };
+                (n, s)
+            })
+            .collect();
+        DriftTable(Loaded { path: name.to_string(), rev: "memory".into(), columns })
+    }
+}
+
+/// How each column of `current` differs from the same column of `reference` under `rules`, as
+/// `Index::data_drift` scores a table read from a file (the report's rev is "memory").
+pub fn drift_tables(reference: &DriftTable, current: &DriftTable, rules: DriftRules) -> Result<DriftReport, Error> {
+    compare(&reference.0, &current.0, rules)
 }
 
 /// A column as read: its type, the finite numbers sorted (numeric types), every non-null value's
@@ -283,7 +378,7 @@ impl crate::index::Index {
         let mut out = Vec::with_capacity(current.len());
         for spec in current {
             let cur = self.drift_load(spec)?;
-            out.push(compare(&reference, cur, rules)?);
+            out.push(compare(&reference, &cur, rules)?);
         }
         Ok(out)
     }
@@ -294,7 +389,7 @@ fn value(t: (f64, f64)) -> TestValue {
 }
 
 /// One table against the reference.
-fn compare(reference: &Loaded, cur: Loaded, rules: DriftRules) -> Result<DriftReport, Error> {
+fn compare(reference: &Loaded, cur: &Loaded, rules: DriftRules) -> Result<DriftReport, Error> {
     let mut warnings = Vec::new();
     let refs: BTreeMap<&str, &Sample> = reference.columns.iter().map(|(n, s)| (n.as_str(), s)).collect();
     for (name, _) in &reference.columns {
@@ -321,7 +416,7 @@ fn compare(reference: &Loaded, cur: Loaded, rules: DriftRules) -> Result<DriftRe
             let adjusted = rules::holm(&p);
             for (c, adj) in columns.iter_mut().filter(|c| tested(c)).zip(adjusted) {
                 c.score = Some(adj);
-                c.drift = rules::runlens_alarm(adj, c.psi, c.wasserstein_norm, c.js);
+                c.drift = rules::runlens_alarm(adj, c.psi, c.wasserstein_norm, c.js, c.share_change);
             }
             let n = columns.iter().filter(|c| c.drift).count();
             (n as f64 / columns.len() as f64, n > 0)
@@ -332,7 +427,7 @@ fn compare(reference: &Loaded, cur: Loaded, rules: DriftRules) -> Result<DriftRe
             (share, share >= rules::EVIDENTLY_SHARE)
         }
     };
-    Ok(DriftReport { path: cur.path, rev: cur.rev, columns, share_drifted, drift, warnings })
+    Ok(DriftReport { path: cur.path.clone(), rev: cur.rev.clone(), columns, share_drifted, drift, warnings })
 }
 
 fn empty_column(name: &str, kind: &str, method: &str, null_share: (f64, f64)) -> ColumnDrift {
@@ -349,6 +444,7 @@ fn empty_column(name: &str, kind: &str, method: &str, null_share: (f64, f64)) ->
         z: None,
         psi: None,
         js: None,
+        share_change: None,
         null_share,
     }
 }
@@ -370,39 +466,45 @@ fn categorical_effects(c: &mut ColumnDrift, r: &BTreeMap<String, u64>, x: &BTree
     c.js = Some(drift::jensen_shannon_categorical(r, x));
 }
 
-/// A column under the runlens rules, before Holm: `score` holds the raw p-value.
-fn runlens_column(name: &str, r: &Sample, c: &Sample) -> ColumnDrift {
-    let null_share = (r.null_share(), c.null_share());
-    let numeric = (r.numeric() || r.kind == "empty") && (c.numeric() || c.kind == "empty");
-    if numeric {
-        let mut col = empty_column(name, c.kind, "ks", null_share);
-        if r.nums.is_empty() || c.nums.is_empty() {
-            col.method = "none".into();
-            return col;
-        }
-        numeric_suite(&mut col, &r.nums, &c.nums);
-        col.score = col.ks.map(|k| k.p_value);
-        if rules::is_key(r.kind, &r.cats) && rules::is_key(c.kind, &c.cats) {
-            col.method = "id".into();
-            col.score = None;
-        }
-        return col;
-    }
-    let mut col = empty_column(name, c.kind, "chi2_contingency", null_share);
-    if r.cats.is_empty() || c.cats.is_empty() {
-        col.method = "none".into();
-        return col;
-    }
+/// The runlens chi-squared test of value counts (rare values pooled, `rules::pool_rare`), the
+/// z test when there are two values, and the largest share change, into `col`; `score` = its
+/// p-value.
+fn runlens_counts(col: &mut ColumnDrift, r: &Sample, c: &Sample) {
     let al = drift::align(&r.cats, &c.cats);
-    col.chi2 =
-        drift::chi2_contingency(&al.reference, &al.current).map(|(s, p, _)| TestValue { statistic: s, p_value: p });
+    let (pr, pc) = rules::pool_rare(&al.reference, &al.current);
+    col.chi2 = drift::chi2_contingency(&pr, &pc).map(|(s, p, _)| TestValue { statistic: s, p_value: p });
     if al.keys.len() <= 2 {
         let x1 = al.reference.iter().skip(1).sum::<u64>();
         let x2 = al.current.iter().skip(1).sum::<u64>();
         col.z = Some(value(drift::z_test_two_proportions(x1, r.count(), x2, c.count())));
     }
-    categorical_effects(&mut col, &r.cats, &c.cats);
+    col.share_change = Some(rules::share_change(&al.reference, &al.current));
     col.score = col.chi2.map(|t| t.p_value);
+}
+
+/// A column under the runlens rules, before Holm: `score` holds the raw p-value. A numeric column
+/// with more than `rules::DISCRETE_MAX` distinct values is tested by KS, any other by
+/// `runlens_counts`; a key column is "id".
+fn runlens_column(name: &str, r: &Sample, c: &Sample) -> ColumnDrift {
+    let null_share = (r.null_share(), c.null_share());
+    let numeric = (r.numeric() || r.kind == "empty") && (c.numeric() || c.kind == "empty");
+    let mut col = empty_column(name, c.kind, if numeric { "ks" } else { "chi2_contingency" }, null_share);
+    let empty = if numeric { r.nums.is_empty() || c.nums.is_empty() } else { r.cats.is_empty() || c.cats.is_empty() };
+    if empty {
+        col.method = "none".into();
+        return col;
+    }
+    if numeric {
+        numeric_suite(&mut col, &r.nums, &c.nums);
+        col.score = col.ks.map(|k| k.p_value);
+        if distinct_union(&r.nums, &c.nums, rules::DISCRETE_MAX) <= rules::DISCRETE_MAX {
+            col.method = "chi2_contingency".into();
+            runlens_counts(&mut col, r, c);
+        }
+    } else {
+        categorical_effects(&mut col, &r.cats, &c.cats);
+        runlens_counts(&mut col, r, c);
+    }
     if rules::is_key(r.kind, &r.cats) && rules::is_key(c.kind, &c.cats) {
         col.method = "id".into();
         col.score = None;
@@ -443,7 +545,12 @@ fn evidently_column(
             r.kind
         )));
     }
-    let n_values = drift::align(&r.cats, &c.cats).keys.len() as u64;
+    // Distinct values of both sides: for numbers, counted on the sorted values (no keys cloned).
+    let n_values = if r.numeric() && c.numeric() {
+        distinct_union(&r.nums, &c.nums, usize::MAX - 1)
+    } else {
+        drift::align(&r.cats, &c.cats).keys.len()
+    } as u64;
     let test = rules::evidently_test(ty, r.count(), n_values);
     let mut col = empty_column(name, c.kind, test.name(), null_share);
     let score = match test {
