@@ -37,6 +37,8 @@ const COMMANDS: &[&str] = &[
     "data_show",
     "data_show_cancel",
     "data_diff",
+    "data_drift",
+    "monitor_scores",
 ];
 
 fn main() {

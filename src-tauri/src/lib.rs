@@ -112,6 +112,8 @@ pub fn run() {
             commands::data::data_show,
             commands::data::data_show_cancel,
             commands::data::data_diff,
+            commands::data::data_drift,
+            commands::data::monitor_scores,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Runlens desktop app");

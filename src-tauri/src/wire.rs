@@ -452,6 +452,8 @@ pub struct RegVersion {
     pub lineage: Option<Lineage>,
     /// Where an imported version came from.
     pub imported_from: Option<ImportedFrom>,
+    /// The reference dataset its drift is measured against (`data reference`), if set.
+    pub dataset: Option<ReferenceData>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -719,6 +721,7 @@ impl RegVersion {
             source: from_json(v.source).unwrap_or_default(),
             lineage: from_json(v.lineage),
             imported_from: from_json(v.imported_from),
+            dataset: from_json(v.dataset),
         }
     }
 }
@@ -1377,6 +1380,246 @@ impl From<runlens_core::DataDiff> for DataDiff {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Drift and monitoring
+
+/// Which rules decide drift, as the page names them.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(test, derive(TS))]
+pub enum DriftRules {
+    /// Holm-corrected significance and an effect size.
+    #[default]
+    Runlens,
+    /// Evidently's DataDriftPreset defaults.
+    Evidently,
+}
+
+impl From<DriftRules> for runlens_core::DriftRules {
+    fn from(r: DriftRules) -> Self {
+        match r {
+            DriftRules::Runlens => runlens_core::DriftRules::Runlens,
+            DriftRules::Evidently => runlens_core::DriftRules::Evidently,
+        }
+    }
+}
+
+/// One current table against the reference (`data drift`).
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct DriftReport {
+    pub path: String,
+    /// "workspace", a commit id, or "file".
+    pub rev: String,
+    /// "runlens" or "evidently": the rules that decided.
+    pub rules: String,
+    pub columns: Vec<ColumnDrift>,
+    #[cfg_attr(test, ts(type = "Num"))]
+    pub share_drifted: runlens_core::Num,
+    pub drift: bool,
+    pub warnings: Vec<String>,
+}
+
+/// One column's drift; what does not apply is null.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ColumnDrift {
+    pub name: String,
+    /// The current's type as `data show` has it.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The test that decided: "ks", "chi2_contingency", "id" (a key column, never drifted),
+    /// "wasserstein", "chisquare", "z", "jensenshannon", "text", or "none".
+    pub method: String,
+    pub drift: bool,
+    /// The deciding value: the p-value (runlens: Holm-adjusted) or the distance.
+    #[cfg_attr(test, ts(type = "Num | null"))]
+    pub score: Option<runlens_core::Num>,
+    pub ks: Option<TestValue>,
+    #[cfg_attr(test, ts(type = "Num | null"))]
+    pub wasserstein: Option<runlens_core::Num>,
+    #[cfg_attr(test, ts(type = "Num | null"))]
+    pub wasserstein_norm: Option<runlens_core::Num>,
+    pub chi2: Option<TestValue>,
+    pub z: Option<TestValue>,
+    #[cfg_attr(test, ts(type = "Num | null"))]
+    pub psi: Option<runlens_core::Num>,
+    #[cfg_attr(test, ts(type = "Num | null"))]
+    pub js: Option<runlens_core::Num>,
+    /// The largest change in one value's share.
+    #[cfg_attr(test, ts(type = "Num | null"))]
+    pub share_change: Option<runlens_core::Num>,
+    pub null_share: NullShare,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct TestValue {
+    #[cfg_attr(test, ts(type = "Num"))]
+    pub statistic: runlens_core::Num,
+    #[cfg_attr(test, ts(type = "Num"))]
+    pub p_value: runlens_core::Num,
+}
+
+/// The share of nulls in the reference and in the current.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct NullShare {
+    #[cfg_attr(test, ts(type = "Num | null"))]
+    pub reference: Option<runlens_core::Num>,
+    #[cfg_attr(test, ts(type = "Num | null"))]
+    pub current: Option<runlens_core::Num>,
+}
+
+impl DriftReport {
+    pub fn new(r: runlens_core::DriftReport, rules: DriftRules) -> Self {
+        let num = |v: Option<f64>| v.map(runlens_core::Num);
+        let test = |t: Option<runlens_core::TestValue>| {
+            t.map(|t| TestValue { statistic: runlens_core::Num(t.statistic), p_value: runlens_core::Num(t.p_value) })
+        };
+        DriftReport {
+            path: r.path,
+            rev: r.rev,
+            rules: match rules {
+                DriftRules::Runlens => "runlens",
+                DriftRules::Evidently => "evidently",
+            }
+            .to_string(),
+            columns: r
+                .columns
+                .into_iter()
+                .map(|c| ColumnDrift {
+                    name: c.name,
+                    kind: c.kind,
+                    method: c.method,
+                    drift: c.drift,
+                    score: num(c.score),
+                    ks: test(c.ks),
+                    wasserstein: num(c.wasserstein),
+                    wasserstein_norm: num(c.wasserstein_norm),
+                    chi2: test(c.chi2),
+                    z: test(c.z),
+                    psi: num(c.psi),
+                    js: num(c.js),
+                    share_change: num(c.share_change),
+                    null_share: NullShare {
+                        reference: Some(runlens_core::Num(c.null_share.0)),
+                        current: Some(runlens_core::Num(c.null_share.1)),
+                    },
+                })
+                .collect(),
+            share_drifted: runlens_core::Num(r.share_drifted),
+            drift: r.drift,
+            warnings: r.warnings,
+        }
+    }
+}
+
+/// A number as a score file keeps it: a JSON number, or "NaN" / "Infinity" / "-Infinity".
+fn num_of(v: &Value) -> Option<runlens_core::Num> {
+    match v {
+        Value::Number(n) => n.as_f64().map(runlens_core::Num),
+        Value::String(s) => match s.as_str() {
+            "NaN" => Some(runlens_core::Num(f64::NAN)),
+            "Infinity" => Some(runlens_core::Num(f64::INFINITY)),
+            "-Infinity" => Some(runlens_core::Num(f64::NEG_INFINITY)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A model version's reference dataset (`data reference`): what its drift is measured against.
+#[derive(Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ReferenceData {
+    pub path: String,
+    /// "workspace" or the commit id.
+    pub rev: String,
+    /// The md5 of the bytes, and DVC's record of them.
+    pub md5: Option<String>,
+    pub size: Option<u64>,
+    pub dvc_md5: Option<String>,
+}
+
+/// One batch `data watch` scored against a model version's reference dataset (a file under
+/// `.runlens/monitor/<model>/`), always under the runlens rules.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct MonitorScore {
+    pub model: String,
+    pub version: u64,
+    /// The batch file as given to `data watch`, and the md5 of its bytes.
+    pub file: String,
+    pub md5: String,
+    /// When it was scored, ms since the epoch (a pass's batches share it).
+    pub at: i64,
+    pub reference: Option<ReferenceData>,
+    pub drift: bool,
+    #[cfg_attr(test, ts(type = "Num"))]
+    pub share_drifted: runlens_core::Num,
+    /// Per column, in name order.
+    pub columns: Vec<MonitorColumn>,
+    /// The score's file, project-relative.
+    pub record: String,
+}
+
+#[derive(Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct MonitorColumn {
+    pub name: String,
+    pub drift: bool,
+    pub method: String,
+    #[cfg_attr(test, ts(type = "Num | null"))]
+    pub score: Option<runlens_core::Num>,
+    #[cfg_attr(test, ts(type = "Num | null"))]
+    pub psi: Option<runlens_core::Num>,
+    #[cfg_attr(test, ts(type = "Num | null"))]
+    pub js: Option<runlens_core::Num>,
+    #[cfg_attr(test, ts(type = "Num | null"))]
+    pub wasserstein_norm: Option<runlens_core::Num>,
+    pub null_share: NullShare,
+}
+
+impl From<runlens_core::MonitorScore> for MonitorScore {
+    fn from(s: runlens_core::MonitorScore) -> Self {
+        let mut columns: Vec<MonitorColumn> = s
+            .columns
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(name, c)| MonitorColumn {
+                        name: name.clone(),
+                        drift: c["drift"].as_bool().unwrap_or(false),
+                        method: c["method"].as_str().unwrap_or("").to_string(),
+                        score: num_of(&c["score"]),
+                        psi: num_of(&c["psi"]),
+                        js: num_of(&c["js"]),
+                        wasserstein_norm: num_of(&c["wasserstein_norm"]),
+                        null_share: NullShare {
+                            reference: num_of(&c["null_share"]["reference"]),
+                            current: num_of(&c["null_share"]["current"]),
+                        },
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        columns.sort_by(|a, b| a.name.cmp(&b.name));
+        MonitorScore {
+            model: s.model,
+            version: s.version,
+            file: s.file,
+            md5: s.md5,
+            at: s.at,
+            reference: from_json(s.reference),
+            drift: s.drift,
+            share_drifted: runlens_core::Num(s.share_drifted),
+            columns,
+            record: s.record,
+        }
+    }
+}
+
 /// Standard base64 with padding, for the card's images.
 pub fn base64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -1485,6 +1728,14 @@ mod tests {
             OldNew,
             FolderChange,
             FolderRename,
+            DriftRules,
+            DriftReport,
+            ColumnDrift,
+            TestValue,
+            NullShare,
+            ReferenceData,
+            MonitorScore,
+            MonitorColumn,
         );
         out
     }

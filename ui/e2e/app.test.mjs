@@ -6,7 +6,7 @@
 // the engine's own answer, not against numbers written into this file.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -848,6 +848,13 @@ describe("data versions", () => {
   const shown = cli(["data", "show", project, `data/train.csv@${v2}`]);
   const row = (rev) => `#data-versions li.data-version[data-rev="${rev}"]`;
   const versions = () => driver.executeScript(() => [...document.querySelectorAll("#data-versions li.data-version")].map((li) => [li.dataset.rev, li.dataset.message]));
+  // `data drift` exits 1 when a table drifted: its JSON is on stdout either way.
+  const drift = (args) => {
+    const r = spawnSync(CLI, ["data", "drift", project, ...args, "--data-dir", join(TMP, "cli-data"), "--format", "json"], { encoding: "utf8" });
+    assert.ok(r.status === 0 || r.status === 1, r.stderr);
+    const out = JSON.parse(r.stdout);
+    return Array.isArray(out) ? out[0] : out;
+  };
   const compare = async (rev) => (await driver.findElement(By.css(`${row(rev)} .compare-box input`))).click();
 
   before(async () => {
@@ -909,6 +916,40 @@ describe("data versions", () => {
     await shot(driver, "data-diff");
   });
 
+  check("two versions compared: each column's drift, the older version the reference", () => driver, async () => {
+    // (still v2 → v3 from the test before)
+    const badge = (c) => `#dist-grid .dist-card[data-column="${c}"] [data-drift-slot="${c}"] .badge`;
+    await driver.wait(until.elementLocated(By.css(badge("tenure"))), 30000);
+    const cli = drift(["--reference", `data/train.csv@${v2}`, `data/train.csv@${v3}`]);
+    const verdict = Object.fromEntries(cli.columns.map((c) => [c.name, c.drift]));
+    assert.deepEqual([verdict.monthly_charges, verdict.plan, verdict.tenure], [true, true, false], "the engine's verdicts");
+    const badges = await driver.executeScript(() =>
+      Object.fromEntries([...document.querySelectorAll("#dist-grid .dist-card")].map((c) => [c.dataset.column, [c.querySelector(".drift-slot .badge")?.textContent, c.querySelector(".drift-slot .badge")?.className]])),
+    );
+    assert.deepEqual(badges.monthly_charges, ["drift", "badge drift-drift"]);
+    assert.deepEqual(badges.plan, ["drift", "badge drift-drift"]);
+    assert.deepEqual(badges.tenure, ["no drift", "badge drift-ok"]);
+    const n = cli.columns.filter((c) => c.drift).length;
+    assert.equal(await waitText(driver, "#drift-summary .drift-verdict", /columns drifted/), `${n} of ${cli.columns.length} columns drifted (rules: runlens)`);
+    // The tooltip: the method, the deciding score and the effect sizes.
+    const title = await (await driver.findElement(By.css(badge("monthly_charges")))).getAttribute("title");
+    assert.match(title, /method: Kolmogorov-Smirnov/);
+    assert.match(title, /score: p \(Holm-adjusted\) = /);
+    assert.match(title, /PSI: 0\.26/);
+    assert.match(title, /nulls: 0% → 0%/);
+    await driver.executeScript(() => document.querySelector("#drift-summary").scrollIntoView({ block: "start" }));
+    await shot(driver, "data-drift");
+    // Evidently's rules, on request.
+    await (await driver.findElement(By.css('#drift-summary button[data-rules="evidently"]'))).click();
+    const ev = drift(["--reference", `data/train.csv@${v2}`, `data/train.csv@${v3}`, "--rules", "evidently"]);
+    await waitText(driver, "#drift-summary .drift-verdict", /\(rules: evidently\)$/, 30000);
+    assert.equal(await text(driver, "#drift-summary .drift-verdict"), `${ev.columns.filter((c) => c.drift).length} of ${ev.columns.length} columns drifted (rules: evidently)`);
+    await (await driver.findElement(By.css('#drift-summary button[data-rules="runlens"]'))).click();
+    await waitText(driver, "#drift-summary .drift-verdict", /\(rules: runlens\)$/, 10000);
+    // A page cannot point the drift command outside the project.
+    assert.equal(await ipc(driver, "data_drift", { reference: "/etc/passwd", current: "data/train.csv", rules: "runlens" }), "invalid");
+  });
+
   check("two versions by key: rows added, removed, changed and the changed cells", () => driver, async () => {
     await compare(v3);
     await compare(v1);
@@ -939,6 +980,72 @@ describe("data versions", () => {
     await back.click();
     await driver.wait(until.elementLocated(By.css(`#data-preview[data-rev="${v1}"]`)), 5000);
     await waitText(driver, "#data-summary", /^500 rows/, 20000);
+  });
+});
+
+describe("monitoring a model's data", () => {
+  let driver;
+  // The data versions project again, in a copy of its own: a model registered from the v2 run,
+  // its reference set to data-v2, and two batches scored by the real `data watch`.
+  const dir = join(TMP, "monitoring");
+  mkdirSync(dir, { recursive: true });
+  execFileSync("tar", ["xzf", join(ROOT, "tests", "fixtures", "data_versions", "project.tar.gz"), "-C", dir]);
+  const project = join(dir, "project");
+  const truth = JSON.parse(readFileSync(join(ROOT, "tests", "fixtures", "data_versions", "truth.json"), "utf8"));
+  const v2 = truth.commits["data-v2"];
+  const landing = join(dir, "landing");
+  const run = (args) => spawnSync(CLI, [...args, "--data-dir", join(TMP, "cli-data"), "--config-dir", join(TMP, "ana-config")], { env: driverEnv, encoding: "utf8" });
+  const ok = (args) => {
+    const r = run(args);
+    assert.equal(r.status, 0, `${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  before(async () => {
+    ok(["registry", "register", project, truth.runs.v2, "models/model.json", "--name", "churn"]);
+    ok(["data", "reference", project, "churn@1", "data/train.csv@data-v2"]);
+    // Two batches land: February's data again (no drift), then March's (drifted).
+    mkdirSync(landing, { recursive: true });
+    const cached = (k) => {
+      const md5 = truth.versions["data/train.csv"][k].md5;
+      return join(project, ".dvc", "cache", "files", "md5", md5.slice(0, 2), md5.slice(2));
+    };
+    cpSync(cached(2), join(landing, "2025-02.csv"));
+    cpSync(cached(1), join(landing, "2025-03.csv"));
+    const w = run(["data", "watch", project, "--model", "churn@1", landing, "--once", "--format", "json"]);
+    assert.equal(w.status, 1, `a batch drifted: ${w.stderr}`);
+    driver = await session([project]);
+    await driver.manage().window().setRect({ width: 1280, height: 800 });
+  });
+  after(async () => driver?.quit());
+
+  check("a version's reference data and its monitored batches", () => driver, async () => {
+    const scores = JSON.parse(ok(["data", "watch", project, "--model", "churn@1", landing, "--once", "--format", "json"]) || "[]");
+    assert.deepEqual(scores, [], "nothing is scored twice");
+    await (await driver.wait(until.elementLocated(By.css("[data-tab=models]")), 60000)).click();
+    await (await driver.wait(until.elementLocated(By.css('.model-item[data-model="churn"][data-source="runlens"]')), 20000)).click();
+    await driver.wait(until.elementLocated(By.css('#version-detail[data-version="1"]')), 10000);
+    // The reference data, as path@short rev.
+    assert.match(await waitText(driver, "#reference-data", /data\/train\.csv@/), new RegExp(`data/train\\.csv@${v2.slice(0, 8)}`));
+    // Monitoring: two batches, the second drifted.
+    await driver.wait(until.elementLocated(By.css('#monitoring[data-batches="2"]')), 15000);
+    assert.match(await text(driver, "#monitor-summary"), /^2 batches · 1 drifted · last /);
+    const rows = await driver.executeScript(() => [...document.querySelectorAll("#monitor-batches tbody tr")].map((tr) => [...tr.children].map((td) => td.textContent)));
+    // Newest first.
+    assert.deepEqual(rows.map((r) => [r[0], r[2]]), [["2025-03.csv", "yes"], ["2025-02.csv", "no"]]);
+    assert.match(rows[0][3], /monthly_charges/);
+    assert.equal(rows[1][3], "none");
+    const points = await driver.executeScript(() => [...document.querySelectorAll("#monitor-chart circle")].map((c) => c.getAttribute("class")));
+    assert.deepEqual(points, ["ok", "drift"]);
+    assert.equal((await driver.findElements(By.css("#monitor-chart line.alarm"))).length, 1, "the alarm line is drawn");
+    await driver.executeScript(() => document.querySelector("#monitoring").scrollIntoView({ block: "center" }));
+    await shot(driver, "monitoring");
+    // A page cannot read another folder's scores.
+    assert.equal(await ipc(driver, "monitor_scores", { model: "../../etc" }), "not_found");
+    // From the reference data to the Data view, on that version.
+    await (await driver.findElement(By.css("#reference-data a.data-link"))).click();
+    await driver.wait(until.elementLocated(By.css(`#data-preview[data-rev="${v2}"]`)), 10000);
+    await waitText(driver, "#data-summary", /^560 rows/, 20000);
   });
 });
 

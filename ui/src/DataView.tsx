@@ -6,6 +6,9 @@ import {
   cellText,
   columnPairs,
   diffSummary,
+  DRIFT_RULES,
+  driftBadges,
+  driftSummary,
   fileChanges,
   filterItems,
   isNumeric,
@@ -33,7 +36,7 @@ import {
   type Overlay,
   type RunRef,
 } from "./data";
-import type { ColumnStats, DataDiff, DataItem, DataListing, DataProfile, DataProgress, DataVersion, Histogram, Run } from "./types";
+import type { ColumnStats, DataDiff, DataItem, DataListing, DataProfile, DataProgress, DataVersion, DriftReport, DriftRules, Histogram, Run } from "./types";
 
 /** A data version to show: the Data view's selection, also what other views link to. */
 export interface DataFocus {
@@ -54,8 +57,6 @@ export function DataView(props: {
   onOpenModel: (name: string, version: number | null) => void;
   /** Bumped on refresh: the listing is read again. */
   version: number;
-  /** Per column, the drift engine's verdict for the two versions compared (not yet computed). */
-  drift?: (path: string, reference: string, current: string) => Map<string, DriftBadge> | null;
 }) {
   const [listing, setListing] = useState<DataListing | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -131,7 +132,6 @@ export function DataView(props: {
             onSelect={(rev) => props.onFocus({ path: item.path, rev })}
             onOpenRun={props.onOpenRun}
             onOpenModel={props.onOpenModel}
-            drift={props.drift}
           />
         ) : (
           <div className="empty muted">Choose a dataset.</div>
@@ -148,7 +148,6 @@ function ItemPanel(props: {
   onSelect: (rev: string) => void;
   onOpenRun: (path: string) => void;
   onOpenModel: (name: string, version: number | null) => void;
-  drift?: (path: string, reference: string, current: string) => Map<string, DriftBadge> | null;
 }) {
   const { item } = props;
   const [chosen, setChosen] = useState<string[]>([]);
@@ -196,7 +195,6 @@ function ItemPanel(props: {
           item={item}
           a={item.versions.find((v) => v.rev === pair[0])!}
           b={item.versions.find((v) => v.rev === pair[1])!}
-          drift={props.drift?.(item.path, pair[0], pair[1]) ?? null}
         />
       ) : current ? (
         <Preview key={current.rev} item={item} v={current} />
@@ -509,7 +507,7 @@ function HistogramSvg(props: { h: Histogram; width?: number; height?: number }) 
 // ---------------------------------------------------------------------------------------------
 // Two versions compared
 
-function Compare(props: { item: DataItem; a: DataVersion; b: DataVersion; drift: Map<string, DriftBadge> | null }) {
+function Compare(props: { item: DataItem; a: DataVersion; b: DataVersion }) {
   const { item, a, b } = props;
   const table = isTable(item.path) && item.kind !== "dir";
   const [key, setKey] = useState("");
@@ -542,6 +540,8 @@ function Compare(props: { item: DataItem; a: DataVersion; b: DataVersion; drift:
     };
   }, [item.path, a.rev, b.rev, key, readable]);
 
+  const drift = useDrift(item.path, a.rev, b.rev, table && readable);
+  const badges = useMemo(() => (drift.report ? driftBadges(drift.report) : null), [drift.report]);
   const candidates = useMemo(() => keyCandidates(pa.profile, pb.profile), [pa.profile, pb.profile]);
   const pairs = useMemo(() => columnPairs(pa.profile, pb.profile), [pa.profile, pb.profile]);
 
@@ -595,17 +595,98 @@ function Compare(props: { item: DataItem; a: DataVersion; b: DataVersion; drift:
               id="compare-progress"
             />
           )}
+          <DriftLine d={drift} />
           {(pa.error || pb.error) && <div className="banner error">{pa.error ?? pb.error}</div>}
           {(pa.cancelled || pb.cancelled) && <p className="muted">Cancelled.</p>}
           {pa.profile && pb.profile && (
             <div className="dist-grid" id="dist-grid">
               {pairs.map((c) => (
-                <DistCard key={c.name} name={c.name} a={c.a} b={c.b} drift={props.drift?.get(c.name) ?? null} />
+                <DistCard key={c.name} name={c.name} a={c.a} b={c.b} drift={badges?.get(c.name) ?? null} />
               ))}
             </div>
           )}
         </>
       )}
+    </div>
+  );
+}
+
+interface DriftState {
+  report: DriftReport | null;
+  error: string | null;
+  loading: boolean;
+  rules: DriftRules;
+  setRules: (r: DriftRules) => void;
+}
+
+// Drift reports of two commits never change: kept for the session, per rule set.
+const driftReports = new Map<string, DriftReport>();
+
+/** The engine's drift report of `b` against `a` (the older, the reference), under the chosen rules. */
+function useDrift(path: string, a: string, b: string, enabled: boolean): DriftState {
+  const [rules, setRules] = useState<DriftRules>("runlens");
+  const [s, setS] = useState<{ report: DriftReport | null; error: string | null; loading: boolean }>({ report: null, error: null, loading: false });
+  useEffect(() => {
+    if (!enabled) return;
+    const key = `${rules} ${spec(path, a)} ${spec(path, b)}`;
+    const cached = driftReports.get(key);
+    if (cached) {
+      setS({ report: cached, error: null, loading: false });
+      return;
+    }
+    let gone = false;
+    setS((o) => ({ ...o, error: null, loading: true }));
+    api.dataDrift(spec(path, a), spec(path, b), rules).then(
+      (report) => {
+        if (a !== WORKSPACE && b !== WORKSPACE) driftReports.set(key, report);
+        if (!gone) setS({ report, error: null, loading: false });
+      },
+      (e) => !gone && setS({ report: null, error: errorMessage(e), loading: false }),
+    );
+    return () => {
+      gone = true;
+    };
+  }, [path, a, b, enabled, rules]);
+  return { ...s, rules, setRules };
+}
+
+/** "2 of 5 columns drifted (rules: runlens)", and the rules to decide by. */
+function DriftLine(props: { d: DriftState }) {
+  const { d } = props;
+  const r = d.report;
+  return (
+    <div className="drift-line" id="drift-summary" data-rules={r?.rules ?? ""}>
+      {r ? (
+        <span className={r.drift ? "drift-verdict drift" : "drift-verdict ok"}>{driftSummary(r)}</span>
+      ) : d.error ? (
+        <span className="error-text">Drift: {d.error}</span>
+      ) : (
+        <span className="muted">Testing each column for drift…</span>
+      )}
+      {d.loading && r && <span className="muted small"> updating…</span>}
+      <span className="drift-rules small" role="group" aria-label="Drift rules">
+        {DRIFT_RULES.map((x) => (
+          <button
+            key={x}
+            className={d.rules === x ? "seg active" : "seg"}
+            data-rules={x}
+            aria-pressed={d.rules === x}
+            title={
+              x === "runlens"
+                ? "runlens: significant after Holm's correction (p < 0.01) and a large enough effect (PSI, Wasserstein or JS ≥ 0.1)"
+                : "evidently: Evidently's DataDriftPreset defaults (KS/chi-squared/z at p < 0.05, or distances ≥ 0.1 past 1,000 rows)"
+            }
+            onClick={() => d.setRules(x)}
+          >
+            {x}
+          </button>
+        ))}
+      </span>
+      {r?.warnings.map((w) => (
+        <div key={w} className="small muted">
+          {w}
+        </div>
+      ))}
     </div>
   );
 }
@@ -745,7 +826,7 @@ function FolderDiff(props: { d: DataDiff }) {
   );
 }
 
-/** One column in both versions: the two histograms overlaid on shared bins, a few numbers, and the drift badge's place. */
+/** One column in both versions: the two histograms overlaid on shared bins, a few numbers, and its drift badge. */
 function DistCard(props: { name: string; a: ColumnStats | null; b: ColumnStats | null; drift: DriftBadge | null }) {
   const { a, b } = props;
   const numeric = isNumeric(a) || isNumeric(b);
@@ -754,7 +835,7 @@ function DistCard(props: { name: string; a: ColumnStats | null; b: ColumnStats |
     <div className="dist-card" data-column={props.name}>
       <div className="dist-head">
         <strong>{props.name}</strong> <span className="muted small">{a?.type ?? "—"}{b && a && b.type !== a.type ? ` → ${b.type}` : ""}</span>
-        {/* DRIFT SLOT: the drift engine's verdict for this column goes here (DataView's `drift` prop). */}
+        {/* The drift engine's verdict for this column (data_drift, the older version the reference). */}
         <span className="drift-slot" data-drift-slot={props.name}>
           {props.drift && (
             <span className={`badge drift-${props.drift.level}`} title={props.drift.title}>

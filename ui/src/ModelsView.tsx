@@ -28,9 +28,10 @@ import {
   visibleVersions,
   type CompareRow,
 } from "./registry";
-import type { HistoryItem, Me, ModelCard, Problem, RegModel, RegVersion, RegistryChange, RegistryPolicy } from "./types";
+import type { HistoryItem, Me, ModelCard, MonitorScore, Problem, RegModel, RegVersion, RegistryChange, RegistryPolicy } from "./types";
 import { lowerIsBetter } from "./diff";
 import { DataUsed, type DataFocus } from "./DataView";
+import { alarmShare, monitorBatches, monitorSummary, referenceText, type Batch } from "./data";
 
 export interface ModelFocus {
   name: string;
@@ -696,6 +697,44 @@ function VersionDetail(props: {
                   )}
                 </td>
               </tr>
+              {model.source === "runlens" && (
+                <tr className="reference-data" id="reference-data">
+                  <th title="What this version's drift is measured against: runlens data reference PROJECT MODEL@VERSION PATH@REV">reference data</th>
+                  <td>
+                    {v.dataset ? (
+                      <>
+                        {props.onOpenData ? (
+                          <a
+                            href="#"
+                            className="data-link"
+                            data-path={v.dataset.path}
+                            data-rev={v.dataset.rev}
+                            onClick={(e) => {
+                              e.preventDefault();
+                              props.onOpenData?.({ path: v.dataset!.path, rev: v.dataset!.rev });
+                            }}
+                          >
+                            <code>{referenceText(v.dataset)}</code>
+                          </a>
+                        ) : (
+                          <code>{referenceText(v.dataset)}</code>
+                        )}
+                        {v.dataset.size !== null && <span className="muted small"> · {fmtBytes(v.dataset.size)}</span>}
+                        {v.dataset.md5 && (
+                          <span className="muted small" title={`md5 ${v.dataset.md5}`}>
+                            {" "}
+                            · md5 {shortHash(v.dataset.md5, 8)}
+                          </span>
+                        )}
+                      </>
+                    ) : (
+                      <span className="muted small">
+                        none set: <code>runlens data reference</code> names one
+                      </span>
+                    )}
+                  </td>
+                </tr>
+              )}
               {v.imported_from && (
                 <tr>
                   <th>imported</th>
@@ -834,6 +873,7 @@ function VersionDetail(props: {
 
         </section>
       </div>
+      {model.source === "runlens" && <Monitoring model={model} version={v.version} />}
       <section>
           <h3>
             Files{" "}
@@ -872,6 +912,114 @@ function VersionDetail(props: {
           {v.changed_on_disk && !props.problems && <p className="muted small">Verify names the files that changed.</p>}
       </section>
     </div>
+  );
+}
+
+/** The batches `data watch` scored against this version's reference data: share drifted per batch, and the latest batches. */
+function Monitoring(props: { model: RegModel; version: number }) {
+  const [scores, setScores] = useState<MonitorScore[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let gone = false;
+    api.monitorScores(props.model.name).then(
+      (s) => {
+        if (gone) return;
+        setScores(s);
+        setError(null);
+      },
+      (e) => !gone && setError(errorMessage(e)),
+    );
+    return () => {
+      gone = true;
+    };
+  }, [props.model]);
+  const batches = useMemo(() => monitorBatches(scores ?? [], props.version), [scores, props.version]);
+  if (error) return <div className="banner error small">Monitoring: {error}</div>;
+  if (batches.length === 0) return null;
+  const latest = batches.slice(-10).reverse();
+  return (
+    <section className="monitoring" id="monitoring" data-batches={batches.length}>
+      <h3>Monitoring</h3>
+      <p className="small monitor-summary" id="monitor-summary">
+        {monitorSummary(batches)} <span className="muted">· scored by runlens data watch against the reference data</span>
+      </p>
+      <MonitorChart batches={batches} />
+      <table className="grid batches" id="monitor-batches">
+        <thead>
+          <tr>
+            <th>batch</th>
+            <th>scored</th>
+            <th>drift</th>
+            <th>drifted columns</th>
+          </tr>
+        </thead>
+        <tbody>
+          {latest.map((b) => (
+            <tr key={b.record} data-batch={b.n} data-drift={b.drift ? "yes" : "no"}>
+              <td>
+                <code title={b.file}>{b.name}</code>
+              </td>
+              <td className="nowrap">{fmtTime(b.at)}</td>
+              <td className={b.drift ? "drift-yes" : "drift-no"}>{b.drift ? "yes" : "no"}</td>
+              <td>{b.drifted.length ? b.drifted.join(", ") : <span className="muted">none</span>}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {batches.length > latest.length && <p className="muted small">The latest {latest.length} of {batches.length} batches.</p>}
+    </section>
+  );
+}
+
+/** Share of drifted columns per batch, in the order scored, with the alarm line. */
+function MonitorChart(props: { batches: Batch[] }) {
+  const { batches } = props;
+  const W = 560;
+  const H = 190;
+  const pad = { l: 36, r: 16, t: 14, b: 40 };
+  const alarm = alarmShare(batches);
+  const n = batches.length;
+  const x = (i: number) => (n === 1 ? (pad.l + W - pad.r) / 2 : pad.l + 24 + (i * (W - pad.l - pad.r - 48)) / (n - 1));
+  const y = (v: number) => pad.t + (H - pad.t - pad.b) * (1 - v);
+  const every = Math.max(1, Math.ceil(n / 8));
+  return (
+    <svg className="monitor-chart" id="monitor-chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label="Share of drifted columns per batch">
+      {[0, 0.5, 1].map((t) => (
+        <g key={t}>
+          <line className={t === 0 ? "axis" : "grid-line"} x1={pad.l} x2={W - pad.r} y1={y(t)} y2={y(t)} />
+          <text x={pad.l - 6} y={y(t) + 3} textAnchor="end">
+            {`${t * 100}%`}
+          </text>
+        </g>
+      ))}
+      <line className="axis" x1={pad.l} x2={pad.l} y1={pad.t} y2={H - pad.b} />
+      {alarm !== null && (
+        <g className="alarm-group">
+          <line className="alarm" x1={pad.l} x2={W - pad.r} y1={y(alarm)} y2={y(alarm)} />
+          <text className="alarm-label" x={pad.l + 6} y={y(alarm) - 4} textAnchor="start">
+            alarm: any column drifts (1 of {Math.round(1 / alarm)})
+          </text>
+        </g>
+      )}
+      {n > 1 && <path className="series" d={batches.map((b, i) => `${i ? "L" : "M"}${x(i)},${y(b.share)}`).join("")} />}
+      {batches.map((b, i) => (
+        <g key={b.record} data-batch={b.n}>
+          <circle className={b.drift ? "drift" : "ok"} cx={x(i)} cy={y(b.share)} r={4.5}>
+            <title>{`${b.name}: ${Math.round(b.share * 1000) / 10}% of columns drifted${b.drifted.length ? ` (${b.drifted.join(", ")})` : ""}`}</title>
+          </circle>
+          {(i % every === 0 || i === n - 1) && (
+            <>
+              <text x={x(i)} y={H - pad.b + 14} textAnchor="middle">
+                {b.name.length > 18 ? `${b.name.slice(0, 17)}…` : b.name}
+              </text>
+              <text x={x(i)} y={H - pad.b + 27} textAnchor="middle">
+                {fmtTime(b.at).slice(5)}
+              </text>
+            </>
+          )}
+        </g>
+      ))}
+    </svg>
   );
 }
 

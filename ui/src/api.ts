@@ -11,6 +11,9 @@ import type {
   Completions,
   Current,
   DataDiff,
+  DriftReport,
+  DriftRules,
+  MonitorScore,
   DataListing,
   DataProfile,
   DataProgress,
@@ -146,6 +149,10 @@ export const api = {
   dataShowCancel: (job: string) => invoke<boolean>("data_show_cancel", { job }),
   /** Two versions: schema, row counts, with `key` the rows added/removed/changed; a folder's files. */
   dataDiff: (a: string, b: string, key: string | null) => invoke<DataDiff>("data_diff", { a, b, key }),
+  /** How `current` differs from `reference` (both PATH@REV), column by column, under `rules`. */
+  dataDrift: (reference: string, current: string, rules: DriftRules = "runlens") => invoke<DriftReport>("data_drift", { reference, current, rules }),
+  /** The batches `data watch` scored for a model (every version), oldest first. */
+  monitorScores: (model: string) => invoke<MonitorScore[]>("monitor_scores", { model }),
 };
 
 function asBuffer(b: ArrayBuffer | Uint8Array | number[]): ArrayBuffer {

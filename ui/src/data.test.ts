@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
 import {
+  alarmShare,
+  batchName,
+  driftBadge,
+  driftBadges,
+  driftSummary,
+  driftTitle,
+  monitorBatches,
+  monitorSummary,
+  num3,
+  referenceText,
+  scoreName,
   columnPairs,
   diffSummary,
   fileChanges,
@@ -21,7 +32,7 @@ import {
   versionsUsedBy,
   versionTitle,
 } from "./data";
-import type { ColumnStats, DataDiff, DataListing, DataProfile, DataVersion, Run } from "./types";
+import type { ColumnDrift, ColumnStats, DataDiff, DataListing, DataProfile, DataVersion, DriftReport, MonitorScore, Run } from "./types";
 
 function ver(rev: string, extra: Partial<DataVersion> = {}): DataVersion {
   return { rev, at: rev === "workspace" ? null : 1, message: rev === "workspace" ? null : `msg ${rev}`, md5: "m", size: 10, nfiles: null, in_cache: true, runs: [], models: [], ...extra };
@@ -243,5 +254,106 @@ describe("diffs", () => {
     expect(shortHash("6e8c92beddda7414bd614f1029fdf634.dir")).toBe("6e8c92be…");
     expect(shortHash("sha256:dbde82e4cf8354640eda")).toBe("dbde82e4…");
     expect(shortHash("abc")).toBe("abc");
+  });
+});
+
+function cd(name: string, extra: Partial<ColumnDrift> = {}): ColumnDrift {
+  return {
+    name,
+    type: "float",
+    method: "ks",
+    drift: false,
+    score: 0.5,
+    ks: { statistic: 0.1, p_value: 0.1 },
+    wasserstein: 1,
+    wasserstein_norm: 0.05,
+    chi2: null,
+    z: null,
+    psi: 0.02,
+    js: 0.03,
+    share_change: null,
+    null_share: { reference: 0, current: 0.125 },
+    ...extra,
+  };
+}
+
+function report(columns: ColumnDrift[], rules = "runlens"): DriftReport {
+  const n = columns.filter((c) => c.drift).length;
+  return { path: "data/train.csv", rev: "f9b0aed3", rules, columns, share_drifted: n / columns.length, drift: n > 0, warnings: [] };
+}
+
+describe("drift badges", () => {
+  it("says drift or no drift, and leaves untested columns grey", () => {
+    expect(driftBadge(cd("monthly_charges", { drift: true, score: 9.6e-11 }), "runlens")).toMatchObject({ level: "drift", label: "drift" });
+    expect(driftBadge(cd("tenure"), "runlens")).toMatchObject({ level: "ok", label: "no drift" });
+    expect(driftBadge(cd("id", { method: "id", score: null }), "runlens")).toMatchObject({ level: "muted", label: "key" });
+    expect(driftBadge(cd("x", { method: "none", score: null }), "runlens")).toMatchObject({ level: "muted", label: "no values" });
+    expect(driftBadge(cd("note", { method: "text", score: null }), "evidently")).toMatchObject({ level: "muted", label: "text" });
+  });
+
+  it("names the method, the deciding score, the effect sizes and the null shares in the tooltip", () => {
+    const t = driftTitle(cd("monthly_charges", { drift: true, score: 9.565e-11, psi: 0.26848, js: 0.18025, wasserstein_norm: 0.53352 }), "runlens");
+    expect(t.split("\n")).toEqual([
+      "monthly_charges: drift (rules: runlens)",
+      "method: Kolmogorov-Smirnov",
+      "score: p (Holm-adjusted) = 9.6e-11",
+      "PSI: 0.268",
+      "Jensen-Shannon: 0.18",
+      "Wasserstein (normalized): 0.534",
+      "nulls: 0% → 12.5%",
+    ]);
+    // A categorical column: no Wasserstein; a distance under evidently's rules.
+    const plan = driftTitle(cd("plan", { method: "jensenshannon", score: 0.149, wasserstein_norm: null, drift: true }), "evidently");
+    expect(plan).toContain("score: distance = 0.149");
+    expect(plan).toContain("Wasserstein (normalized): —");
+    expect(driftTitle(cd("id", { method: "id", score: null }), "runlens")).not.toContain("score:");
+    expect(scoreName("chi2_contingency", "runlens")).toBe("p (Holm-adjusted)");
+    expect(scoreName("chisquare", "evidently")).toBe("p");
+    expect(scoreName("wasserstein", "evidently")).toBe("distance");
+    expect(num3("NaN")).toBe("NaN");
+    expect(num3(null)).toBe("—");
+  });
+
+  it("counts the drifted columns in one line, with the rules", () => {
+    const r = report([cd("id", { method: "id" }), cd("tenure"), cd("monthly_charges", { drift: true }), cd("plan", { method: "chi2_contingency", drift: true }), cd("churned")]);
+    expect(driftSummary(r)).toBe("2 of 5 columns drifted (rules: runlens)");
+    expect(driftSummary(report([cd("a")], "evidently"))).toBe("0 of 1 column drifted (rules: evidently)");
+    const b = driftBadges(r);
+    expect([...b.keys()]).toEqual(["id", "tenure", "monthly_charges", "plan", "churned"]);
+    expect(b.get("plan")!.label).toBe("drift");
+    expect(b.get("tenure")!.label).toBe("no drift");
+  });
+});
+
+describe("monitoring", () => {
+  const col = (name: string, drift: boolean) => ({ name, drift, method: "ks", score: 0.5, psi: 0, js: 0, wasserstein_norm: 0, null_share: { reference: 0, current: 0 } });
+  const score = (version: number, file: string, at: number, drifted: string[]): MonitorScore => ({
+    model: "churn",
+    version,
+    file,
+    md5: "m",
+    at,
+    reference: { path: "data/train.csv", rev: "4558dd4504653e5e35c9f4d3bc759f32e8f3bb57", md5: "x", size: 1, dvc_md5: "x" },
+    drift: drifted.length > 0,
+    share_drifted: drifted.length / 5,
+    columns: ["churned", "id", "monthly_charges", "plan", "tenure"].map((n) => col(n, drifted.includes(n))),
+    record: `.runlens/monitor/churn/${at}-${file}.json`,
+  });
+
+  it("keeps one version's batches in the order scored, with what drifted", () => {
+    const scores = [score(1, "/land/2025-02.csv", 1000, []), score(2, "/land/other.csv", 1500, ["plan"]), score(1, "C:\\land\\2025-03.csv", 2000, ["monthly_charges", "plan"])];
+    const b = monitorBatches(scores, 1);
+    expect(b.map((x) => [x.n, x.name, x.drift, x.share, x.drifted])).toEqual([
+      [1, "2025-02.csv", false, 0, []],
+      [2, "2025-03.csv", true, 0.4, ["monthly_charges", "plan"]],
+    ]);
+    // The runlens rules alarm when any column drifts: one column's share.
+    expect(alarmShare(b)).toBe(0.2);
+    expect(alarmShare([])).toBeNull();
+    expect(monitorSummary(b)).toMatch(/^2 batches · 1 drifted · last \d{4}-/);
+    expect(monitorSummary([])).toBe("no batches scored");
+    expect(batchName("plain.csv")).toBe("plain.csv");
+    expect(referenceText({ path: "data/train.csv", rev: "4558dd4504653e5e35c9f4d3bc759f32e8f3bb57" })).toBe("data/train.csv@4558dd45");
+    expect(referenceText({ path: "data/train.csv", rev: "workspace" })).toBe("data/train.csv@workspace");
   });
 });

@@ -1,7 +1,7 @@
 // The Data view's pure logic: versions and their labels, runs and models per version, the
 // histograms of two versions on shared bins, the diff's summaries, the key columns to offer.
-import { fmtNum, toNumber } from "./format";
-import type { Cell, ColumnStats, DataDiff, DataItem, DataListing, DataProfile, DataProgress, DataVersion, FolderFiles, Histogram, Num, Run } from "./types";
+import { fmtNum, fmtTime, plural, toNumber } from "./format";
+import type { Cell, ColumnDrift, ColumnStats, DataDiff, DataItem, DataListing, DataProfile, DataProgress, DataVersion, DriftReport, DriftRules, FolderFiles, Histogram, MonitorColumn, MonitorScore, Num, Run } from "./types";
 
 export const WORKSPACE = "workspace";
 
@@ -288,14 +288,160 @@ export function meanShift(a: ColumnStats | null, b: ColumnStats | null): string 
   return `${sign}${fmtNum(Math.abs(d))}${rel}`;
 }
 
-/**
- * Where drift badges will come from: the drift engine's verdict per column, keyed by column name.
- * Until it lands the Data view passes none and each column shows an empty slot.
- */
+/** A column's drift verdict as a badge in the compare view. */
 export interface DriftBadge {
-  /** "drift", "ok", "warn" */
+  /** "drift" (red), "ok" (green), "muted" (not tested: a key column, or no values). */
   level: string;
-  /** What the badge says: "drift (KS p=0.001)". */
+  /** What the badge says: "drift", "no drift", "key", "no values". */
   label: string;
+  /** The tooltip: the method, the deciding score and the effect sizes. */
   title?: string;
+}
+
+const METHOD_NAMES: Record<string, string> = {
+  ks: "Kolmogorov-Smirnov",
+  chi2_contingency: "chi-squared (2 x k contingency)",
+  chisquare: "chi-squared (against the reference's shares)",
+  z: "two-proportion z test",
+  wasserstein: "Wasserstein distance (normalized)",
+  jensenshannon: "Jensen-Shannon distance",
+  id: "none: a key column (every value distinct)",
+  text: "none: a text column (not reproduced)",
+  none: "none: a side has no values",
+};
+
+/** Whether a method's score is a p-value (else a distance). */
+export function scoreIsP(method: string): boolean {
+  return ["ks", "chi2_contingency", "chisquare", "z"].includes(method);
+}
+
+/** A statistic for a tooltip: 3 significant digits, tiny p-values in exponent form. */
+export function num3(v: Num | null | undefined): string {
+  const x = toNumber(v ?? null);
+  if (x === null) return "—";
+  if (!Number.isFinite(x)) return String(v);
+  const a = Math.abs(x);
+  if (a !== 0 && a < 1e-3) return x.toExponential(1);
+  return String(Number(x.toPrecision(3)));
+}
+
+/** A share as a percent for a tooltip: "0%", "12.5%". */
+export function pct1(v: Num | null | undefined): string {
+  const x = toNumber(v ?? null);
+  if (x === null || !Number.isFinite(x)) return "—";
+  const p = 100 * x;
+  return `${Number(p.toFixed(1))}%`;
+}
+
+/** What the deciding score is, for a method under a rule set: "p (Holm-adjusted)", "p", "distance". */
+export function scoreName(method: string, rules: string): string {
+  if (!scoreIsP(method)) return "distance";
+  return rules === "runlens" ? "p (Holm-adjusted)" : "p";
+}
+
+type DriftLike = Pick<ColumnDrift, "name" | "method" | "drift" | "score" | "psi" | "js" | "wasserstein_norm" | "null_share">;
+
+/** The tooltip of a column's verdict: method, deciding score, PSI, JS, normalized Wasserstein, null shares. */
+export function driftTitle(c: DriftLike, rules: string): string {
+  const lines = [
+    `${c.name}: ${c.drift ? "drift" : "no drift"} (rules: ${rules})`,
+    `method: ${METHOD_NAMES[c.method] ?? c.method}`,
+  ];
+  if (c.score !== null) lines.push(`score: ${scoreName(c.method, rules)} = ${num3(c.score)}`);
+  lines.push(`PSI: ${num3(c.psi)}`, `Jensen-Shannon: ${num3(c.js)}`, `Wasserstein (normalized): ${num3(c.wasserstein_norm)}`);
+  lines.push(`nulls: ${pct1(c.null_share.reference)} → ${pct1(c.null_share.current)}`);
+  return lines.join("\n");
+}
+
+/** One column's badge: "drift" (red) or "no drift" (green); a key column or an empty side is not tested. */
+export function driftBadge(c: DriftLike, rules: string): DriftBadge {
+  const title = driftTitle(c, rules);
+  if (c.drift) return { level: "drift", label: "drift", title };
+  if (c.method === "id") return { level: "muted", label: "key", title };
+  if (c.method === "none") return { level: "muted", label: "no values", title };
+  if (c.method === "text") return { level: "muted", label: "text", title };
+  return { level: "ok", label: "no drift", title };
+}
+
+/** Every column's badge, by column name. */
+export function driftBadges(r: DriftReport): Map<string, DriftBadge> {
+  return new Map(r.columns.map((c) => [c.name, driftBadge(c, r.rules)]));
+}
+
+/** The line above the distributions: "2 of 5 columns drifted (rules: runlens)". */
+export function driftSummary(r: DriftReport): string {
+  const n = r.columns.filter((c) => c.drift).length;
+  return `${n} of ${plural(r.columns.length, "column")} drifted (rules: ${r.rules})`;
+}
+
+export const DRIFT_RULES: DriftRules[] = ["runlens", "evidently"];
+
+// ---------------------------------------------------------------------------------------------
+// Monitoring: the batches `data watch` scored for a model version
+
+/** A version's reference dataset as "data/train.csv@4558dd45". */
+export function referenceText(d: { path: string; rev: string }): string {
+  return `${d.path}@${shortRev(d.rev)}`;
+}
+
+/** A batch's file name, without its folder. */
+export function batchName(file: string): string {
+  const i = Math.max(file.lastIndexOf("/"), file.lastIndexOf("\\"));
+  return i >= 0 ? file.slice(i + 1) : file;
+}
+
+/** The columns that drifted in a batch, by name. */
+export function driftedColumns(columns: MonitorColumn[]): string[] {
+  return columns.filter((c) => c.drift).map((c) => c.name);
+}
+
+/** One scored batch, as the Monitoring section lists and charts it. */
+export interface Batch {
+  /** 1-based, in the order scored. */
+  n: number;
+  name: string;
+  file: string;
+  at: number;
+  drift: boolean;
+  share: number;
+  drifted: string[];
+  columns: number;
+  record: string;
+}
+
+/** A version's scores, oldest first (as the engine gives them), as batches. */
+export function monitorBatches(scores: MonitorScore[], version: number): Batch[] {
+  return scores
+    .filter((s) => s.version === version)
+    .map((s, i) => {
+      const share = toNumber(s.share_drifted);
+      return {
+        n: i + 1,
+        name: batchName(s.file),
+        file: s.file,
+        at: s.at,
+        drift: s.drift,
+        share: share !== null && Number.isFinite(share) ? share : 0,
+        drifted: driftedColumns(s.columns),
+        columns: s.columns.length,
+        record: s.record,
+      };
+    });
+}
+
+/**
+ * The share of drifted columns at which `data watch` alarms. It scores under the runlens rules: a
+ * batch drifts when any column does, so the line sits at one column's share (of the columns a
+ * batch has); with no batches, null.
+ */
+export function alarmShare(batches: Batch[]): number | null {
+  const cols = Math.max(0, ...batches.map((b) => b.columns));
+  return cols > 0 ? 1 / cols : null;
+}
+
+/** The Monitoring section's headline: "2 batches · 1 drifted · last 2026-12-05 03:40". */
+export function monitorSummary(batches: Batch[]): string {
+  if (batches.length === 0) return "no batches scored";
+  const drifted = batches.filter((b) => b.drift).length;
+  return `${batches.length} batch${batches.length === 1 ? "" : "es"} · ${drifted} drifted · last ${fmtTime(batches[batches.length - 1].at)}`;
 }

@@ -93,6 +93,13 @@ function mockData(calls: [string, Record<string, unknown>][], shows: Show[]) {
         s?.reject({ code: "cancelled", message: "cancelled" });
         return !!s;
       }
+      case "data_drift": {
+        const c = (name: string, drift: boolean, method: string) => ({
+          name, type: "float", method, drift, score: drift ? 1e-6 : 0.4, ks: null, wasserstein: null, wasserstein_norm: drift ? 0.5 : 0.01,
+          chi2: null, z: null, psi: 0.3, js: 0.2, share_change: null, null_share: { reference: 0, current: 0 },
+        });
+        return { path: "data/t.csv", rev: "workspace", rules: a.rules, columns: [c("id", false, "id"), c("x", true, "ks"), c("plan", a.rules === "evidently", "chi2_contingency")], share_drifted: 1 / 3, drift: true, warnings: [] };
+      }
       case "data_diff":
         return a.key ? { ...DIFF, key: a.key, rows_added: 1, rows_removed: 0, rows_changed: 1, changed_cells: [{ key: 1, column: "x", a: 0.2, b: 0.9 }] } : DIFF;
       default:
@@ -190,6 +197,15 @@ describe("data view", () => {
     expect(x.querySelectorAll("rect.a").length).toBeGreaterThan(0);
     expect(x.querySelectorAll("rect.b").length).toBeGreaterThan(0);
     expect(x.querySelector('[data-drift-slot="x"]')).not.toBeNull();
+    // Each column's drift verdict, the older version the reference.
+    await waitFor(() => expect(x.querySelector(".badge.drift-drift")?.textContent).toBe("drift"));
+    expect(calls.find(([c]) => c === "data_drift")?.[1]).toEqual({ reference: `data/t.csv@${C2}`, current: "data/t.csv@workspace", rules: "runlens" });
+    expect(x.querySelector(".badge.drift-drift")!.getAttribute("title")).toContain("method: Kolmogorov-Smirnov");
+    expect(document.querySelector('.dist-card[data-column="plan"] .badge')!.textContent).toBe("no drift");
+    expect(document.querySelector("#drift-summary")!.textContent).toContain("1 of 3 columns drifted (rules: runlens)");
+    fireEvent.click(document.querySelector('#drift-summary button[data-rules="evidently"]')!);
+    await waitFor(() => expect(document.querySelector('.dist-card[data-column="plan"] .badge')!.textContent).toBe("drift"));
+    expect(calls.filter(([c]) => c === "data_drift").at(-1)![1].rules).toBe("evidently");
     expect(x.textContent).toContain("+0.5 (+100.0%)");
     expect(document.querySelector('.dist-card[data-column="plan"] table.categories')!.textContent).toContain("basic");
     // The key picker offers the unique columns; a key gives rows added, removed, changed.

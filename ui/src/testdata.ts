@@ -41,6 +41,7 @@ export function version(n: number, over: Partial<RegVersion> = {}): RegVersion {
       },
     },
     imported_from: null,
+    dataset: null,
     ...over,
   };
 }

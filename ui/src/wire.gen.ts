@@ -190,7 +190,11 @@ lineage: Lineage | null,
 /**
  * Where an imported version came from.
  */
-imported_from: ImportedFrom | null, };
+imported_from: ImportedFrom | null, 
+/**
+ * The reference dataset its drift is measured against (`data reference`), if set.
+ */
+dataset: ReferenceData | null, };
 
 export type PinnedFile = { 
 /**
@@ -669,3 +673,87 @@ export type OldNew = { old: string, new: string, };
 export type FolderChange = { path: string, hash: OldNew, };
 
 export type FolderRename = { path: OldNew, hash: string, };
+
+/**
+ * Which rules decide drift, as the page names them.
+ */
+export type DriftRules = "runlens" | "evidently";
+
+/**
+ * One current table against the reference (`data drift`).
+ */
+export type DriftReport = { path: string, 
+/**
+ * "workspace", a commit id, or "file".
+ */
+rev: string, 
+/**
+ * "runlens" or "evidently": the rules that decided.
+ */
+rules: string, columns: Array<ColumnDrift>, share_drifted: Num, drift: boolean, warnings: Array<string>, };
+
+/**
+ * One column's drift; what does not apply is null.
+ */
+export type ColumnDrift = { name: string, 
+/**
+ * The current's type as `data show` has it.
+ */
+type: string, 
+/**
+ * The test that decided: "ks", "chi2_contingency", "id" (a key column, never drifted),
+ * "wasserstein", "chisquare", "z", "jensenshannon", "text", or "none".
+ */
+method: string, drift: boolean, 
+/**
+ * The deciding value: the p-value (runlens: Holm-adjusted) or the distance.
+ */
+score: Num | null, ks: TestValue | null, wasserstein: Num | null, wasserstein_norm: Num | null, chi2: TestValue | null, z: TestValue | null, psi: Num | null, js: Num | null, 
+/**
+ * The largest change in one value's share.
+ */
+share_change: Num | null, null_share: NullShare, };
+
+export type TestValue = { statistic: Num, p_value: Num, };
+
+/**
+ * The share of nulls in the reference and in the current.
+ */
+export type NullShare = { reference: Num | null, current: Num | null, };
+
+/**
+ * A model version's reference dataset (`data reference`): what its drift is measured against.
+ */
+export type ReferenceData = { path: string, 
+/**
+ * "workspace" or the commit id.
+ */
+rev: string, 
+/**
+ * The md5 of the bytes, and DVC's record of them.
+ */
+md5: string | null, size: number | null, dvc_md5: string | null, };
+
+/**
+ * One batch `data watch` scored against a model version's reference dataset (a file under
+ * `.runlens/monitor/<model>/`), always under the runlens rules.
+ */
+export type MonitorScore = { model: string, version: number, 
+/**
+ * The batch file as given to `data watch`, and the md5 of its bytes.
+ */
+file: string, md5: string, 
+/**
+ * When it was scored, ms since the epoch (a pass's batches share it).
+ */
+at: number, reference: ReferenceData | null, drift: boolean, share_drifted: Num, 
+/**
+ * Per column, in name order.
+ */
+columns: Array<MonitorColumn>, 
+/**
+ * The score's file, project-relative.
+ */
+record: string, };
+
+export type MonitorColumn = { name: string, drift: boolean, method: string, score: Num | null, psi: Num | null, js: Num | null, wasserstein_norm: Num | null, null_share: NullShare, };

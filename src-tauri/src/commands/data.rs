@@ -16,7 +16,7 @@ use runlens_core::Index;
 
 use super::{blocking, Res};
 use crate::state::{AppState, DataJobs};
-use crate::wire::{DataDiff, DataListing, DataProfile, DataProgress, WireError};
+use crate::wire::{DataDiff, DataListing, DataProfile, DataProgress, DriftReport, DriftRules, MonitorScore, WireError};
 
 /// The first rows `data_show` returns with the statistics.
 const HEAD_ROWS: usize = 20;
@@ -148,6 +148,40 @@ pub async fn data_diff(app: AppHandle, a: String, b: String, key: Option<String>
         return Err(WireError::new("invalid", "not a column name"));
     }
     with_own_index(app, move |index| Ok(index.data_diff(&a, &b, key.as_deref())?.into())).await
+}
+
+/// How `current` differs from `reference` (both `PATH` or `PATH@REV` in the project), column by
+/// column, under `rules` (runlens by default). Reads both whole, on its own index connection.
+#[tauri::command]
+pub async fn data_drift(
+    app: AppHandle,
+    reference: String,
+    current: String,
+    rules: Option<DriftRules>,
+) -> Res<DriftReport> {
+    check_spec(&reference)?;
+    check_spec(&current)?;
+    let rules = rules.unwrap_or_default();
+    with_own_index(app, move |index| {
+        let report = index
+            .data_drift(&reference, std::slice::from_ref(&current), rules.into())?
+            .into_iter()
+            .next()
+            .ok_or_else(|| WireError::new("internal", "no drift report"))?;
+        Ok(DriftReport::new(report, rules))
+    })
+    .await
+}
+
+/// The batches `data watch` scored for `model` (every version), oldest first: the files under
+/// `.runlens/monitor/<model>/`.
+#[tauri::command]
+pub async fn monitor_scores(app: AppHandle, model: String) -> Res<Vec<MonitorScore>> {
+    if model.is_empty() || model.len() > 1024 || model.contains('\0') {
+        return Err(WireError::new("invalid", "not a model name"));
+    }
+    with_own_index(app, move |index| Ok(index.monitor_scores(&model)?.into_iter().map(MonitorScore::from).collect()))
+        .await
 }
 
 #[cfg(test)]
