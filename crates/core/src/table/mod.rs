@@ -199,13 +199,24 @@ fn read_parquet_columns<R: parquet::file::reader::ChunkReader + 'static>(
     ncols: usize,
     to: &mut dyn Rows,
 ) -> parquet::errors::Result<()> {
+    use parquet::file::reader::FileReader;
+    read_parquet_groups(reader, ncols, 0..reader.num_row_groups(), to)
+}
+
+/// The row groups `groups` of a flat Parquet file of plain types, column by column.
+fn read_parquet_groups<R: parquet::file::reader::ChunkReader + 'static>(
+    reader: &parquet::file::reader::SerializedFileReader<R>,
+    ncols: usize,
+    groups: std::ops::Range<usize>,
+    to: &mut dyn Rows,
+) -> parquet::errors::Result<()> {
     use parquet::column::reader::ColumnReader as C;
     use parquet::file::reader::FileReader;
     const BATCH: usize = 8192;
     let max_def: Vec<i16> =
         reader.metadata().file_metadata().schema_descr().columns().iter().map(|c| c.max_def_level()).collect();
     let mut row = vec![Cell::Null; ncols];
-    for g in 0..reader.num_row_groups() {
+    for g in groups {
         let group = reader.get_row_group(g)?;
         let mut readers: Vec<C> = (0..ncols).map(|i| group.get_column_reader(i)).collect::<Result<_, _>>()?;
         loop {
@@ -522,6 +533,57 @@ fn split_point(f: &std::fs::File, total: u64) -> Option<u64> {
     None
 }
 
+/// A flat Parquet file of plain types with two row groups or more, read by two threads (the first
+/// and the second half of its row groups) into two profilers merged in file order. None when it
+/// cannot be split so.
+fn profile_parquet_in_two(
+    fs: &crate::files::ProjectFs,
+    path: &std::path::Path,
+    head: usize,
+) -> Option<Result<Profiler, Error>> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let bad = |e: parquet::errors::ParquetError| Error::Project(format!("not a readable Parquet file: {e}"));
+    let a = SerializedFileReader::new(fs.open(path).ok()?).ok()?;
+    let groups = a.num_row_groups();
+    if groups < 2 || !flat_plain(&a) {
+        return None;
+    }
+    let b = SerializedFileReader::new(fs.open(path).ok()?).ok()?;
+    let names: Vec<String> = a
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .root_schema()
+        .get_fields()
+        .iter()
+        .map(|f| f.name().to_string())
+        .collect();
+    let mid = groups / 2;
+    let new = || {
+        let mut p = Profiler { names: Vec::new(), cols: Vec::new(), rows: 0, head, first: Vec::new() };
+        p.columns(&names);
+        p
+    };
+    let (first, second) = std::thread::scope(|sc| {
+        let later = sc.spawn(|| {
+            let mut p = new();
+            read_parquet_groups(&b, names.len(), mid..groups, &mut p).map(|()| p)
+        });
+        let mut p = new();
+        let mine = read_parquet_groups(&a, names.len(), 0..mid, &mut p).map(|()| p);
+        (
+            mine,
+            later
+                .join()
+                .unwrap_or_else(|_| Err(parquet::errors::ParquetError::General("a reading thread panicked".into()))),
+        )
+    });
+    Some(first.map_err(bad).and_then(|mut x| {
+        x.merge(second.map_err(bad)?);
+        Ok(x)
+    }))
+}
+
 /// Counts what a reader reads into a shared total and stops it on a cancel.
 struct Counted<'a, R> {
     inner: R,
@@ -700,6 +762,11 @@ impl crate::index::Index {
         // (`data ls --check` does that).
         let in_two = match (&bytes.body, format) {
             (crate::versions::Body::File(p), Format::Delimited(d)) => profile_in_two(&fs, p, d, head, r.report, cancel),
+            (crate::versions::Body::File(p), Format::Parquet) => {
+                let done = profile_parquet_in_two(&fs, p, head);
+                (r.report)(total, total);
+                done
+            }
             _ => None,
         };
         let read_result = if let Some(done) = in_two {

@@ -188,17 +188,28 @@ impl Column {
             s.mean = Some(m);
             s.std = sd;
             // Distinct values and their counts, from the sorted values.
-            let mut runs: Vec<(f64, u64)> = Vec::new();
-            for v in &x {
-                match runs.last_mut() {
-                    Some((last, n)) if *last == *v => *n += 1,
-                    _ => runs.push((*v, 1)),
+            // Distinct values and the ten most frequent (by count, then the smaller value), in
+            // one pass over the sorted values, keeping only the ten.
+            let better = |a: &(f64, u64), b: &(f64, u64)| a.1 > b.1 || (a.1 == b.1 && a.0.total_cmp(&b.0).is_lt());
+            let mut top: Vec<(f64, u64)> = Vec::with_capacity(11);
+            let mut distinct = 0u64;
+            let mut i = 0;
+            while i < x.len() {
+                let mut j = i + 1;
+                while j < x.len() && x[j] == x[i] {
+                    j += 1;
                 }
+                distinct += 1;
+                let run = (x[i], (j - i) as u64);
+                if top.len() < 10 || better(&run, &top[top.len() - 1]) {
+                    let at = top.iter().position(|t| better(&run, t)).unwrap_or(top.len());
+                    top.insert(at, run);
+                    top.truncate(10);
+                }
+                i = j;
             }
-            s.distinct = runs.len() as u64;
-            runs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.total_cmp(&b.0)));
-            s.top =
-                runs.into_iter().take(10).map(|(v, n)| (super::cell_json(&Cell::Num(v, self.all_int)), n)).collect();
+            s.distinct = distinct;
+            s.top = top.into_iter().map(|(v, n)| (super::cell_json(&Cell::Num(v, self.all_int)), n)).collect();
             if x.iter().all(|v| v.is_finite()) {
                 let h = drift::histogram(&x, 10);
                 s.histogram = Some(Histogram { edges: h.edges, counts: h.counts });
@@ -293,8 +304,8 @@ pub(crate) fn finish_all(cols: Vec<Column>, names: &[String]) -> Vec<ColumnStats
     out.into_iter().map(|(_, s)| s).collect()
 }
 
-/// Sorts as `f64::total_cmp` does, by an LSD radix sort of the values' ordered bit patterns (four
-/// passes of 16 bits, a pass skipped when every value has the same digit): several times faster
+/// Sorts as `f64::total_cmp` does, by an LSD radix sort of the values' ordered bit patterns (six
+/// passes of 11 bits, a pass skipped when every value has the same digit): several times faster
 /// than a comparison sort on millions of values.
 pub(crate) fn sort_f64(x: &mut [f64]) {
     if x.len() < 1 << 12 {
@@ -313,11 +324,13 @@ pub(crate) fn sort_f64(x: &mut [f64]) {
     let unkey = |k: u64| f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k });
     let mut a: Vec<u64> = x.iter().map(|&v| key(v)).collect();
     let mut b: Vec<u64> = vec![0; a.len()];
-    for pass in 0..4 {
-        let shift = pass * 16;
-        let mut counts = vec![0usize; 1 << 16];
+    const BITS: u32 = 11;
+    const MASK: u64 = (1 << BITS) - 1;
+    for pass in 0..64_u32.div_ceil(BITS) {
+        let shift = pass * BITS;
+        let mut counts = vec![0usize; 1 << BITS];
         for &k in &a {
-            counts[((k >> shift) & 0xffff) as usize] += 1;
+            counts[((k >> shift) & MASK) as usize] += 1;
         }
         if counts.contains(&a.len()) {
             continue;
@@ -329,7 +342,7 @@ pub(crate) fn sort_f64(x: &mut [f64]) {
             sum += n;
         }
         for &k in &a {
-            let d = ((k >> shift) & 0xffff) as usize;
+            let d = ((k >> shift) & MASK) as usize;
             b[counts[d]] = k;
             counts[d] += 1;
         }
