@@ -399,3 +399,56 @@ fn a_registry_change_is_reported_with_events_and_when_polling() {
         assert_eq!(got["model"], "", "the policy can change every model: {extra:?}");
     }
 }
+
+/// `data watch` writing monitor scores: the watcher reports the monitor run, a new model's folder
+/// included (it is found by a walk), so the app charts each batch as it is scored.
+#[test]
+fn monitor_scores_are_reported_as_a_run_while_watching() {
+    let s = Scratch::new();
+    let p = s.project();
+    let unpacked = s.dir.path().join("unpacked");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    let ok = Command::new("tar")
+        .arg("xzf")
+        .arg(fixture("data_versions/project.tar.gz"))
+        .arg("-C")
+        .arg(&unpacked)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    std::fs::rename(unpacked.join("project"), &p).unwrap();
+    let truth = read_json(&fixture("data_versions/truth.json"));
+    let cli = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_runlens"))
+            .arg("--data-dir")
+            .arg(s.dir.path().join("ana-data"))
+            .arg("--config-dir")
+            .arg(s.dir.path().join("ana"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let pp = p.to_str().unwrap();
+    assert!(cli(&[
+        "registry",
+        "register",
+        pp,
+        truth["runs"]["v2"].as_str().unwrap(),
+        "models/model.json",
+        "--name",
+        "churn"
+    ])
+    .status
+    .success());
+    assert!(cli(&["data", "reference", pp, "churn@1", "data/train.csv@data-v2"]).status.success());
+    let landing = s.dir.path().join("landing");
+    std::fs::create_dir_all(&landing).unwrap();
+    let md5 = truth["versions"]["data/train.csv"][1]["md5"].as_str().unwrap().to_string();
+    std::fs::copy(p.join(".dvc/cache/files/md5").join(&md5[..2]).join(&md5[2..]), landing.join("march.csv")).unwrap();
+    let w = Watcher::start(&s.data(), &p, &[]);
+    w.settle(Duration::from_millis(300));
+    let o = cli(&["data", "watch", pp, "--model", "churn@1", landing.to_str().unwrap(), "--once"]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let got = w.next(Duration::from_secs(10), |v| v["kind"] == "run" && v["run"] == "monitor:churn@1");
+    assert_eq!(got["run"], "monitor:churn@1");
+}

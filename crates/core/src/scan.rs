@@ -354,6 +354,10 @@ fn sqlite_main_file(p: &Path) -> PathBuf {
 /// outside run folders, and anything under a skipped folder (`.git`, virtualenvs, caches).
 fn ignorable(root: &Path, p: &Path) -> bool {
     let Ok(rel) = p.strip_prefix(root) else { return true };
+    // Runlens's monitor scores are runs (a new model's folder needs a walk to be found).
+    if rel.starts_with(Path::new(".runlens").join("monitor")) {
+        return false;
+    }
     if rel.components().any(|c| SKIP_DIRS.iter().any(|s| c.as_os_str() == *s)) {
         return true;
     }
