@@ -1040,6 +1040,12 @@ describe("monitoring a model's data", () => {
     assert.equal((await driver.findElements(By.css("#monitor-chart line.alarm"))).length, 1, "the alarm line is drawn");
     await driver.executeScript(() => document.querySelector("#monitoring").scrollIntoView({ block: "center" }));
     await shot(driver, "monitoring");
+    // A batch scored while the app is open shows without a reload (the watcher reports the
+    // monitor run).
+    const april = truth.versions["data/train.csv"][0].md5; // the working tree's version, in the cache too
+    cpSync(join(project, ".dvc", "cache", "files", "md5", april.slice(0, 2), april.slice(2)), join(landing, "2025-04.csv"));
+    run(["data", "watch", project, "--model", "churn@1", landing, "--once"]);
+    await driver.wait(until.elementLocated(By.css('#monitoring[data-batches="3"]')), 15000, "the third batch shows live");
     // A page cannot read another folder's scores.
     assert.equal(await ipc(driver, "monitor_scores", { model: "../../etc" }), "not_found");
     // From the reference data to the Data view, on that version.

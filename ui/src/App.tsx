@@ -141,8 +141,10 @@ export function App() {
         setNotice(m.message);
         return;
       }
-      // Someone (the CLI, a colleague on the shared folder) wrote registry events.
-      if (m.registry.length) setRegistryVersion((v) => v + 1);
+      // Someone (the CLI, a colleague on the shared folder) wrote registry events, or `data watch`
+      // scored a batch (its scores are the run monitor:<model>@<version>): the Models view reloads.
+      const monitored = m.runs.some((r) => r.startsWith("monitor:")) || m.points.some(([r]) => r.startsWith("monitor:"));
+      if (m.registry.length || monitored) setRegistryVersion((v) => v + 1);
       if (!m.runs.length && !m.points.length && !m.removed.length) return;
       if (live.current.pending) return;
       live.current.pending = true;
