@@ -983,6 +983,50 @@ describe("data versions", () => {
   });
 });
 
+describe("the demo's versioned data", () => {
+  let driver;
+  // The demo's working copy, made as scripts/demo.sh makes it: assets/demo plus the git + DVC
+  // history in assets/demo-data.tar.gz.
+  const demo = join(TMP, "demo-copy");
+  mkdirSync(demo, { recursive: true });
+  cpSync(DEMO, demo, { recursive: true });
+  execFileSync("tar", ["xzf", join(ROOT, "assets", "demo-data.tar.gz"), "-C", demo]);
+  const listed = cli(["data", "ls", demo]).find((i) => i.path === "data/customers.csv");
+  const rev = (msg) => listed.versions.find((v) => (v.message ?? "").startsWith(msg)).rev;
+
+  before(async () => {
+    driver = await session([demo]);
+    await driver.manage().window().setRect({ width: 1280, height: 800 });
+  });
+  after(async () => driver?.quit());
+
+  check("open the demo, pick a dataset, see its versions, diff two and see the drifted columns", () => driver, async () => {
+    await (await driver.wait(until.elementLocated(By.css("[data-tab=data]")), 60000)).click();
+    await (await driver.wait(until.elementLocated(By.css('.model-item[data-path="data/customers.csv"]')), 20000)).click();
+    const versions = () => driver.executeScript(() => [...document.querySelectorAll("#data-versions li.data-version")].map((li) => li.dataset.message));
+    await driver.wait(async () => (await versions()).length === 4, 10000, "the working tree and three commits");
+    assert.deepEqual((await versions()).slice(1), [
+      "March customers: charges up, more pro plans",
+      "February: 600 new customers, 12 labels fixed",
+      "January customers (4,000)",
+    ]);
+    // February's version is churn-gbm@2's reference data.
+    const feb = rev("February");
+    assert.equal((await driver.findElements(By.css(`#data-versions li.data-version[data-rev="${feb}"] .model-chip`))).length, 1);
+    // February against March: the drifted columns are flagged.
+    for (const r of [feb, rev("March")]) {
+      await (await driver.findElement(By.css(`#data-versions li.data-version[data-rev="${r}"] .compare-box input`))).click();
+    }
+    await waitText(driver, "#diff-summary", /4600 → 4600 rows|4,600 → 4,600 rows/, 30000);
+    const badge = (c) => `#dist-grid .dist-card[data-column="${c}"] .drift-slot .badge`;
+    await driver.wait(until.elementLocated(By.css(badge("tenure"))), 30000);
+    const text = (c) => driver.executeScript((sel) => document.querySelector(sel).textContent, badge(c));
+    assert.equal(await text("monthly_charges"), "drift");
+    assert.equal(await text("plan"), "drift");
+    assert.equal(await text("tenure"), "no drift");
+  });
+});
+
 describe("monitoring a model's data", () => {
   let driver;
   // The data versions project again, in a copy of its own: a model registered from the v2 run,
