@@ -105,3 +105,20 @@ fn jsonl_statistics_equal_pandas() {
 fn parquet_statistics_equal_pandas() {
     check("tricky.parquet");
 }
+
+/// `Index::data_head`: the first rows at once, the same rows `data show` reports after reading all.
+#[test]
+fn the_first_rows_come_without_reading_the_rest() {
+    for file in ["tricky.csv", "tricky.parquet", "events.jsonl"] {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("p");
+        std::fs::create_dir_all(&project).unwrap();
+        std::fs::copy(fixture(&format!("tables/{file}")), project.join(file)).unwrap();
+        let index = runlens_core::Index::open(&dir.path().join("data"), &project).unwrap();
+        let (names, head) = index.data_head(file, 4).unwrap();
+        let never = std::sync::atomic::AtomicBool::new(false);
+        let full = index.data_show(file, 4, &mut |_, _| {}, &never).unwrap();
+        assert_eq!(names, full.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(), "{file}");
+        assert_eq!(head, full.head, "{file}");
+    }
+}

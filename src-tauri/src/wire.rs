@@ -1152,11 +1152,16 @@ impl From<runlens_core::DataListing> for DataListing {
 
 /// How far `data_show` has read: bytes of the version's file, sent at most every 50 ms and once
 /// at the end.
-#[derive(Clone, Copy, Serialize)]
+#[derive(Clone, Serialize)]
 #[cfg_attr(test, derive(TS))]
 pub struct DataProgress {
     pub done: u64,
     pub total: u64,
+    /// Sent once, first, as soon as they are read: the column names and the first rows, before
+    /// any statistics.
+    pub columns: Option<Vec<String>>,
+    #[cfg_attr(test, ts(type = "Array<{ [column in string]: Cell }> | null"))]
+    pub head: Option<Vec<serde_json::Map<String, Value>>>,
 }
 
 /// A table's column statistics over every row, and its first rows (`data show`).

@@ -268,6 +268,8 @@ function VersionRow(props: {
 
 interface ProfileState {
   progress: DataProgress | null;
+  /** The first rows, shown at once while the statistics are computed. */
+  head: { cols: string[]; rows: DataProfile["head"] } | null;
   profile: DataProfile | null;
   error: string | null;
   cancelled: boolean;
@@ -279,34 +281,37 @@ const profiles = new Map<string, DataProfile>();
 let jobs = 0;
 
 function useProfile(path: string, v: DataVersion | null, enabled: boolean, attempt: number): ProfileState & { cancel: () => void } {
-  const [s, setS] = useState<ProfileState>({ progress: null, profile: null, error: null, cancelled: false, job: null });
+  const [s, setS] = useState<ProfileState>({ progress: null, head: null, profile: null, error: null, cancelled: false, job: null });
   const jobRef = useRef<string | null>(null);
   const key = v ? spec(path, v.rev) : null;
   useEffect(() => {
     if (!key || !v || !enabled) {
-      setS({ progress: null, profile: null, error: null, cancelled: false, job: null });
+      setS({ progress: null, head: null, profile: null, error: null, cancelled: false, job: null });
       return;
     }
     const cached = profiles.get(key);
     if (cached) {
-      setS({ progress: null, profile: cached, error: null, cancelled: false, job: null });
+      setS({ progress: null, head: null, profile: cached, error: null, cancelled: false, job: null });
       return;
     }
     let gone = false;
     const job = `show-${++jobs}-${Date.now()}`;
     jobRef.current = job;
-    setS({ progress: { done: 0, total: v.size ?? 0 }, profile: null, error: null, cancelled: false, job });
+    setS({ progress: { done: 0, total: v.size ?? 0, columns: null, head: null }, head: null, profile: null, error: null, cancelled: false, job });
     api
-      .dataShow(key, job, (p) => !gone && setS((o) => ({ ...o, progress: p })))
+      .dataShow(key, job, (p) =>
+        !gone &&
+        setS((o) => (p.head ? { ...o, head: { cols: p.columns ?? [], rows: p.head } } : { ...o, progress: p })),
+      )
       .then(
         (profile) => {
           if (v.rev !== WORKSPACE) profiles.set(key, profile);
-          if (!gone) setS({ progress: null, profile, error: null, cancelled: false, job: null });
+          if (!gone) setS({ progress: null, head: null, profile, error: null, cancelled: false, job: null });
         },
         (e) => {
           if (gone) return;
           const cancelled = isWireError(e) && e.code === "cancelled";
-          setS({ progress: null, profile: null, error: cancelled ? null : errorMessage(e), cancelled, job: null });
+          setS((o) => ({ progress: null, head: o.head, profile: null, error: cancelled ? null : errorMessage(e), cancelled, job: null }));
         },
       )
       .finally(() => {
@@ -371,6 +376,12 @@ function Preview(props: { item: DataItem; v: DataVersion }) {
         </p>
       )}
       {s.error && <div className="banner error">{s.error}</div>}
+      {!p && s.head && (
+        <>
+          <h3>First rows</h3>
+          <HeadTable cols={s.head.cols} rows={s.head.rows} />
+        </>
+      )}
       {p && (
         <>
           <p className="data-summary" id="data-summary">
@@ -382,7 +393,7 @@ function Preview(props: { item: DataItem; v: DataVersion }) {
             </div>
           ))}
           <h3>First rows</h3>
-          <HeadTable p={p} />
+          <HeadTable cols={p.columns.map((c) => c.name)} rows={p.head} />
           <h3>Columns</h3>
           <StatsTable p={p} />
         </>
@@ -391,8 +402,8 @@ function Preview(props: { item: DataItem; v: DataVersion }) {
   );
 }
 
-function HeadTable(props: { p: DataProfile }) {
-  const cols = props.p.columns.map((c) => c.name);
+function HeadTable(props: { cols: string[]; rows: DataProfile["head"] }) {
+  const cols = props.cols;
   return (
     <div className="head-rows">
       <table className="grid" id="head-rows">
@@ -404,7 +415,7 @@ function HeadTable(props: { p: DataProfile }) {
           </tr>
         </thead>
         <tbody>
-          {props.p.head.map((row, i) => (
+          {props.rows.map((row, i) => (
             <tr key={i}>
               {cols.map((c) => {
                 const cell = row[c];
@@ -693,7 +704,7 @@ function DriftLine(props: { d: DriftState }) {
 
 function combine(x: DataProgress | null, y: DataProgress | null): DataProgress | null {
   if (!x && !y) return null;
-  return { done: (x?.done ?? 0) + (y?.done ?? 0), total: (x?.total ?? 0) + (y?.total ?? 0) };
+  return { done: (x?.done ?? 0) + (y?.done ?? 0), total: (x?.total ?? 0) + (y?.total ?? 0), columns: null, head: null };
 }
 
 function TableDiff(props: { d: DataDiff; keyName: string; candidates: string[]; onKey: (k: string) => void; loading: boolean }) {

@@ -89,7 +89,7 @@ export function orderPair(versions: DataVersion[], chosen: string[]): [string, s
   return at(x) > at(y) ? [x, y] : [y, x];
 }
 
-export function progressFraction(p: DataProgress | null): number {
+export function progressFraction(p: Pick<DataProgress, "done" | "total"> | null): number {
   if (!p || p.total <= 0) return 0;
   return Math.min(1, Math.max(0, p.done / p.total));
 }

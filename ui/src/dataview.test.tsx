@@ -147,7 +147,11 @@ describe("data view", () => {
     const { rerender } = render(<View focus={{ path: "data/t.csv", rev: "workspace" }} />);
     await waitFor(() => expect(shows).toHaveLength(1));
     expect(shows[0].spec).toBe("data/t.csv@workspace");
-    shows[0].ch.onmessage({ done: 512, total: 2048 });
+    // The first rows come first, and show before any statistics.
+    shows[0].ch.onmessage({ done: 0, total: 0, columns: ["a", "b"], head: [{ a: 1, b: "x" }] });
+    await waitFor(() => expect(document.querySelector("#head-rows")!.textContent).toContain("x"));
+    expect(document.querySelector("#data-summary")).toBeNull();
+    shows[0].ch.onmessage({ done: 512, total: 2048, columns: null, head: null });
     await waitFor(() => expect(document.querySelector("#data-progress")!.textContent).toContain("512 B of 2.0 KB"));
     expect(document.querySelector('[role="progressbar"]')!.getAttribute("aria-valuenow")).toBe("25");
     fireEvent.click(screen.getByText("Cancel"));

@@ -565,7 +565,12 @@ models: Array<string>, };
  * How far `data_show` has read: bytes of the version's file, sent at most every 50 ms and once
  * at the end.
  */
-export type DataProgress = { done: number, total: number, };
+export type DataProgress = { done: number, total: number, 
+/**
+ * Sent once, first, as soon as they are read: the column names and the first rows, before
+ * any statistics.
+ */
+columns: Array<string> | null, head: Array<{ [column in string]: Cell }> | null, };
 
 /**
  * A table's column statistics over every row, and its first rows (`data show`).

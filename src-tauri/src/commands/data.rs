@@ -111,6 +111,10 @@ pub async fn data_show(
         }
         let _running = Running { jobs: &state.data_jobs, job: &job };
         let index = Index::open(&state.data_dir, &project.root)?;
+        // The first rows at once (reading only the start of the file), then every row's statistics.
+        if let Ok((columns, head)) = index.data_head(&spec, HEAD_ROWS) {
+            let _ = on_progress.send(DataProgress { done: 0, total: 0, columns: Some(columns), head: Some(head) });
+        }
         let mut last: Option<Instant> = None;
         let mut on = |done: u64, total: u64| {
             let end = done >= total;
@@ -118,7 +122,7 @@ pub async fn data_show(
                 return;
             }
             last = Some(Instant::now());
-            let _ = on_progress.send(DataProgress { done, total });
+            let _ = on_progress.send(DataProgress { done, total, columns: None, head: None });
         };
         Ok(index.data_show(&spec, HEAD_ROWS, &mut on, &cancel)?.into())
     })

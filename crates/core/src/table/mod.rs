@@ -723,7 +723,46 @@ impl<R: Read> Read for Progress<'_, R> {
     }
 }
 
+/// A row as JSON: column name to cell.
+pub type Row = serde_json::Map<String, Value>;
+
+/// Keeps the header and the first rows, then stops the read.
+struct Head {
+    names: Vec<String>,
+    rows: Vec<serde_json::Map<String, Value>>,
+    n: usize,
+}
+
+impl Rows for Head {
+    fn columns(&mut self, names: &[String]) {
+        self.names = names.to_vec();
+    }
+
+    fn row(&mut self, cells: &[Cell]) -> bool {
+        if self.rows.len() < self.n {
+            self.rows.push(self.names.iter().cloned().zip(cells.iter().map(cell_json)).collect());
+        }
+        self.rows.len() < self.n
+    }
+}
+
 impl crate::index::Index {
+    /// The column names and the first `n` rows of `spec` (`PATH` or `PATH@REV`), reading no more
+    /// of the file than that: for a preview to show at once, before [`data_show`](Self::data_show)
+    /// has read every row.
+    pub fn data_head(&self, spec: &str, n: usize) -> Result<(Vec<String>, Vec<Row>), Error> {
+        let bytes = self.data_open(spec)?;
+        let format = format_of(&bytes.path).ok_or_else(|| {
+            Error::Refused(format!("{}: not a table Runlens reads (CSV, TSV, JSONL, Parquet)", bytes.path))
+        })?;
+        let fs = crate::files::ProjectFs::new(&self.root);
+        let mut h = Head { names: Vec::new(), rows: Vec::new(), n };
+        if n > 0 || format != Format::Parquet {
+            read_body(&fs, &bytes.body, format, &mut h)?;
+        }
+        Ok((h.names, h.rows))
+    }
+
     /// The statistics of every column of `spec` (`PATH` or `PATH@REV`) over all its rows, and its
     /// first `head` rows. Reports progress (bytes read of the total) and stops when `cancel` is set.
     pub fn data_show(
