@@ -31,17 +31,36 @@ fn write_log(path: &Path, lines: u64, jsonl: bool) {
     }
 }
 
-/// Peak RSS of a finished child process, in bytes (reaped here, with its own rusage).
+/// Peak RSS of a child process, in bytes: its `VmHWM`, read every 5 ms while it runs, once it runs
+/// the program it was started for. (Not `wait4`'s `ru_maxrss`: Linux carries the high-water mark
+/// of the memory a process had before `exec` into it, and Rust starts children with vfork, so that
+/// would be this whole test binary's peak, which the other tests in it raise.)
 #[cfg(target_os = "linux")]
-#[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
 fn run_and_peak_rss(cmd: &mut Command) -> (i32, u64) {
-    let child = cmd.spawn().unwrap();
-    let mut status = 0;
-    // SAFETY: a zeroed rusage out-parameter, and the pid of our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as i32);
-    (libc::WEXITSTATUS(status), usage.ru_maxrss as u64 * 1024)
+    let program = std::fs::canonicalize(cmd.get_program()).unwrap();
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let mut peak = 0u64;
+    let status = loop {
+        let own = std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == program);
+        if own {
+            if let Ok(st) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                let hwm = st
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+                if let Some(kb) = hwm {
+                    peak = peak.max(kb * 1024);
+                }
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    assert!(peak > 0, "the child's memory was never read");
+    (status.code().unwrap_or(-1), peak)
 }
 
 /// Runs `runlens index` on `project` and returns its peak RSS (it must exit 0).
