@@ -216,8 +216,11 @@ pub(crate) fn parse_dir_listing(bytes: &[u8]) -> Option<Vec<(String, String)>> {
 
 /// Where DVC keeps an object in its cache, project-relative: 3.x `files/md5/xx/rest` for 3.x
 /// hashes, the 2.x `xx/rest` layout for legacy ones.
+/// Nothing for a value that is not an md5 (32 hex digits, `.dir` allowed): it comes from the
+/// project's metadata (a `.dvc` file, a `.dir` listing) and is never joined into a path unchecked.
 pub(crate) fn cache_paths(md5: &str, legacy: bool) -> Vec<String> {
-    if md5.len() < 3 || !md5.is_ascii() {
+    let hex = md5.strip_suffix(".dir").unwrap_or(md5);
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Vec::new();
     }
     let (a, b) = md5.split_at(2);
@@ -265,6 +268,21 @@ mod tests {
         let mut want = big[..1 << 20].to_vec();
         want.extend_from_slice(b"\nend\n");
         assert_eq!(md5_of(&big[..], true).unwrap().0, hex(&Md5::digest(&want)));
+    }
+
+    #[test]
+    fn only_an_md5_becomes_a_cache_path() {
+        assert_eq!(
+            cache_paths("e391389069bf9eb4fcc958b5b54781fb", false)[0],
+            ".dvc/cache/files/md5/e3/91389069bf9eb4fcc958b5b54781fb"
+        );
+        assert_eq!(
+            cache_paths("96e60ad1d00acb9421807b70174d16f6.dir", true)[0],
+            ".dvc/cache/96/e60ad1d00acb9421807b70174d16f6.dir"
+        );
+        for bad in ["../../../../etc/passwd", "../e391389069bf9eb4fcc958b5b5478", "e39138", ""] {
+            assert!(cache_paths(bad, false).is_empty(), "{bad}");
+        }
     }
 
     #[test]
