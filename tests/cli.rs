@@ -394,15 +394,7 @@ fn registry_and_bundle_commands_follow_the_contract() {
 #[test]
 fn data_ls_follows_the_contract() {
     let dir = tempfile::tempdir().unwrap();
-    let ok = Command::new("tar")
-        .arg("xzf")
-        .arg(fixture("data_versions/project.tar.gz"))
-        .arg("-C")
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let project = dir.path().join("project");
+    let project = unpack_data_versions(dir.path());
     let o = runlens(&dir.path().join("data"), &["data", "ls", project.to_str().unwrap(), "--format", "json"]);
     assert_eq!(o.status.code(), Some(0));
     let items: Value = serde_json::from_str(&stdout(&o)).unwrap();

@@ -193,3 +193,18 @@ pub fn python_venv(name: &str, packages: &[&str]) -> Option<PathBuf> {
     std::fs::write(&marker, spec).unwrap();
     Some(python)
 }
+
+/// The data_versions fixture (a git + DVC project, packed since a nested .git cannot live in our
+/// repository) unpacked into `into`: its project folder.
+pub fn unpack_data_versions(into: &Path) -> PathBuf {
+    std::fs::create_dir_all(into).unwrap();
+    let ok = std::process::Command::new("tar")
+        .arg("xzf")
+        .arg(fixture("data_versions/project.tar.gz"))
+        .arg("-C")
+        .arg(into)
+        .status()
+        .unwrap();
+    assert!(ok.success(), "tar xzf data_versions/project.tar.gz");
+    into.join("project")
+}

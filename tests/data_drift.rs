@@ -153,15 +153,7 @@ fn exit_codes_are_those_of_diff() {
 /// The data_versions fixture unpacked: (dir, project).
 fn unpack() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let ok = Command::new("tar")
-        .arg("xzf")
-        .arg(fixture("data_versions/project.tar.gz"))
-        .arg("-C")
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let project = dir.path().join("project");
+    let project = unpack_data_versions(dir.path());
     (dir, project)
 }
 

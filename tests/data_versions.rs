@@ -11,15 +11,7 @@ use crate::common::*;
 /// The fixture project unpacked into a temp dir: (dir, project path).
 fn unpack() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let ok = Command::new("tar")
-        .arg("xzf")
-        .arg(fixture("data_versions/project.tar.gz"))
-        .arg("-C")
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let project = dir.path().join("project");
+    let project = unpack_data_versions(dir.path());
     (dir, project)
 }
 

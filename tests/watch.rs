@@ -406,17 +406,7 @@ fn a_registry_change_is_reported_with_events_and_when_polling() {
 fn monitor_scores_are_reported_as_a_run_while_watching() {
     let s = Scratch::new();
     let p = s.project();
-    let unpacked = s.dir.path().join("unpacked");
-    std::fs::create_dir_all(&unpacked).unwrap();
-    let ok = Command::new("tar")
-        .arg("xzf")
-        .arg(fixture("data_versions/project.tar.gz"))
-        .arg("-C")
-        .arg(&unpacked)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    std::fs::rename(unpacked.join("project"), &p).unwrap();
+    std::fs::rename(unpack_data_versions(&s.dir.path().join("unpacked")), &p).unwrap();
     let truth = read_json(&fixture("data_versions/truth.json"));
     let cli = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_runlens"))
