@@ -162,6 +162,11 @@ impl Index {
         &self.db_path
     }
 
+    /// A folder for this project's other caches, beside its index: `projects/<name>-<hash>.<what>/`.
+    pub(crate) fn side_dir(&self, what: &str) -> PathBuf {
+        self.db_path.with_extension(what)
+    }
+
     /// The raw connection, for tests and diagnostics tools.
     pub fn connection(&self) -> &Connection {
         &self.conn

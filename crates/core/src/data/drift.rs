@@ -242,10 +242,14 @@ pub(crate) fn wasserstein(a_sorted: &[f64], b_sorted: &[f64]) -> Option<f64> {
 /// of the reference's spread (Evidently's normed Wasserstein), with the floor for a constant
 /// reference. Both samples sorted; None when one is empty.
 pub(crate) fn wasserstein_norm(reference_sorted: &[f64], current_sorted: &[f64]) -> Option<f64> {
-    let w = wasserstein(reference_sorted, current_sorted)?;
+    Some(over_reference_std(wasserstein(reference_sorted, current_sorted)?, reference_sorted))
+}
+
+/// A Wasserstein distance over the reference's std (ddof 0, floor 0.001), as `wasserstein_norm`.
+pub(crate) fn over_reference_std(w: f64, reference_sorted: &[f64]) -> f64 {
     let s = std(reference_sorted, 0);
     // Python's max(s, 0.001): s unless 0.001 is greater.
-    Some(w / if 0.001 > s { 0.001 } else { s })
+    w / if 0.001 > s { 0.001 } else { s }
 }
 
 /// Neumaier's compensated sum.

@@ -17,3 +17,4 @@ pub(crate) mod monitor;
 pub(crate) mod report;
 pub(crate) mod rules;
 pub(crate) mod special;
+pub(crate) mod stored;

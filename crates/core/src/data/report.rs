@@ -39,7 +39,8 @@ pub struct ColumnDrift {
     /// The current's type as `data show` has it: "integer", "float", "boolean", "string", "empty".
     pub kind: String,
     /// The test that decided: runlens "ks" (a numeric column with more than 10 distinct values) or
-    /// "chi2_contingency" (rare values pooled; "id" for a key column, never drifted); evidently "ks", "wasserstein",
+    /// "chi2_contingency" (rare values pooled; "id" for a key column, never drifted by its values;
+    /// "null_share" when its null share alone drifted); evidently "ks", "wasserstein",
     /// "chisquare", "z", "jensenshannon" or "text"; "none" when a side has no values.
     pub method: String,
     pub drift: bool,
@@ -59,6 +60,8 @@ pub struct ColumnDrift {
     pub share_change: Option<f64>,
     /// Null share of (reference, current).
     pub null_share: (f64, f64),
+    /// runlens: the two-proportion z test of the null counts, when either side has a null.
+    pub nulls_z: Option<TestValue>,
 }
 
 /// One current table against the reference.
@@ -108,7 +111,12 @@ impl Collect {
                 if !self.text {
                     self.become_text();
                 }
-                *self.texts.entry(s.clone()).or_default() += 1;
+                match self.texts.get_mut(s.as_str()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.texts.insert(s.clone(), 1);
+                    }
+                }
             }
         }
     }
@@ -150,19 +158,25 @@ impl Collect {
     }
 }
 
-/// A numeric column's `Sample`: the finite numbers sorted, and counted by their text.
+/// A numeric column's `Sample`: the finite numbers sorted (their counts by text are made only
+/// when a test needs them, `Sample::counts`).
 fn numeric_sample(nums: Vec<f64>, all_int: bool, rows: u64, nulls: u64) -> Sample {
     let kind = if all_int { "integer" } else { "float" };
     let mut nums: Vec<f64> = nums.into_iter().filter(|v| v.is_finite()).collect();
-    nums.sort_by(f64::total_cmp);
+    crate::table::stats::sort_f64(&mut nums);
+    Sample { kind, rows, nulls, nums, cats: BTreeMap::new() }
+}
+
+/// Sorted numbers counted by their text ("3" for 3.0, -0 as 0).
+fn num_counts(sorted: &[f64]) -> BTreeMap<String, u64> {
     let mut cats: BTreeMap<String, u64> = BTreeMap::new();
     let mut i = 0;
-    while i < nums.len() {
-        let j = nums[i..].partition_point(|v| *v == nums[i]) + i;
-        *cats.entry(num_key(nums[i])).or_default() += (j - i) as u64;
+    while i < sorted.len() {
+        let j = sorted[i..].partition_point(|v| *v == sorted[i]) + i;
+        *cats.entry(num_key(sorted[i])).or_default() += (j - i) as u64;
         i = j;
     }
-    Sample { kind, rows, nulls, nums, cats }
+    cats
 }
 
 /// How many distinct values two sorted samples hold together, counting no further than
@@ -208,6 +222,37 @@ pub enum ColumnData {
 /// reference is scored against many batches without being prepared again.
 pub struct DriftTable(Loaded);
 
+/// A reference: read into memory, or kept (`stored.rs`) and read a column at a time.
+enum Reference<'a> {
+    Memory(&'a Loaded),
+    Stored(&'a super::stored::Stored),
+}
+
+impl Reference<'_> {
+    fn path(&self) -> &str {
+        match self {
+            Reference::Memory(l) => &l.path,
+            Reference::Stored(s) => &s.path,
+        }
+    }
+
+    fn names(&self) -> Vec<&str> {
+        match self {
+            Reference::Memory(l) => l.columns.iter().map(|(n, _)| n.as_str()).collect(),
+            Reference::Stored(s) => s.names().collect(),
+        }
+    }
+
+    fn column(&self, name: &str) -> Result<Option<std::borrow::Cow<'_, Sample>>, Error> {
+        Ok(match self {
+            Reference::Memory(l) => {
+                l.columns.iter().find(|(n, _)| n == name).map(|(_, s)| std::borrow::Cow::Borrowed(s))
+            }
+            Reference::Stored(s) => s.column(name)?.map(std::borrow::Cow::Owned),
+        })
+    }
+}
+
 impl DriftTable {
     /// The columns in order; `name` is what reports call the table.
     pub fn new(name: &str, columns: Vec<(String, ColumnData)>) -> DriftTable {
@@ -249,17 +294,18 @@ impl DriftTable {
 /// How each column of `current` differs from the same column of `reference` under `rules`, as
 /// `Index::data_drift` scores a table read from a file (the report's rev is "memory").
 pub fn drift_tables(reference: &DriftTable, current: &DriftTable, rules: DriftRules) -> Result<DriftReport, Error> {
-    compare(&reference.0, &current.0, rules)
+    compare(&Reference::Memory(&reference.0), &current.0, rules)
 }
 
 /// A column as read: its type, the finite numbers sorted (numeric types), every non-null value's
-/// count (numbers by their shortest text).
+/// count (other types).
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Sample {
-    kind: &'static str,
-    rows: u64,
-    nulls: u64,
-    nums: Vec<f64>,
-    cats: BTreeMap<String, u64>,
+    pub(super) kind: &'static str,
+    pub(super) rows: u64,
+    pub(super) nulls: u64,
+    pub(super) nums: Vec<f64>,
+    pub(super) cats: BTreeMap<String, u64>,
 }
 
 impl Sample {
@@ -273,7 +319,37 @@ impl Sample {
 
     /// Non-null values (for a numeric column, the finite ones).
     fn count(&self) -> u64 {
-        self.cats.values().sum()
+        if self.numeric() {
+            self.nums.len() as u64
+        } else {
+            self.cats.values().sum()
+        }
+    }
+
+    /// Distinct non-null values.
+    fn distinct(&self) -> u64 {
+        if self.numeric() {
+            distinct_union(&self.nums, &[], usize::MAX - 1) as u64
+        } else {
+            self.cats.len() as u64
+        }
+    }
+
+    /// Every value's count, numbers by their shortest text.
+    fn counts(&self) -> std::borrow::Cow<'_, BTreeMap<String, u64>> {
+        if self.numeric() {
+            std::borrow::Cow::Owned(num_counts(&self.nums))
+        } else {
+            std::borrow::Cow::Borrowed(&self.cats)
+        }
+    }
+
+    /// A key column: integers or strings, at least two, none repeated.
+    fn is_key(&self) -> bool {
+        match self.kind {
+            "integer" => self.nums.len() >= 2 && self.nums.windows(2).all(|w| w[0] != w[1]),
+            _ => rules::is_key(self.kind, &self.cats),
+        }
     }
 }
 
@@ -370,17 +446,65 @@ impl crate::index::Index {
     /// is an error (Refused), as is a table Runlens does not read.
     pub fn data_drift(
         &self,
-        reference: &str,
+        reference_spec: &str,
         current: &[String],
         rules: DriftRules,
     ) -> Result<Vec<DriftReport>, Error> {
-        let reference = self.drift_load(reference)?;
+        let (mut stored, mut loaded) = match self.drift_reference(reference_spec)? {
+            Ok(s) => (Some(s), None),
+            Err(l) => (None, Some(l)),
+        };
         let mut out = Vec::with_capacity(current.len());
         for spec in current {
             let cur = self.drift_load(spec)?;
-            out.push(compare(&reference, &cur, rules)?);
+            if let Some(s) = &stored {
+                let report = compare(&Reference::Stored(s), &cur, rules);
+                if !s.damaged() {
+                    out.push(report?);
+                    continue;
+                }
+                // A damaged copy: forgotten, and the table read again (and kept anew).
+                stored.take().expect("stored").forget();
+                loaded = Some(self.drift_reference(reference_spec)?.err().ok_or_else(|| {
+                    Error::Io(format!("{reference_spec}: its kept copy is damaged and could not be removed"))
+                })?);
+            }
+            out.push(compare(&Reference::Memory(loaded.as_ref().expect("loaded")), &cur, rules)?);
         }
         Ok(out)
+    }
+
+    /// The reference `spec`, kept (`stored.rs`) when it was read before; otherwise read, and kept
+    /// for next time.
+    fn drift_reference(&self, spec: &str) -> Result<Result<super::stored::Stored, Loaded>, Error> {
+        let dir = self.side_dir("refs");
+        let p = Path::new(spec);
+        let (key, loaded) = if p.is_absolute() {
+            if let Some(s) = super::stored::file_key(p, spec).and_then(|k| super::stored::open(&dir, &k)) {
+                return Ok(Ok(s));
+            }
+            let key = super::stored::file_key(p, spec);
+            let columns = read_outside(p, spec)?;
+            (key, Loaded { path: spec.to_string(), rev: "file".into(), columns })
+        } else {
+            let bytes = self.data_open(spec)?;
+            let key = match &bytes.body {
+                crate::versions::Body::File(f) => super::stored::file_key(f, &bytes.path),
+                crate::versions::Body::Memory(b) => Some(super::stored::git_key(&bytes.rev, &bytes.path, b.len())),
+            };
+            if let Some(s) = key.as_deref().and_then(|k| super::stored::open(&dir, k)) {
+                return Ok(Ok(s));
+            }
+            let at = format!("{}@{}", bytes.path, &bytes.rev[..bytes.rev.len().min(8)]);
+            let fs = crate::files::ProjectFs::new(&self.root);
+            let columns = read_table(&fs, &bytes.body, &bytes.path, &at)?;
+            (key, Loaded { path: bytes.path, rev: bytes.rev, columns })
+        };
+        // Keeping it is an optimisation: a full disk or a read-only data dir only costs speed.
+        if let Some(key) = key {
+            let _ = super::stored::store(&dir, &key, &loaded.path, &loaded.rev, &loaded.columns);
+        }
+        Ok(Err(loaded))
     }
 }
 
@@ -389,37 +513,49 @@ fn value(t: (f64, f64)) -> TestValue {
 }
 
 /// One table against the reference.
-fn compare(reference: &Loaded, cur: &Loaded, rules: DriftRules) -> Result<DriftReport, Error> {
+fn compare(reference: &Reference, cur: &Loaded, rules: DriftRules) -> Result<DriftReport, Error> {
     let mut warnings = Vec::new();
-    let refs: BTreeMap<&str, &Sample> = reference.columns.iter().map(|(n, s)| (n.as_str(), s)).collect();
-    for (name, _) in &reference.columns {
+    for name in reference.names() {
         if !cur.columns.iter().any(|(n, _)| n == name) {
             warnings.push(format!("{name}: in the reference, not in {}", cur.path));
         }
     }
     let mut columns = Vec::new();
     for (name, c) in &cur.columns {
-        let r = refs.get(name.as_str()).ok_or_else(|| {
-            Error::Refused(format!("{}: column {name} is not in the reference {}", cur.path, reference.path))
+        let r = reference.column(name)?.ok_or_else(|| {
+            Error::Refused(format!("{}: column {name} is not in the reference {}", cur.path, reference.path()))
         })?;
         let col = match rules {
-            DriftRules::Runlens => Some(runlens_column(name, r, c)),
-            DriftRules::Evidently => evidently_column(name, r, c, &mut warnings)?,
+            DriftRules::Runlens => Some(runlens_column(name, &r, c)),
+            DriftRules::Evidently => evidently_column(name, &r, c, &mut warnings)?,
         };
         columns.extend(col);
     }
     let (share_drifted, drift) = match rules {
         DriftRules::Runlens => {
-            // The family Holm corrects for: the columns with a test.
+            // The family Holm corrects for: the columns' value tests, and the null-share test of
+            // every column with a null on either side.
             let tested = |c: &ColumnDrift| !matches!(c.method.as_str(), "none" | "id");
-            let p: Vec<f64> = columns.iter().filter(|c| tested(c)).map(|c| c.score.unwrap_or(f64::NAN)).collect();
+            let mut p: Vec<f64> = columns.iter().filter(|c| tested(c)).map(|c| c.score.unwrap_or(f64::NAN)).collect();
+            let values = p.len();
+            p.extend(columns.iter().filter_map(|c| c.nulls_z.map(|t| t.p_value)));
             let adjusted = rules::holm(&p);
-            for (c, adj) in columns.iter_mut().filter(|c| tested(c)).zip(adjusted) {
-                c.score = Some(adj);
-                c.drift = rules::runlens_alarm(adj, c.psi, c.wasserstein_norm, c.js, c.share_change);
+            let (by_value, by_nulls) = adjusted.split_at(values);
+            for (c, adj) in columns.iter_mut().filter(|c| tested(c)).zip(by_value) {
+                c.score = Some(*adj);
+                c.drift = rules::runlens_alarm(*adj, c.psi, c.wasserstein_norm, c.js, c.share_change);
             }
+            for (c, adj) in columns.iter_mut().filter(|c| c.nulls_z.is_some()).zip(by_nulls) {
+                if !c.drift && rules::nulls_alarm(*adj, c.null_share) {
+                    c.drift = true;
+                    c.method = "null_share".into();
+                    c.score = Some(*adj);
+                }
+            }
+            // The share of the columns that can drift: key columns cannot.
+            let counted = columns.iter().filter(|c| c.method != "id").count();
             let n = columns.iter().filter(|c| c.drift).count();
-            (n as f64 / columns.len() as f64, n > 0)
+            (if counted == 0 { 0.0 } else { n as f64 / counted as f64 }, n > 0)
         }
         DriftRules::Evidently => {
             let n = columns.iter().filter(|c| c.drift).count();
@@ -446,6 +582,7 @@ fn empty_column(name: &str, kind: &str, method: &str, null_share: (f64, f64)) ->
         js: None,
         share_change: None,
         null_share,
+        nulls_z: None,
     }
 }
 
@@ -454,7 +591,7 @@ fn empty_column(name: &str, kind: &str, method: &str, null_share: (f64, f64)) ->
 fn numeric_suite(c: &mut ColumnDrift, r: &[f64], x: &[f64]) {
     c.ks = drift::ks_2samp(r, x).map(|k| TestValue { statistic: k.statistic, p_value: k.p_value });
     c.wasserstein = drift::wasserstein(r, x);
-    c.wasserstein_norm = drift::wasserstein_norm(r, x);
+    c.wasserstein_norm = c.wasserstein.map(|w| drift::over_reference_std(w, r));
     let bins = drift::decile_bins(r, x);
     c.psi = Some(bins.psi());
     c.js = Some(bins.jensen_shannon());
@@ -470,7 +607,8 @@ fn categorical_effects(c: &mut ColumnDrift, r: &BTreeMap<String, u64>, x: &BTree
 /// z test when there are two values, and the largest share change, into `col`; `score` = its
 /// p-value.
 fn runlens_counts(col: &mut ColumnDrift, r: &Sample, c: &Sample) {
-    let al = drift::align(&r.cats, &c.cats);
+    let (rc, cc) = (r.counts(), c.counts());
+    let al = drift::align(&rc, &cc);
     let (pr, pc) = rules::pool_rare(&al.reference, &al.current);
     col.chi2 = drift::chi2_contingency(&pr, &pc).map(|(s, p, _)| TestValue { statistic: s, p_value: p });
     if al.keys.len() <= 2 {
@@ -489,6 +627,9 @@ fn runlens_column(name: &str, r: &Sample, c: &Sample) -> ColumnDrift {
     let null_share = (r.null_share(), c.null_share());
     let numeric = (r.numeric() || r.kind == "empty") && (c.numeric() || c.kind == "empty");
     let mut col = empty_column(name, c.kind, if numeric { "ks" } else { "chi2_contingency" }, null_share);
+    if r.nulls + c.nulls > 0 {
+        col.nulls_z = Some(value(drift::z_test_two_proportions(r.nulls, r.rows, c.nulls, c.rows)));
+    }
     let empty = if numeric { r.nums.is_empty() || c.nums.is_empty() } else { r.cats.is_empty() || c.cats.is_empty() };
     if empty {
         col.method = "none".into();
@@ -505,7 +646,7 @@ fn runlens_column(name: &str, r: &Sample, c: &Sample) -> ColumnDrift {
         categorical_effects(&mut col, &r.cats, &c.cats);
         runlens_counts(&mut col, r, c);
     }
-    if rules::is_key(r.kind, &r.cats) && rules::is_key(c.kind, &c.cats) {
+    if r.is_key() && c.is_key() {
         col.method = "id".into();
         col.score = None;
     }
@@ -520,7 +661,7 @@ fn evidently_column(
     warnings: &mut Vec<String>,
 ) -> Result<Option<ColumnDrift>, Error> {
     let null_share = (r.null_share(), c.null_share());
-    let ty = rules::evidently_type(c.kind, c.nulls, c.count(), c.cats.len() as u64);
+    let ty = rules::evidently_type(c.kind, c.nulls, c.count(), c.distinct());
     match ty {
         EvidentlyType::Unknown => {
             warnings.push(format!("{name}: a {} column with nulls, which Evidently leaves out", c.kind));
@@ -549,7 +690,7 @@ fn evidently_column(
     let n_values = if r.numeric() && c.numeric() {
         distinct_union(&r.nums, &c.nums, usize::MAX - 1)
     } else {
-        drift::align(&r.cats, &c.cats).keys.len()
+        drift::align(&r.counts(), &c.counts()).keys.len()
     } as u64;
     let test = rules::evidently_test(ty, r.count(), n_values);
     let mut col = empty_column(name, c.kind, test.name(), null_share);
@@ -563,12 +704,13 @@ fn evidently_column(
             }
         }
         EvidentlyTest::Chisquare | EvidentlyTest::Z | EvidentlyTest::JensenShannon => {
-            let al = drift::align(&r.cats, &c.cats);
+            let (rc, cc) = (r.counts(), c.counts());
+            let al = drift::align(&rc, &cc);
             col.chi2 = rules::evidently_chisquare(&al.reference, &al.current).map(value);
             if al.keys.len() <= 2 {
                 col.z = Some(value(rules::evidently_z(&al.reference, &al.current)));
             }
-            categorical_effects(&mut col, &r.cats, &c.cats);
+            categorical_effects(&mut col, &rc, &cc);
             match test {
                 EvidentlyTest::Chisquare => col.chi2.map_or(f64::NAN, |t| t.p_value),
                 EvidentlyTest::Z => col.z.map_or(f64::NAN, |t| t.p_value),

@@ -26,7 +26,14 @@
 //!
 //! A key column (integers or strings, every value distinct on both sides, as an `id` is) is not a
 //! distribution: it is reported with method "id", left out of the Holm family, and never drifts
-//! (new rows bring new ids). [`is_key`] decides it.
+//! (new rows bring new ids). [`is_key`] decides it. The share of drifted columns counts the
+//! others.
+//!
+//! A column's null share is tested too, whenever either side has a null (a feed that starts
+//! sending empty values is the commonest breakage): the two-proportion z test of null counts over
+//! rows joins the same Holm family, and alarms with a move of at least [`SHARE_EFFECT`]
+//! ([`nulls_alarm`]); a column drifted by its nulls alone reports method "null_share" and that
+//! adjusted p-value as its score. This applies to a key column, and to one with no values left.
 //!
 //! With thousands of rows any change is significant, and with a few dozen a large one may not be:
 //! asking for both keeps the false alarms of big batches and the noise of small ones out. At a few
@@ -137,6 +144,12 @@ pub(crate) fn runlens_alarm(
     let big = |v: Option<f64>, at: f64| v.is_some_and(|v| v >= at);
     adjusted_p < RUNLENS_ALPHA
         && (big(psi, EFFECT) || big(wasserstein_norm, EFFECT) || big(js, EFFECT) || big(share_change, SHARE_EFFECT))
+}
+
+/// The runlens rule for a column's null share: its two-proportion z test significant after Holm
+/// (in the same family as the value tests) and the share moved by at least [`SHARE_EFFECT`].
+pub(crate) fn nulls_alarm(adjusted_p: f64, null_share: (f64, f64)) -> bool {
+    adjusted_p < RUNLENS_ALPHA && (null_share.0 - null_share.1).abs() >= SHARE_EFFECT
 }
 
 /// A numeric column with at most this many distinct values (reference and current together) is
