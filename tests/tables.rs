@@ -122,3 +122,62 @@ fn the_first_rows_come_without_reading_the_rest() {
         assert_eq!(head, full.head, "{file}");
     }
 }
+
+/// A CSV big enough for two threads, against the same table as JSONL (read row by row): quoted
+/// fields holding a line end at and just past the middle; once with a stray quote early on (a
+/// quote inside an unquoted field is a plain byte, so the quotes' parity lies and the cut found by
+/// it falls inside the second such field: the first thread must notice and read on alone); a
+/// column past the count limit.
+#[test]
+fn a_big_csv_scanned_by_two_threads_equals_its_rows() {
+    for stray in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("p");
+        std::fs::create_dir_all(&project).unwrap();
+        let n = 450_000usize;
+        let mut csv = String::from("id,v,k,note\n");
+        let mut jsonl = String::new();
+        for i in 0..n {
+            let v = (i * 7919 % 70_001) as f64 / 8.0;
+            let k = (i % 13) as i64 - 6;
+            let note = if i == 10 && stray {
+                "ab\"c".to_string()
+            } else if i == n / 2 + 5 || i == n * 53 / 100 {
+                "line one\nline two, \"quoted\"".to_string()
+            } else {
+                format!("n{}", i % 5)
+            };
+            let quoted =
+                if note.contains(['\n', ',']) { format!("\"{}\"", note.replace('"', "\"\"")) } else { note.clone() };
+            let kcell = if i % 11 == 0 { String::new() } else { k.to_string() };
+            csv.push_str(&format!("{i},{v:.3},{kcell},{quoted}\n"));
+            let kjson = if i % 11 == 0 { Value::Null } else { Value::from(k) };
+            jsonl.push_str(&serde_json::json!({"id": i, "v": v, "k": kjson, "note": note}).to_string());
+            jsonl.push('\n');
+        }
+        assert!(csv.len() > 8 << 20);
+        std::fs::write(project.join("t.csv"), &csv).unwrap();
+        std::fs::write(project.join("t.jsonl"), &jsonl).unwrap();
+        let index = runlens_core::Index::open(&dir.path().join("data"), &project).unwrap();
+        let never = std::sync::atomic::AtomicBool::new(false);
+        let mut last = 0;
+        let a = index.data_show("t.csv", 3, &mut |done, _| last = done, &never).unwrap();
+        assert_eq!(last, csv.len() as u64);
+        let b = index.data_show("t.jsonl", 3, &mut |_, _| {}, &never).unwrap();
+        assert_eq!(a.rows, n as u64);
+        assert_eq!(a.rows, b.rows);
+        for x in &a.columns {
+            let y = b.columns.iter().find(|c| c.name == x.name).unwrap();
+            let close = |p: Option<f64>, q: Option<f64>| match (p, q) {
+                (Some(p), Some(q)) => (p - q).abs() <= 1e-12 * q.abs(),
+                (p, q) => p == q,
+            };
+            assert!(close(x.mean, y.mean) && close(x.std, y.std), "{}: {x:?} vs {y:?}", x.name);
+            let strip =
+                |c: &runlens_core::ColumnStats| runlens_core::ColumnStats { mean: None, std: None, ..c.clone() };
+            assert_eq!(strip(x), strip(y), "stray quote: {stray}");
+        }
+        assert_eq!(a.columns.iter().find(|c| c.name == "v").unwrap().distinct, 70_001);
+        assert_eq!(a.head.len(), 3);
+    }
+}

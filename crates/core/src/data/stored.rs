@@ -14,6 +14,7 @@
 //! (f64 LE) followed by their counts (u64 LE). A file whose length is not what its header says,
 //! or whose key differs, is not used.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -93,7 +94,6 @@ fn runs(sorted: &[f64]) -> usize {
 pub(crate) struct Stored {
     file: PathBuf,
     pub(crate) path: String,
-    pub(crate) rev: String,
     columns: Vec<StoredColumn>,
     data_start: u64,
     /// Set when a column could not be read back as it was written.
@@ -193,7 +193,7 @@ fn evict(dir: &Path, keep: &Path) {
             Some((m.modified().ok()?, m.len(), e.path()))
         })
         .collect();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     let (mut n, mut bytes) = (0usize, 0u64);
     for (_, len, p) in files {
         n += 1;
@@ -249,14 +249,7 @@ pub(crate) fn open(dir: &Path, key: &str) -> Option<Stored> {
     if let Ok(w) = std::fs::File::options().write(true).open(&file) {
         let _ = w.set_modified(SystemTime::now());
     }
-    Some(Stored {
-        file,
-        path: h["path"].as_str()?.to_string(),
-        rev: h["rev"].as_str()?.to_string(),
-        columns,
-        data_start,
-        damaged: Default::default(),
-    })
+    Some(Stored { file, path: h["path"].as_str()?.to_string(), columns, data_start, damaged: Default::default() })
 }
 
 /// Reads `n` little-endian 8-byte words.
@@ -302,7 +295,7 @@ impl Stored {
             None => read_words(&mut f, c.nums).map_err(io)?.into_iter().map(f64::from_le_bytes).collect(),
             Some(r) => {
                 let values: Vec<f64> = read_words(&mut f, r).map_err(io)?.into_iter().map(f64::from_le_bytes).collect();
-                if values.windows(2).any(|w| !(w[0] < w[1])) {
+                if values.windows(2).any(|w| w[0].partial_cmp(&w[1]) != Some(Ordering::Less)) {
                     self.damaged.set(true);
                     return Err(Error::Io(format!("{}: column {name} is damaged", self.file.display())));
                 }
@@ -319,7 +312,9 @@ impl Stored {
                 nums
             }
         };
-        if nums.windows(2).any(|w| !(w[0] <= w[1])) || nums.iter().any(|v| !v.is_finite()) {
+        if nums.windows(2).any(|w| w[0].partial_cmp(&w[1]).is_none_or(|o| o == Ordering::Greater))
+            || nums.iter().any(|v| !v.is_finite())
+        {
             self.damaged.set(true);
             return Err(Error::Io(format!("{}: column {name} is damaged", self.file.display())));
         }

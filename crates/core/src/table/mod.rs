@@ -5,6 +5,7 @@
 //! of only `true`/`false` is "boolean"; anything else is "string".
 
 pub(crate) mod diff;
+mod scan;
 pub(crate) mod stats;
 
 use std::io::Read;
@@ -54,21 +55,11 @@ const NA: &[&str] = &[
 
 /// A CSV cell as pandas types it.
 pub(crate) fn cell(s: &str) -> Cell {
-    if NA.contains(&s) {
-        return Cell::Null;
-    }
-    let t = s.trim();
-    if let Ok(i) = t.parse::<i64>() {
-        return Cell::Num(i as f64, true);
-    }
-    if let Ok(f) = fast_float2::parse::<f64, _>(t) {
-        // "inf" and "infinity" are numbers to pandas too; "nan" was a null above.
-        return Cell::Num(f, false);
-    }
-    match s {
-        "True" | "true" | "TRUE" => Cell::Bool(true),
-        "False" | "false" | "FALSE" => Cell::Bool(false),
-        _ => Cell::Text(s.to_string()),
+    match scan::kind_of_str(s) {
+        scan::Kind::Null => Cell::Null,
+        scan::Kind::Num(f, int) => Cell::Num(f, int),
+        scan::Kind::Bool(b) => Cell::Bool(b),
+        scan::Kind::Text(t) => Cell::Text(t.to_string()),
     }
 }
 
@@ -430,14 +421,19 @@ mod tests {
         std::fs::write(&path, &text).unwrap();
         let fs = crate::files::ProjectFs::new(dir.path());
         let never = std::sync::atomic::AtomicBool::new(false);
-        let cut = split_point(&fs.open(&path).unwrap(), text.len() as u64).expect("a cut");
+        let cut = split_point(&fs.open(&path).unwrap(), text.len() as u64, text.len() as u64 / 2).expect("a cut");
         assert_eq!(text.as_bytes()[cut as usize - 1], b'\n');
-        let two = profile_in_two(&fs, &path, b',', 3, &mut |_, _| {}, &never).unwrap().unwrap();
-        let mut one = Profiler { names: Vec::new(), cols: Vec::new(), rows: 0, head: 3, first: Vec::new() };
+        let mut reported = 0;
+        let two = match scan::scan_file_in_two(&fs, &path, b',', &mut |done, _| reported = done, &never) {
+            Some(Ok(two)) => two,
+            _ => panic!("not scanned"),
+        };
+        assert_eq!(reported, text.len() as u64);
+        let mut one = Profiler { head: 3, ..Profiler::default() };
         read(std::io::Cursor::new(text.as_bytes()), Format::Delimited(b','), &mut one).unwrap();
         assert_eq!(two.rows, one.rows);
         assert_eq!(two.rows, i);
-        assert_eq!(two.first, one.first);
+        assert_eq!(two.names, one.names);
         assert_eq!(stats::finish_all(two.cols, &two.names), stats::finish_all(one.cols, &one.names));
     }
 
@@ -468,6 +464,7 @@ pub struct DataProfile {
 }
 
 /// Builds a [`DataProfile`]'s columns and head.
+#[derive(Default)]
 struct Profiler {
     names: Vec<String>,
     cols: Vec<stats::Column>,
@@ -476,30 +473,14 @@ struct Profiler {
     first: Vec<serde_json::Map<String, Value>>,
 }
 
-impl Profiler {
-    /// Adds what `later` read (the rows after this profiler's) to this one.
-    fn merge(&mut self, later: Profiler) {
-        self.rows += later.rows;
-        for (c, l) in self.cols.iter_mut().zip(later.cols) {
-            c.merge(l);
-        }
-        for r in later.first {
-            if self.first.len() < self.head {
-                self.first.push(r);
-            }
-        }
-    }
-}
-
 /// Where a CSV or TSV of `total` bytes can be cut in two for two readers: the first line end after
-/// the middle with an even number of quotes before it (so no quoted field spans the cut). None
-/// when the file is small or no such line end is near the middle.
-fn split_point(f: &std::fs::File, total: u64) -> Option<u64> {
+/// `mid` with an even number of quotes before it (so no quoted field spans the cut). None when the
+/// file is small or no such line end is near `mid`.
+fn split_point(f: &std::fs::File, total: u64, mid: u64) -> Option<u64> {
     use std::io::{Seek, SeekFrom};
-    if total < 8 << 20 {
+    if total < 8 << 20 || mid >= total {
         return None;
     }
-    let mid = total / 2;
     let mut r = std::io::BufReader::with_capacity(1 << 20, f);
     r.seek(SeekFrom::Start(0)).ok()?;
     let mut quotes = 0u64;
@@ -533,22 +514,110 @@ fn split_point(f: &std::fs::File, total: u64) -> Option<u64> {
     None
 }
 
-/// A flat Parquet file of plain types with two row groups or more, read by two threads (the first
-/// and the second half of its row groups) into two profilers merged in file order. None when it
-/// cannot be split so.
-fn profile_parquet_in_two(
+/// The row groups `groups` of a flat Parquet file of plain types, column by column, each value
+/// added straight to its column's statistics (in each column the same values in the same order as
+/// row by row). Returns the number of rows.
+fn scan_parquet_groups<R: parquet::file::reader::ChunkReader + 'static>(
+    reader: &parquet::file::reader::SerializedFileReader<R>,
+    groups: std::ops::Range<usize>,
+    cols: &mut [stats::Column],
+    cancel: &std::sync::atomic::AtomicBool,
+) -> parquet::errors::Result<u64> {
+    use parquet::column::reader::ColumnReader as C;
+    use parquet::file::reader::FileReader;
+    const BATCH: usize = 8192;
+    let max_def: Vec<i16> =
+        reader.metadata().file_metadata().schema_descr().columns().iter().map(|c| c.max_def_level()).collect();
+    let mut rows = 0u64;
+    let mut defs: Vec<i16> = Vec::new();
+    for g in groups {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
+        let group = reader.get_row_group(g)?;
+        rows += group.metadata().num_rows().max(0) as u64;
+        for (i, col) in cols.iter_mut().enumerate() {
+            let max = max_def[i];
+            // Each batch's non-null values, spread over its records by their definition levels.
+            macro_rules! batches {
+                ($r:expr, $vals:expr, $push:expr) => {{
+                    let mut vals = $vals;
+                    loop {
+                        vals.clear();
+                        defs.clear();
+                        let def = (max > 0).then_some(&mut defs);
+                        let (n, _, _) = $r.read_records(BATCH, def, None, &mut vals)?;
+                        if n == 0 {
+                            break;
+                        }
+                        if max > 0 {
+                            let mut it = vals.iter();
+                            for &d in &defs {
+                                match if d == max { it.next() } else { None } {
+                                    Some(v) => $push(col, v),
+                                    None => col.push_null(),
+                                }
+                            }
+                        } else {
+                            for v in &vals {
+                                $push(col, v);
+                            }
+                        }
+                    }
+                }};
+            }
+            match group.get_column_reader(i)? {
+                C::BoolColumnReader(mut r) => {
+                    batches!(r, Vec::<bool>::new(), |c: &mut stats::Column, v: &bool| c.push_bool(*v))
+                }
+                C::Int32ColumnReader(mut r) => {
+                    batches!(r, Vec::<i32>::new(), |c: &mut stats::Column, v: &i32| c.push_num(*v as f64, true))
+                }
+                C::Int64ColumnReader(mut r) => {
+                    batches!(r, Vec::<i64>::new(), |c: &mut stats::Column, v: &i64| c.push_num(*v as f64, true))
+                }
+                C::FloatColumnReader(mut r) => {
+                    batches!(r, Vec::<f32>::new(), |c: &mut stats::Column, v: &f32| if v.is_nan() {
+                        c.push_null()
+                    } else {
+                        c.push_num(*v as f64, false)
+                    })
+                }
+                C::DoubleColumnReader(mut r) => {
+                    batches!(r, Vec::<f64>::new(), |c: &mut stats::Column, v: &f64| if v.is_nan() {
+                        c.push_null()
+                    } else {
+                        c.push_num(*v, false)
+                    })
+                }
+                C::ByteArrayColumnReader(mut r) => batches!(
+                    r,
+                    Vec::<parquet::data_type::ByteArray>::new(),
+                    |c: &mut stats::Column, v: &parquet::data_type::ByteArray| c.push_text_lossy(v.data())
+                ),
+                _ => return Err(parquet::errors::ParquetError::General("an unexpected column type".into())),
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// A flat Parquet file of plain types, its row groups scanned column by column into the columns'
+/// statistics: by two threads (the first and the second half of its row groups, merged in file
+/// order) when it has two row groups or more. None when it is not flat and plain.
+fn profile_parquet_columns(
     fs: &crate::files::ProjectFs,
     path: &std::path::Path,
-    head: usize,
-) -> Option<Result<Profiler, Error>> {
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Option<Result<scan::Scanned, Error>> {
     use parquet::file::reader::{FileReader, SerializedFileReader};
     let bad = |e: parquet::errors::ParquetError| Error::Project(format!("not a readable Parquet file: {e}"));
     let a = SerializedFileReader::new(fs.open(path).ok()?).ok()?;
     let groups = a.num_row_groups();
-    if groups < 2 || !flat_plain(&a) {
+    if !flat_plain(&a) {
         return None;
     }
-    let b = SerializedFileReader::new(fs.open(path).ok()?).ok()?;
+    let b = if groups >= 2 { Some(SerializedFileReader::new(fs.open(path).ok()?).ok()?) } else { None };
     let names: Vec<String> = a
         .metadata()
         .file_metadata()
@@ -559,119 +628,31 @@ fn profile_parquet_in_two(
         .map(|f| f.name().to_string())
         .collect();
     let mid = groups / 2;
-    let new = || {
-        let mut p = Profiler { names: Vec::new(), cols: Vec::new(), rows: 0, head, first: Vec::new() };
-        p.columns(&names);
-        p
-    };
+    let new = || names.iter().map(|_| stats::Column::new()).collect::<Vec<_>>();
     let (first, second) = std::thread::scope(|sc| {
-        let later = sc.spawn(|| {
-            let mut p = new();
-            read_parquet_groups(&b, names.len(), mid..groups, &mut p).map(|()| p)
+        let later = b.as_ref().map(|b| {
+            sc.spawn(|| {
+                let mut cols = new();
+                scan_parquet_groups(b, mid..groups, &mut cols, cancel).map(|rows| (cols, rows))
+            })
         });
-        let mut p = new();
-        let mine = read_parquet_groups(&a, names.len(), 0..mid, &mut p).map(|()| p);
-        (
-            mine,
-            later
-                .join()
-                .unwrap_or_else(|_| Err(parquet::errors::ParquetError::General("a reading thread panicked".into()))),
-        )
+        let mut cols = new();
+        let mine = scan_parquet_groups(&a, 0..if b.is_some() { mid } else { groups }, &mut cols, cancel)
+            .map(|rows| (cols, rows));
+        let theirs = later.map(|l| {
+            l.join().unwrap_or_else(|_| Err(parquet::errors::ParquetError::General("a reading thread panicked".into())))
+        });
+        (mine, theirs)
     });
-    Some(first.map_err(bad).and_then(|mut x| {
-        x.merge(second.map_err(bad)?);
-        Ok(x)
-    }))
-}
-
-/// Counts what a reader reads into a shared total and stops it on a cancel.
-struct Counted<'a, R> {
-    inner: R,
-    done: &'a std::sync::atomic::AtomicU64,
-    cancel: &'a std::sync::atomic::AtomicBool,
-}
-
-impl<R: Read> Read for Counted<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.cancel.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(std::io::Error::other("cancelled"));
+    Some(first.map_err(bad).and_then(|(mut cols, mut rows)| {
+        if let Some(second) = second {
+            let (later, n) = second.map_err(bad)?;
+            rows += n;
+            for (c, l) in cols.iter_mut().zip(later) {
+                c.merge(l);
+            }
         }
-        let k = self.inner.read(buf)?;
-        self.done.fetch_add(k as u64, std::sync::atomic::Ordering::Relaxed);
-        Ok(k)
-    }
-}
-
-/// A CSV or TSV file read by two threads, each from one half (cut by [`split_point`]), into two
-/// profilers merged in file order. None when the file cannot be cut (then one thread reads it).
-fn profile_in_two(
-    fs: &crate::files::ProjectFs,
-    path: &std::path::Path,
-    d: u8,
-    head: usize,
-    progress: &mut dyn FnMut(u64, u64),
-    cancel: &std::sync::atomic::AtomicBool,
-) -> Option<Result<Profiler, Error>> {
-    use std::io::{Seek, SeekFrom};
-    let f = fs.open(path).ok()?;
-    let total = f.metadata().ok()?.len();
-    let cut = split_point(&f, total)?;
-    // The header, from the first part.
-    let names: Vec<String> = {
-        let g = fs.open(path).ok()?;
-        let mut rdr =
-            csv::ReaderBuilder::new().delimiter(d).flexible(true).from_reader(std::io::BufReader::new(g.take(cut)));
-        rdr.headers().ok()?.iter().map(|h| h.trim_start_matches('\u{feff}').to_string()).collect()
-    };
-    let done = std::sync::atomic::AtomicU64::new(0);
-    let new = || Profiler { names: Vec::new(), cols: Vec::new(), rows: 0, head, first: Vec::new() };
-    // The second half's file, opened here (`ProjectFs` stays on this thread).
-    let mut g2 = fs.open(path).ok()?;
-    g2.seek(SeekFrom::Start(cut)).ok()?;
-    let (first, second) = std::thread::scope(|sc| {
-        let names = &names;
-        let done = &done;
-        let later = sc.spawn(move || -> Result<Profiler, Error> {
-            let g = g2;
-            let r = Counted { inner: std::io::BufReader::with_capacity(1 << 20, g), done, cancel };
-            let mut p = new();
-            read_delimited(r, d, Some(names), &mut p)?;
-            Ok(p)
-        });
-        let g = fs.open(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())));
-        let mine = g.and_then(|g| {
-            let r = Counted { inner: std::io::BufReader::with_capacity(1 << 20, g.take(cut)), done, cancel };
-            let mut p = new();
-            // Progress from this thread, every 4,096 rows.
-            struct Reporting<'a> {
-                p: &'a mut Profiler,
-                n: u64,
-                done: &'a std::sync::atomic::AtomicU64,
-                total: u64,
-                report: &'a mut dyn FnMut(u64, u64),
-            }
-            impl Rows for Reporting<'_> {
-                fn columns(&mut self, names: &[String]) {
-                    self.p.columns(names)
-                }
-                fn row(&mut self, cells: &[Cell]) -> bool {
-                    self.n += 1;
-                    if self.n.is_multiple_of(4096) {
-                        (self.report)(self.done.load(std::sync::atomic::Ordering::Relaxed), self.total);
-                    }
-                    self.p.row(cells)
-                }
-            }
-            read_delimited(r, d, None, &mut Reporting { p: &mut p, n: 0, done, total, report: progress })?;
-            Ok(p)
-        });
-        (mine, later.join().unwrap_or_else(|_| Err(Error::Project("a reading thread panicked".into()))))
-    });
-    progress(total, total);
-    Some(first.and_then(|mut a| {
-        let b = second?;
-        a.merge(b);
-        Ok(a)
+        Ok(scan::Scanned { names, cols, rows })
     }))
 }
 
@@ -776,14 +757,17 @@ impl crate::index::Index {
         let format = format_of(&bytes.path)
             .ok_or_else(|| Error::Refused(format!("{}: not a table Runlens reads (CSV, TSV, JSONL)", bytes.path)))?;
         let fs = crate::files::ProjectFs::new(&self.root);
-        let (reader, total): (Box<dyn Read>, u64) = match &bytes.body {
-            crate::versions::Body::File(p) => {
-                let f = fs.open(p).map_err(|e| Error::Io(format!("{}: {e}", p.display())))?;
-                let total = f.metadata().map(|m| m.len()).unwrap_or(0);
-                (Box::new(std::io::BufReader::with_capacity(1 << 20, f)), total)
-            }
-            crate::versions::Body::Memory(b) => (Box::new(std::io::Cursor::new(b.clone())), b.len() as u64),
+        let open = || -> Result<(Box<dyn Read>, u64), Error> {
+            Ok(match &bytes.body {
+                crate::versions::Body::File(p) => {
+                    let f = fs.open(p).map_err(|e| Error::Io(format!("{}: {e}", p.display())))?;
+                    let total = f.metadata().map(|m| m.len()).unwrap_or(0);
+                    (Box::new(std::io::BufReader::with_capacity(1 << 20, f)), total)
+                }
+                crate::versions::Body::Memory(b) => (Box::new(std::io::Cursor::new(b.clone())), b.len() as u64),
+            })
         };
+        let (reader, total) = open()?;
         use md5::Digest;
         let check = bytes.md5.as_ref().filter(|m| !m.ends_with(".dir") && !m.starts_with("sha256:") && !bytes.legacy);
         let mut r = Progress {
@@ -797,14 +781,37 @@ impl crate::index::Index {
         };
         let at = format!("{}@{}", bytes.path, &bytes.rev[..bytes.rev.len().min(8)]);
         let mut sink = Profiler { names: Vec::new(), cols: Vec::new(), rows: 0, head, first: Vec::new() };
-        // A big CSV or TSV is read by two threads, and then its md5 is not checked as it is read
-        // (`data ls --check` does that).
+        // The first rows of a table whose statistics came from a scan.
+        let first_rows = |names: &[String]| -> Option<Vec<Row>> {
+            let mut h = Head { names: Vec::new(), rows: Vec::new(), n: head };
+            read_body(&fs, &bytes.body, format, &mut h).ok()?;
+            (h.names == names).then_some(h.rows)
+        };
+        let scanned = |sc: scan::Scanned, first: Vec<Row>| Profiler {
+            names: sc.names,
+            cols: sc.cols,
+            rows: sc.rows,
+            head,
+            first,
+        };
+        // A big CSV or TSV is scanned by two threads, and then its md5 is not checked as it is
+        // read (`data ls --check` does that).
         let in_two = match (&bytes.body, format) {
-            (crate::versions::Body::File(p), Format::Delimited(d)) => profile_in_two(&fs, p, d, head, r.report, cancel),
+            (crate::versions::Body::File(p), Format::Delimited(d)) => {
+                match scan::scan_file_in_two(&fs, p, d, r.report, cancel) {
+                    Some(Ok(sc)) => first_rows(&sc.names).map(|first| Ok(scanned(sc, first))),
+                    Some(Err(scan::Stop::Cancelled)) => Some(Ok(Profiler { head, ..Profiler::default() })),
+                    Some(Err(scan::Stop::Slow)) | None => None,
+                }
+            }
             (crate::versions::Body::File(p), Format::Parquet) => {
-                let done = profile_parquet_in_two(&fs, p, head);
+                let done = profile_parquet_columns(&fs, p, cancel);
                 (r.report)(total, total);
-                done
+                match done {
+                    Some(Ok(sc)) => first_rows(&sc.names).map(|first| Ok(scanned(sc, first))),
+                    Some(Err(e)) => Some(Err(e)),
+                    None => None,
+                }
             }
             _ => None,
         };
@@ -815,6 +822,23 @@ impl crate::index::Index {
             let done = read_body(&fs, &bytes.body, format, &mut sink);
             (r.report)(total, total);
             done
+        } else if let Format::Delimited(d) = format {
+            // One thread: scanned, or read row by row where the scan gives up (from the start
+            // again, the hash too).
+            match scan::scan_stream(&mut r, d).ok().and_then(|sc| first_rows(&sc.names).map(|first| scanned(sc, first)))
+            {
+                Some(p) => {
+                    sink = p;
+                    Ok(())
+                }
+                None => {
+                    r.inner = open()?.0;
+                    r.done = 0;
+                    r.next = 8 << 20;
+                    r.md5 = check.map(|_| md5::Md5::new());
+                    read(&mut r, format, &mut sink)
+                }
+            }
         } else {
             read(&mut r, format, &mut sink)
         };

@@ -3,8 +3,10 @@
 //! 10-bin histogram as `numpy.histogram(x, 10)`. A string column's min, max, mean and std are of
 //! its values' lengths in characters.
 //!
-//! Numeric columns keep their values (8 bytes a row) to sort them once at the end; string and
-//! boolean columns keep a count per distinct value.
+//! A numeric column keeps a count per distinct value while it has at most [`MAP_LIMIT`] of them
+//! (most real columns repeat their values: small integers, rounded floats), and every value
+//! (8 bytes a row) past that, sorted once at the end; string and boolean columns keep a count per
+//! distinct value.
 
 use std::collections::HashMap;
 
@@ -43,13 +45,382 @@ pub struct Histogram {
     pub counts: Vec<u64>,
 }
 
+/// Past this many distinct values a numeric column keeps its values instead of a count per value.
+pub(crate) const MAP_LIMIT: usize = 1 << 16;
+
+/// A count per distinct f64 (by its bits), open addressing with linear probing; a slot whose
+/// count is 0 is empty. NaN is never a key (a column holding one keeps its values instead).
+#[derive(Clone)]
+pub(crate) struct NumMap {
+    slots: Vec<(u64, u64)>,
+    len: usize,
+    shift: u32,
+}
+
+impl Default for NumMap {
+    fn default() -> Self {
+        NumMap { slots: vec![(0, 0); 64], len: 0, shift: 64 - 6 }
+    }
+}
+
+impl NumMap {
+    #[inline(always)]
+    fn slot(&self, k: u64) -> usize {
+        let k = k ^ hash_seed();
+        ((k ^ (k >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    /// Adds `n` (> 0) to `k`'s count.
+    #[inline(always)]
+    pub(crate) fn add(&mut self, k: u64, n: u64) {
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(k);
+        loop {
+            let s = &mut self.slots[i];
+            if s.1 == 0 {
+                *s = (k, n);
+                self.len += 1;
+                if self.len * 2 > self.slots.len() {
+                    self.grow();
+                }
+                return;
+            }
+            if s.0 == k {
+                s.1 += n;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let old = std::mem::replace(&mut self.slots, vec![(0, 0); 0]);
+        self.slots = vec![(0, 0); old.len() * 2];
+        self.shift -= 1;
+        self.len = 0;
+        for (k, n) in old {
+            if n > 0 {
+                self.add(k, n);
+            }
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        self.slots.iter().filter(|s| s.1 > 0).map(|&(k, n)| (f64::from_bits(k), n))
+    }
+}
+
+/// A numeric column's values: a count per distinct value while there are few, else every value
+/// in the order read.
+#[derive(Clone)]
+pub(crate) enum Nums {
+    Map(NumMap),
+    /// The values in order: `done`'s parts, then `cur` (parts read by different threads are
+    /// joined only when the column is finished, on its finishing thread).
+    Vec {
+        done: Vec<Vec<f64>>,
+        cur: Vec<f64>,
+    },
+}
+
+impl Default for Nums {
+    fn default() -> Self {
+        Nums::Map(NumMap::default())
+    }
+}
+
+impl Nums {
+    fn len(&self) -> usize {
+        match self {
+            Nums::Map(m) => m.len(),
+            Nums::Vec { done, cur } => done.iter().map(Vec::len).sum::<usize>() + cur.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// From counts to values (a map's values in no particular order); then the values'
+    /// parts and the last one.
+    fn values_mut(&mut self) -> (&mut Vec<Vec<f64>>, &mut Vec<f64>) {
+        if let Nums::Map(m) = self {
+            let n: u64 = m.entries().map(|e| e.1).sum();
+            let mut v = Vec::with_capacity((n as usize).max(MAP_LIMIT * 4));
+            for (x, n) in m.entries() {
+                v.extend(std::iter::repeat_n(x, n as usize));
+            }
+            *self = Nums::Vec { done: Vec::new(), cur: v };
+        }
+        match self {
+            Nums::Vec { done, cur } => (done, cur),
+            Nums::Map(_) => unreachable!(),
+        }
+    }
+
+    /// Every value in order, in parts.
+    fn into_parts(mut self) -> Vec<Vec<f64>> {
+        let (done, cur) = self.values_mut();
+        let mut parts = std::mem::take(done);
+        parts.push(std::mem::take(cur));
+        parts.retain(|p| !p.is_empty());
+        parts
+    }
+
+    /// Every value in order, in one vector.
+    fn into_values(mut self) -> Vec<f64> {
+        let (done, cur) = self.values_mut();
+        if done.is_empty() {
+            return std::mem::take(cur);
+        }
+        let mut all = Vec::with_capacity(done.iter().map(Vec::len).sum::<usize>() + cur.len());
+        for part in done.drain(..) {
+            all.extend_from_slice(&part);
+        }
+        all.extend_from_slice(cur);
+        all
+    }
+
+    #[inline(always)]
+    fn push(&mut self, f: f64) {
+        match self {
+            Nums::Map(m) if !f.is_nan() => {
+                m.add(f.to_bits(), 1);
+                if m.len > MAP_LIMIT {
+                    self.values_mut();
+                }
+            }
+            Nums::Map(_) => self.values_mut().1.push(f),
+            Nums::Vec { cur, .. } => cur.push(f),
+        }
+    }
+
+    /// Appends `later`'s values after these.
+    fn append(&mut self, later: Nums) {
+        match (&mut *self, later) {
+            (Nums::Map(a), Nums::Map(b)) => {
+                for (x, n) in b.entries() {
+                    a.add(x.to_bits(), n);
+                }
+                if a.len > MAP_LIMIT {
+                    self.values_mut();
+                }
+            }
+            (_, mut b) => {
+                let (b_done, b_cur) = b.values_mut();
+                let (done, cur) = self.values_mut();
+                if !cur.is_empty() {
+                    done.push(std::mem::take(cur));
+                }
+                done.append(b_done);
+                *cur = std::mem::take(b_cur);
+            }
+        }
+    }
+}
+
+/// A per-process random seed for the text hashes: a file crafted to collide cannot slow a scan
+/// down (the counts never depend on it; every output is sorted).
+fn hash_seed() -> u64 {
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *SEED.get_or_init(|| {
+        use std::hash::BuildHasher;
+        std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64) | 1
+    })
+}
+
+/// A fast hash for the text values' map (FxHash's step, its high bits folded into the low ones),
+/// seeded by [`hash_seed`].
+#[derive(Clone, Copy)]
+pub(crate) struct FastHasher(u64);
+
+impl Default for FastHasher {
+    fn default() -> FastHasher {
+        FastHasher(hash_seed())
+    }
+}
+
+impl std::hash::Hasher for FastHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut h = self.0;
+        let mut b = bytes;
+        while b.len() >= 8 {
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(b[..8].try_into().unwrap())).wrapping_mul(K);
+            b = &b[8..];
+        }
+        if !b.is_empty() {
+            let mut w = [0u8; 8];
+            w[..b.len()].copy_from_slice(b);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w) ^ ((b.len() as u64) << 59)).wrapping_mul(K);
+        }
+        self.0 = h;
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ i as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 32)
+    }
+}
+
+/// A count per distinct text cell (its bytes, checked as UTF-8 when first added): open
+/// addressing, the first 16 bytes of each key in its slot (a hit compares two words), the rest in
+/// an arena. A slot whose count is 0 is empty.
+#[derive(Clone, Default)]
+pub(crate) struct TextCounts {
+    slots: Vec<TextSlot>,
+    len: usize,
+    arena: Vec<u8>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct TextSlot {
+    head: [u64; 2],
+    len: usize,
+    /// Where the bytes past the 16th are in the arena.
+    off: usize,
+    count: u64,
+}
+
+#[inline(always)]
+fn text_head(b: &[u8]) -> [u64; 2] {
+    let mut w = [0u8; 16];
+    let n = b.len().min(16);
+    w[..n].copy_from_slice(&b[..n]);
+    [u64::from_le_bytes(w[..8].try_into().unwrap()), u64::from_le_bytes(w[8..].try_into().unwrap())]
+}
+
+#[inline(always)]
+fn text_hash(head: [u64; 2], b: &[u8]) -> u64 {
+    let mut h = (head[0] ^ hash_seed()).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (head[1] ^ b.len() as u64).wrapping_mul(0x8bb8_4b93_962e_acc9);
+    if b.len() > 16 {
+        for c in b[16..].chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            h = (h.rotate_left(23) ^ u64::from_le_bytes(w)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    h ^ (h >> 29)
+}
+
+impl TextCounts {
+    /// Adds 1 to the count of `b` if it has one.
+    #[inline(always)]
+    pub(crate) fn hit(&mut self, b: &[u8]) -> bool {
+        if self.len == 0 {
+            return false;
+        }
+        let head = text_head(b);
+        let mask = self.slots.len() - 1;
+        let mut i = (text_hash(head, b) as usize) & mask;
+        loop {
+            let s = &mut self.slots[i];
+            if s.count == 0 {
+                return false;
+            }
+            if s.head == head
+                && s.len == b.len()
+                && (b.len() <= 16 || self.arena[s.off..s.off + b.len() - 16] == b[16..])
+            {
+                s.count += 1;
+                return true;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Adds `n` (> 0) to the count of `s`.
+    pub(crate) fn add(&mut self, s: &str, n: u64) {
+        if self.slots.is_empty() {
+            self.slots = vec![TextSlot::default(); 16];
+        }
+        let b = s.as_bytes();
+        let head = text_head(b);
+        let mask = self.slots.len() - 1;
+        let mut i = (text_hash(head, b) as usize) & mask;
+        loop {
+            let slot = &mut self.slots[i];
+            if slot.count == 0 {
+                let off = self.arena.len();
+                if b.len() > 16 {
+                    self.arena.extend_from_slice(&b[16..]);
+                }
+                *slot = TextSlot { head, len: b.len(), off, count: n };
+                self.len += 1;
+                if self.len * 4 > self.slots.len() * 3 {
+                    self.grow();
+                }
+                return;
+            }
+            if slot.head == head
+                && slot.len == b.len()
+                && (b.len() <= 16 || self.arena[slot.off..slot.off + b.len() - 16] == b[16..])
+            {
+                slot.count += n;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let bigger = vec![TextSlot::default(); self.slots.len() * 2];
+        let old = std::mem::replace(&mut self.slots, bigger);
+        let mask = self.slots.len() - 1;
+        for s in old.into_iter().filter(|s| s.count > 0) {
+            let key = self.key(&s);
+            let mut i = (text_hash(s.head, &key) as usize) & mask;
+            while self.slots[i].count > 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = s;
+        }
+    }
+
+    fn key(&self, s: &TextSlot) -> Vec<u8> {
+        let mut k = Vec::with_capacity(s.len);
+        k.extend_from_slice(&s.head[0].to_le_bytes());
+        k.extend_from_slice(&s.head[1].to_le_bytes());
+        k.truncate(s.len.min(16));
+        if s.len > 16 {
+            k.extend_from_slice(&self.arena[s.off..s.off + s.len - 16]);
+        }
+        k
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Every text and its count (in no particular order).
+    fn entries(&self) -> impl Iterator<Item = (String, u64)> + '_ {
+        self.slots.iter().filter(|s| s.count > 0).map(|s| (String::from_utf8(self.key(s)).unwrap_or_default(), s.count))
+    }
+}
+
+pub(crate) type TextMap = HashMap<Box<str>, u64, std::hash::BuildHasherDefault<FastHasher>>;
+
 /// One column being read.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Column {
     nulls: u64,
-    nums: Vec<f64>,
+    nums: Nums,
     all_int: bool,
-    texts: HashMap<String, u64>,
+    /// The counts of numbers and booleans in a string column (as text).
+    texts: TextMap,
+    /// The counts of text cells.
+    raw: TextCounts,
     trues: u64,
     falses: u64,
     /// A text cell was seen: the column is a string column.
@@ -64,6 +435,15 @@ fn num_text(f: f64, int: bool) -> String {
     }
 }
 
+fn add_text(texts: &mut TextMap, s: &str, n: u64) {
+    match texts.get_mut(s) {
+        Some(c) => *c += n,
+        None => {
+            texts.insert(s.into(), n);
+        }
+    }
+}
+
 impl Column {
     pub(crate) fn new() -> Column {
         Column { all_int: true, ..Default::default() }
@@ -71,26 +451,59 @@ impl Column {
 
     pub(crate) fn push(&mut self, c: &Cell) {
         match c {
-            Cell::Null => self.nulls += 1,
-            Cell::Num(f, int) if !self.text => {
-                self.nums.push(*f);
-                self.all_int &= *int;
-            }
-            Cell::Num(f, int) => *self.texts.entry(num_text(*f, *int)).or_default() += 1,
-            Cell::Bool(true) if !self.text => self.trues += 1,
-            Cell::Bool(false) if !self.text => self.falses += 1,
-            Cell::Bool(b) => *self.texts.entry(if *b { "True" } else { "False" }.into()).or_default() += 1,
-            Cell::Text(s) => {
-                if !self.text {
-                    self.become_text();
-                }
-                match self.texts.get_mut(s.as_str()) {
-                    Some(n) => *n += 1,
-                    None => {
-                        self.texts.insert(s.clone(), 1);
-                    }
-                }
-            }
+            Cell::Null => self.push_null(),
+            Cell::Num(f, int) => self.push_num(*f, *int),
+            Cell::Bool(b) => self.push_bool(*b),
+            Cell::Text(s) => self.push_text(s),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn push_null(&mut self) {
+        self.nulls += 1;
+    }
+
+    #[inline(always)]
+    pub(crate) fn push_num(&mut self, f: f64, int: bool) {
+        if self.text {
+            add_text(&mut self.texts, &num_text(f, int), 1);
+        } else {
+            self.nums.push(f);
+            self.all_int &= int;
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push_bool(&mut self, b: bool) {
+        if self.text {
+            add_text(&mut self.texts, if b { "True" } else { "False" }, 1);
+        } else if b {
+            self.trues += 1;
+        } else {
+            self.falses += 1;
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push_text(&mut self, s: &str) {
+        if !self.text {
+            self.become_text();
+        }
+        self.raw.add(s, 1);
+    }
+
+    /// Counts a cell known to be text, as these bytes, when this column has counted it before
+    /// (so they are UTF-8 and typed as text): the quick way for repeated strings.
+    #[inline(always)]
+    pub(crate) fn hit_text(&mut self, b: &[u8]) -> bool {
+        self.raw.hit(b)
+    }
+
+    /// A text cell from bytes that may not be UTF-8 (made so as `String::from_utf8_lossy` does).
+    #[inline]
+    pub(crate) fn push_text_lossy(&mut self, b: &[u8]) {
+        if !self.hit_text(b) {
+            self.push_text(&String::from_utf8_lossy(b));
         }
     }
 
@@ -104,12 +517,21 @@ impl Column {
             if !later.text {
                 later.become_text();
             }
+            if self.texts.len() < later.texts.len() {
+                std::mem::swap(&mut self.texts, &mut later.texts);
+            }
             for (k, n) in later.texts {
-                *self.texts.entry(k).or_default() += n;
+                add_text(&mut self.texts, &k, n);
+            }
+            if self.raw.len() < later.raw.len() {
+                std::mem::swap(&mut self.raw, &mut later.raw);
+            }
+            for (k, n) in later.raw.entries() {
+                self.raw.add(&k, n);
             }
             return;
         }
-        self.nums.append(&mut later.nums);
+        self.nums.append(later.nums);
         self.all_int &= later.all_int;
         self.trues += later.trues;
         self.falses += later.falses;
@@ -119,15 +541,33 @@ impl Column {
     fn become_text(&mut self) {
         self.text = true;
         let int = self.all_int;
-        for f in std::mem::take(&mut self.nums) {
-            *self.texts.entry(num_text(f, int)).or_default() += 1;
+        match std::mem::take(&mut self.nums) {
+            Nums::Map(m) => {
+                for (f, n) in m.entries() {
+                    add_text(&mut self.texts, &num_text(f, int), n);
+                }
+            }
+            v @ Nums::Vec { .. } => {
+                for f in v.into_values() {
+                    add_text(&mut self.texts, &num_text(f, int), 1);
+                }
+            }
         }
         if self.trues > 0 {
-            *self.texts.entry("True".into()).or_default() += std::mem::take(&mut self.trues);
+            add_text(&mut self.texts, "True", std::mem::take(&mut self.trues));
         }
         if self.falses > 0 {
-            *self.texts.entry("False".into()).or_default() += std::mem::take(&mut self.falses);
+            add_text(&mut self.texts, "False", std::mem::take(&mut self.falses));
         }
+    }
+
+    /// How much work finishing this column is (to share columns between threads).
+    fn weight(&self) -> usize {
+        let nums = match &self.nums {
+            v @ Nums::Vec { .. } => v.len() * 4,
+            Nums::Map(m) => m.len(),
+        };
+        nums + self.texts.len() + self.raw.len()
     }
 
     pub(crate) fn finish(mut self, name: &str) -> ColumnStats {
@@ -153,22 +593,32 @@ impl Column {
                 self.become_text();
             }
             s.kind = "string".into();
+            for (k, n) in std::mem::take(&mut self.raw).entries() {
+                add_text(&mut self.texts, &k, n);
+            }
             s.count = self.texts.values().sum();
             s.distinct = self.texts.len() as u64;
-            let lens: Vec<f64> = self
-                .texts
-                .iter()
-                .flat_map(|(t, &n)| std::iter::repeat_n(t.chars().count() as f64, n as usize))
-                .collect();
-            let mut sorted = lens;
-            sorted.sort_unstable_by(f64::total_cmp);
-            describe(&mut s, &sorted, false);
-            s.q25 = None;
-            s.q50 = None;
-            s.q75 = None;
-            let mut top: Vec<(&String, u64)> = self.texts.iter().map(|(k, &v)| (k, v)).collect();
-            top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-            s.top = top.into_iter().take(10).map(|(k, v)| (Value::String(k.clone()), v)).collect();
+            // The lengths in characters, a count per length.
+            let mut lens: std::collections::BTreeMap<usize, u64> = Default::default();
+            for (t, &n) in &self.texts {
+                *lens.entry(t.chars().count()).or_default() += n;
+            }
+            let lens: Vec<(f64, u64)> = lens.into_iter().map(|(l, n)| (l as f64, n)).collect();
+            if let (Some(lo), Some(hi)) = (lens.first(), lens.last()) {
+                s.min = Some(lo.0);
+                s.max = Some(hi.0);
+                let (m, sd) = mean_std_counted(&lens, s.count);
+                s.mean = Some(m);
+                s.std = sd;
+            }
+            let mut top: Vec<(&str, u64)> = self.texts.iter().map(|(k, &v)| (&**k, v)).collect();
+            let by = |a: &(&str, u64), b: &(&str, u64)| b.1.cmp(&a.1).then(a.0.cmp(b.0));
+            if top.len() > 10 {
+                top.select_nth_unstable_by(9, by);
+                top.truncate(10);
+            }
+            top.sort_by(by);
+            s.top = top.into_iter().map(|(k, v)| (Value::String(k.to_string()), v)).collect();
         } else if bools > 0 {
             s.kind = "boolean".into();
             s.count = bools;
@@ -179,115 +629,399 @@ impl Column {
             s.top = top;
         } else if !self.nums.is_empty() {
             s.kind = if self.all_int { "integer" } else { "float" }.into();
-            let mut x = std::mem::take(&mut self.nums);
-            // Mean and std summed in file order, as numpy sums an array.
-            let (m, sd) = mean_std(&x);
-            sort_f64(&mut x);
-            s.count = x.len() as u64;
-            describe(&mut s, &x, true);
-            s.mean = Some(m);
-            s.std = sd;
-            // Distinct values and their counts, from the sorted values.
-            // Distinct values and the ten most frequent (by count, then the smaller value), in
-            // one pass over the sorted values, keeping only the ten.
-            let better = |a: &(f64, u64), b: &(f64, u64)| a.1 > b.1 || (a.1 == b.1 && a.0.total_cmp(&b.0).is_lt());
-            let mut top: Vec<(f64, u64)> = Vec::with_capacity(11);
-            let mut distinct = 0u64;
-            let mut i = 0;
-            while i < x.len() {
-                let mut j = i + 1;
-                while j < x.len() && x[j] == x[i] {
-                    j += 1;
+            // A count per value, unless a value is so big that value times count could overflow.
+            if let Nums::Map(m) = &self.nums {
+                if m.entries().any(|(x, _)| x.abs() > 1e290) {
+                    self.nums.values_mut();
                 }
-                distinct += 1;
-                let run = (x[i], (j - i) as u64);
-                if top.len() < 10 || better(&run, &top[top.len() - 1]) {
-                    let at = top.iter().position(|t| better(&run, t)).unwrap_or(top.len());
-                    top.insert(at, run);
-                    top.truncate(10);
-                }
-                i = j;
             }
-            s.distinct = distinct;
-            s.top = top.into_iter().map(|(v, n)| (super::cell_json(&Cell::Num(v, self.all_int)), n)).collect();
-            if x.iter().all(|v| v.is_finite()) {
-                let h = drift::histogram(&x, 10);
-                s.histogram = Some(Histogram { edges: h.edges, counts: h.counts });
+            match std::mem::take(&mut self.nums) {
+                Nums::Map(m) => self.finish_counted(&mut s, m),
+                v @ Nums::Vec { .. } => self.finish_values(&mut s, v.into_parts()),
             }
         } else {
             s.kind = "empty".into();
         }
         s
     }
-}
 
-/// min, max, mean, std (ddof 1) and the quartiles of sorted values.
-fn describe(s: &mut ColumnStats, sorted: &[f64], quartiles: bool) {
-    let (Some(&lo), Some(&hi)) = (sorted.first(), sorted.last()) else { return };
-    s.min = Some(lo);
-    s.max = Some(hi);
-    s.mean = Some(mean(sorted));
-    s.std = (sorted.len() > 1).then(|| drift::std(sorted, 1));
-    if quartiles {
-        s.q25 = Some(drift::quantile_sorted(sorted, 0.25));
-        s.q50 = Some(drift::quantile_sorted(sorted, 0.5));
-        s.q75 = Some(drift::quantile_sorted(sorted, 0.75));
+    /// A numeric column's statistics from a count per distinct value.
+    fn finish_counted(&self, s: &mut ColumnStats, m: NumMap) {
+        let mut e: Vec<(f64, u64)> = m.entries().collect();
+        e.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let n: u64 = e.iter().map(|x| x.1).sum();
+        s.count = n;
+        s.min = e.first().map(|x| x.0);
+        s.max = e.last().map(|x| x.0);
+        let (mean, sd) = mean_std_counted(&e, n);
+        s.mean = Some(mean);
+        s.std = sd;
+        // The k-th value of the sorted values: by the running counts.
+        let mut ends: Vec<u64> = Vec::with_capacity(e.len());
+        let mut run = 0;
+        for x in &e {
+            run += x.1;
+            ends.push(run);
+        }
+        let at = |k: usize| e[ends.partition_point(|&end| end <= k as u64)].0;
+        s.q25 = Some(quantile_at(n as usize, 0.25, at));
+        s.q50 = Some(quantile_at(n as usize, 0.5, at));
+        s.q75 = Some(quantile_at(n as usize, 0.75, at));
+        // Runs of equal values (0.0 and -0.0 are one value, shown as the first).
+        let mut runs: Vec<(f64, u64)> = Vec::with_capacity(e.len());
+        for &(x, c) in &e {
+            match runs.last_mut() {
+                Some(last) if last.0 == x => last.1 += c,
+                _ => runs.push((x, c)),
+            }
+        }
+        s.distinct = runs.len() as u64;
+        s.top = top_of(runs.iter().copied(), self.all_int);
+        if let (Some(lo), Some(hi)) = (e.first(), e.last()) {
+            if lo.0.is_finite() && hi.0.is_finite() {
+                let edges = drift::histogram(&[lo.0, hi.0], 10).edges;
+                let mut counts = vec![0u64; 10];
+                for &(x, c) in &e {
+                    counts[bin_of(x, &edges)] += c;
+                }
+                s.histogram = Some(Histogram { edges, counts });
+            }
+        }
+    }
+
+    /// A numeric column's statistics from every value, in the order read (in parts).
+    fn finish_values(&self, s: &mut ColumnStats, parts: Vec<Vec<f64>>) {
+        let n: usize = parts.iter().map(Vec::len).sum();
+        if n == 0 {
+            return;
+        }
+        // Mean and std summed in file order, as numpy sums an array.
+        let (m, sd) = mean_std_parts(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>(), n);
+        s.count = n as u64;
+        s.mean = Some(m);
+        s.std = sd;
+        let le = |a: &f64, b: &f64| a.total_cmp(b).is_le();
+        let sorted = parts.iter().all(|p| p.is_sorted_by(le))
+            && parts.windows(2).all(|w| match (w[0].last(), w[1].first()) {
+                (Some(a), Some(b)) => le(a, b),
+                _ => true,
+            });
+        if sorted {
+            let x = concat(parts);
+            self.describe_sorted(s, n, |i| x[i], |i, j| x[i] == x[j]);
+        } else if let Some((p, lo)) = decimal_plan(&parts) {
+            // Decimals: sorted as integers (value x 10^k), which span few bits.
+            let mut keys: Vec<u64> = if parts.len() == 1 {
+                parts.into_iter().flatten().map(|v| (round_small(v * p) as i64 - lo) as u64).collect()
+            } else {
+                let mut k = Vec::with_capacity(n);
+                for part in parts {
+                    k.extend(part.iter().map(|&v| (round_small(v * p) as i64 - lo) as u64));
+                }
+                k
+            };
+            radix_sort(&mut keys);
+            self.describe_sorted(s, n, |i| (keys[i] as i64 + lo) as f64 / p, |i, j| keys[i] == keys[j]);
+        } else {
+            let mut keys: Vec<u64> = if parts.len() == 1 {
+                parts.into_iter().flatten().map(sort_key).collect()
+            } else {
+                let mut k = Vec::with_capacity(n);
+                for part in parts {
+                    k.extend(part.iter().map(|&v| sort_key(v)));
+                }
+                k
+            };
+            radix_sort(&mut keys);
+            self.describe_sorted(s, n, |i| sort_unkey(keys[i]), |i, j| sort_unkey(keys[i]) == sort_unkey(keys[j]));
+        }
+    }
+
+    /// min, max, quartiles, distinct values, the most frequent and the histogram of `n` sorted
+    /// values, the i-th given by `at`; `same(i, j)`: the i-th and j-th are equal (==).
+    fn describe_sorted(
+        &self,
+        s: &mut ColumnStats,
+        n: usize,
+        at: impl Fn(usize) -> f64,
+        same: impl Fn(usize, usize) -> bool,
+    ) {
+        let (lo, hi) = (at(0), at(n - 1));
+        s.min = Some(lo);
+        s.max = Some(hi);
+        s.q25 = Some(quantile_at(n, 0.25, &at));
+        s.q50 = Some(quantile_at(n, 0.5, &at));
+        s.q75 = Some(quantile_at(n, 0.75, &at));
+        // Distinct values and the ten most frequent, in one pass over the sorted values.
+        let mut distinct = 0u64;
+        let runs = std::iter::from_fn({
+            let mut i = 0;
+            let (at, same) = (&at, &same);
+            move || {
+                if i >= n {
+                    return None;
+                }
+                let mut j = i + 1;
+                while j < n && same(j, i) {
+                    j += 1;
+                }
+                let run = (at(i), (j - i) as u64);
+                i = j;
+                Some(run)
+            }
+        })
+        .inspect(|_| distinct += 1);
+        s.top = top_of(runs, self.all_int);
+        s.distinct = distinct;
+        if lo.is_finite() && hi.is_finite() {
+            let edges = drift::histogram(&[lo, hi], 10).edges;
+            // The bins are in the values' order: each bin's end by a binary search.
+            let mut counts = vec![0u64; 10];
+            let mut start = 0;
+            for (b, c) in counts.iter_mut().enumerate() {
+                let end = if b == 9 {
+                    n
+                } else {
+                    let (mut l, mut r) = (start, n);
+                    while l < r {
+                        let mid = l + (r - l) / 2;
+                        if bin_of(at(mid), &edges) <= b {
+                            l = mid + 1;
+                        } else {
+                            r = mid;
+                        }
+                    }
+                    l
+                };
+                *c = (end - start) as u64;
+                start = end;
+            }
+            s.histogram = Some(Histogram { edges, counts });
+        }
     }
 }
 
-/// Mean and std (ddof 1) as pandas computes them: numpy's pairwise sums in the values' order.
-fn mean_std(x: &[f64]) -> (f64, Option<f64>) {
-    let m = mean(x);
-    if x.len() < 2 {
+/// `x` rounded to an integer (ties to even), inline: for |x| < 2^51 only.
+#[inline(always)]
+fn round_small(x: f64) -> f64 {
+    const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 x 2^52
+    (x + MAGIC) - MAGIC
+}
+
+fn concat(parts: Vec<Vec<f64>>) -> Vec<f64> {
+    if parts.len() == 1 {
+        return parts.into_iter().next().unwrap_or_default();
+    }
+    let mut all = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for p in parts {
+        all.extend_from_slice(&p);
+    }
+    all
+}
+
+/// Whether the values are all decimals with at most k digits after the point (k <= 9, guessed
+/// from a sample): then 10^k and the smallest value x 10^k. Each value must come back bit for bit
+/// from its integer (so -0.0, NaN and infinities never do).
+fn decimal_plan(parts: &[Vec<f64>]) -> Option<(f64, i64)> {
+    const P: [f64; 10] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+    let fits = |v: f64, p: f64| {
+        let x = v * p;
+        x.abs() < (1u64 << 50) as f64 && (round_small(x) / p).to_bits() == v.to_bits()
+    };
+    let n: usize = parts.iter().map(Vec::len).sum();
+    let step = (n / 1024).max(1);
+    let p = P.into_iter().find(|&p| parts.iter().all(|x| x.iter().step_by(step).all(|&v| fits(v, p))))?;
+    let (mut lo, mut ok) = (i64::MAX, true);
+    for x in parts {
+        for &v in x {
+            ok &= fits(v, p);
+            lo = lo.min(round_small(v * p) as i64);
+        }
+    }
+    ok.then_some((p, lo))
+}
+
+/// The ten most frequent of runs of equal values in ascending order (by count, then the smaller
+/// value), keeping only ten as it goes.
+fn top_of(runs: impl Iterator<Item = (f64, u64)>, int: bool) -> Vec<(Value, u64)> {
+    let better = |a: &(f64, u64), b: &(f64, u64)| a.1 > b.1 || (a.1 == b.1 && a.0.total_cmp(&b.0).is_lt());
+    let mut top: Vec<(f64, u64)> = Vec::with_capacity(11);
+    for run in runs {
+        if top.len() < 10 || better(&run, &top[top.len() - 1]) {
+            let at = top.iter().position(|t| better(&run, t)).unwrap_or(top.len());
+            top.insert(at, run);
+            top.truncate(10);
+        }
+    }
+    top.into_iter().map(|(v, n)| (super::cell_json(&Cell::Num(v, int)), n)).collect()
+}
+
+/// The bin of `v` (finite, within the edges) as `numpy.histogram` puts it, for edges from
+/// `drift::histogram`: the same arithmetic, so the same bin. Monotone in `v`.
+#[inline]
+fn bin_of(v: f64, edges: &[f64]) -> usize {
+    let bins = edges.len() - 1;
+    let (first, last) = (edges[0], edges[bins]);
+    let f = ((v - first) / (last - first)) * bins as f64;
+    let mut idx = (f as usize).min(bins - 1);
+    if v < edges[idx] && idx > 0 {
+        idx -= 1;
+    }
+    if v >= edges[idx + 1] && idx != bins - 1 {
+        idx += 1;
+    }
+    idx
+}
+
+/// `numpy.quantile(x, q)` (linear) of `n` sorted values, the k-th given by `at` (as
+/// `drift::quantile_sorted`, which it must equal).
+fn quantile_at(n: usize, q: f64, at: impl Fn(usize) -> f64) -> f64 {
+    if n == 0 {
+        return f64::NAN;
+    }
+    let virtual_index = (n - 1) as f64 * q;
+    let (prev, next) = if virtual_index.is_nan() || virtual_index >= (n - 1) as f64 {
+        (n as i64 - 1, n as i64 - 1)
+    } else if virtual_index < 0.0 {
+        (0, 0)
+    } else {
+        let p = virtual_index.floor() as i64;
+        (p, p + 1)
+    };
+    let prev_for_gamma = if virtual_index.is_nan() || virtual_index >= (n - 1) as f64 { -1 } else { prev };
+    let gamma = virtual_index - prev_for_gamma as f64;
+    let a = at(prev as usize);
+    let b = if next == prev { a } else { at(next as usize) };
+    let diff = b - a;
+    if gamma >= 0.5 {
+        b - diff * (1.0 - gamma)
+    } else {
+        a + diff * gamma
+    }
+}
+
+/// Mean and std (ddof 1) of values given with their counts (`n` in all): each square
+/// `(x - mean)^2` as numpy computes it, the sums in twice the precision (so within numpy's own
+/// rounding of its pairwise sums).
+fn mean_std_counted(e: &[(f64, u64)], n: u64) -> (f64, Option<f64>) {
+    let m = dot2(e.iter().map(|&(x, c)| (x, c))) / n as f64;
+    if n < 2 {
         return (m, None);
     }
-    let sq: Vec<f64> = x.iter().map(|v| (v - m) * (v - m)).collect();
-    (m, Some((sum(&sq) / (x.len() - 1) as f64).sqrt()))
+    let ss = dot2(e.iter().map(|&(x, c)| {
+        let d = x - m;
+        (d * d, c)
+    }));
+    (m, Some((ss / (n - 1) as f64).sqrt()))
 }
 
-fn mean(x: &[f64]) -> f64 {
-    sum(x) / x.len() as f64
+/// Σ x·c in double-double arithmetic (Ogita, Rump and Oishi's Dot2), or plainly when a term is
+/// not finite (infinities and NaN as numpy's sum has them).
+fn dot2(terms: impl Iterator<Item = (f64, u64)> + Clone) -> f64 {
+    if terms.clone().any(|(x, _)| !x.is_finite()) {
+        return terms.fold(0.0, |a, (x, c)| a + x * c as f64);
+    }
+    let (mut s, mut err) = (0.0f64, 0.0f64);
+    for (x, c) in terms {
+        let c = c as f64;
+        let p = x * c;
+        let pe = x.mul_add(c, -p);
+        let t = s + p;
+        let z = t - s;
+        err += (s - (t - z)) + (p - z) + pe;
+        s = t;
+    }
+    s + err
 }
 
-/// numpy's sum: pairwise summation in blocks of 8, as `np.add.reduce` does on a contiguous array.
-fn sum(x: &[f64]) -> f64 {
-    fn pairwise(x: &[f64]) -> f64 {
+/// Mean and std (ddof 1) as pandas computes them: numpy's pairwise sums in the values' order,
+/// the values given in parts (`n` in all) summed as the one array they make.
+fn mean_std_parts(parts: &[&[f64]], n: usize) -> (f64, Option<f64>) {
+    let m = sum_parts(parts, n, |v| v) / n as f64;
+    if n < 2 {
+        return (m, None);
+    }
+    (m, Some((sum_parts(parts, n, |v| (v - m) * (v - m)) / (n - 1) as f64).sqrt()))
+}
+
+/// [`sum_map`] of the array the parts make, without making it.
+fn sum_parts(parts: &[&[f64]], n: usize, f: impl Fn(f64) -> f64 + Copy) -> f64 {
+    fn rec(parts: &[&[f64]], off: usize, len: usize, f: impl Fn(f64) -> f64 + Copy) -> f64 {
+        if len <= 128 {
+            // The block: inside one part, or gathered from two.
+            let mut start = 0;
+            for p in parts {
+                if off >= start && off + len <= start + p.len() {
+                    return sum_map(&p[off - start..off - start + len], f);
+                }
+                start += p.len();
+            }
+            let mut buf = [0.0f64; 128];
+            for (k, b) in buf[..len].iter_mut().enumerate() {
+                let mut at = off + k;
+                for p in parts {
+                    if at < p.len() {
+                        *b = p[at];
+                        break;
+                    }
+                    at -= p.len();
+                }
+            }
+            return sum_map(&buf[..len], f);
+        }
+        let mut n2 = len / 2;
+        n2 -= n2 % 8;
+        rec(parts, off, n2, f) + rec(parts, off + n2, len - n2, f)
+    }
+    rec(parts, 0, n, f)
+}
+
+/// numpy's sum of `f(x)`: pairwise summation in blocks of 8, as `np.add.reduce` does on a
+/// contiguous array (numpy sums the mapped array; the same values, the same order).
+fn sum_map(x: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {
+    fn pairwise(x: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {
         if x.len() < 8 {
-            return x.iter().fold(0.0, |a, b| a + b);
+            return x.iter().fold(0.0, |a, &b| a + f(b));
         }
         if x.len() <= 128 {
             let mut r = [0.0f64; 8];
-            r.copy_from_slice(&x[..8]);
+            for k in 0..8 {
+                r[k] = f(x[k]);
+            }
             let mut i = 8;
             while i + 8 <= x.len() {
                 for k in 0..8 {
-                    r[k] += x[i + k];
+                    r[k] += f(x[i + k]);
                 }
                 i += 8;
             }
             let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-            for v in &x[i..] {
-                res += v;
+            for &v in &x[i..] {
+                res += f(v);
             }
             return res;
         }
         let mut n2 = x.len() / 2;
         n2 -= n2 % 8;
-        pairwise(&x[..n2]) + pairwise(&x[n2..])
+        pairwise(&x[..n2], f) + pairwise(&x[n2..], f)
     }
-    pairwise(x)
+    pairwise(x, f)
 }
 
 /// Finishes every column, on two threads (each column's sort is independent).
 pub(crate) fn finish_all(cols: Vec<Column>, names: &[String]) -> Vec<ColumnStats> {
     let mut jobs: Vec<(usize, Column)> = cols.into_iter().enumerate().collect();
-    // The biggest first, alternating, so the two threads get about as much.
-    jobs.sort_by_key(|(_, c)| std::cmp::Reverse(c.nums.len() + c.texts.len()));
+    // The biggest first, each to the thread with less so far.
+    jobs.sort_by_key(|(_, c)| std::cmp::Reverse(c.weight()));
     let (mut a, mut b) = (Vec::new(), Vec::new());
-    for (k, j) in jobs.into_iter().enumerate() {
-        if k % 2 == 0 {
+    let (mut wa, mut wb) = (0usize, 0usize);
+    for j in jobs {
+        let w = j.1.weight() + 1;
+        if wa <= wb {
+            wa += w;
             a.push(j)
         } else {
+            wb += w;
             b.push(j)
         }
     }
@@ -304,6 +1038,22 @@ pub(crate) fn finish_all(cols: Vec<Column>, names: &[String]) -> Vec<ColumnStats
     out.into_iter().map(|(_, s)| s).collect()
 }
 
+/// total_cmp's order as unsigned integers: flip every bit of negatives, the sign bit of the rest.
+#[inline(always)]
+fn sort_key(v: f64) -> u64 {
+    let b = v.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | (1 << 63)
+    }
+}
+
+#[inline(always)]
+fn sort_unkey(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
 /// Sorts as `f64::total_cmp` does, by an LSD radix sort of the values' ordered bit patterns (six
 /// passes of 11 bits, a pass skipped when every value has the same digit): several times faster
 /// than a comparison sort on millions of values.
@@ -312,49 +1062,57 @@ pub(crate) fn sort_f64(x: &mut [f64]) {
         x.sort_unstable_by(f64::total_cmp);
         return;
     }
-    // total_cmp's order as unsigned integers: flip every bit of negatives, the sign bit of the rest.
-    let key = |v: f64| {
-        let b = v.to_bits();
-        if b >> 63 == 1 {
-            !b
-        } else {
-            b | (1 << 63)
+    let mut a: Vec<u64> = x.iter().map(|&v| sort_key(v)).collect();
+    radix_sort(&mut a);
+    for (v, k) in x.iter_mut().zip(a) {
+        *v = sort_unkey(k);
+    }
+}
+
+/// An LSD radix sort of u64 keys: only the bits some key has set, in digits of at most 12 bits,
+/// every digit's counts in one first pass, a pass skipped when every key has the same digit.
+fn radix_sort(a: &mut Vec<u64>) {
+    let bits = 64 - a.iter().fold(0u64, |o, &k| o | k).leading_zeros();
+    if bits == 0 {
+        return;
+    }
+    let passes = bits.div_ceil(12);
+    let width = bits.div_ceil(passes);
+    let mask = (1u64 << width) - 1;
+    let mut counts = vec![vec![0usize; 1 << width]; passes as usize];
+    for &k in a.iter() {
+        for (p, c) in counts.iter_mut().enumerate() {
+            c[((k >> (p as u32 * width)) & mask) as usize] += 1;
         }
-    };
-    let unkey = |k: u64| f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k });
-    let mut a: Vec<u64> = x.iter().map(|&v| key(v)).collect();
-    let mut b: Vec<u64> = vec![0; a.len()];
-    const BITS: u32 = 11;
-    const MASK: u64 = (1 << BITS) - 1;
-    for pass in 0..64_u32.div_ceil(BITS) {
-        let shift = pass * BITS;
-        let mut counts = vec![0usize; 1 << BITS];
-        for &k in &a {
-            counts[((k >> shift) & MASK) as usize] += 1;
-        }
-        if counts.contains(&a.len()) {
+    }
+    let mut b: Vec<u64> = Vec::new();
+    for (pass, c) in counts.iter_mut().enumerate() {
+        if c.contains(&a.len()) {
             continue;
         }
+        if b.is_empty() {
+            b = vec![0; a.len()];
+        }
+        let shift = pass as u32 * width;
         let mut sum = 0;
-        for c in counts.iter_mut() {
+        for c in c.iter_mut() {
             let n = *c;
             *c = sum;
             sum += n;
         }
-        for &k in &a {
-            let d = ((k >> shift) & MASK) as usize;
-            b[counts[d]] = k;
-            counts[d] += 1;
+        for &k in a.iter() {
+            let d = ((k >> shift) & mask) as usize;
+            b[c[d]] = k;
+            c[d] += 1;
         }
-        std::mem::swap(&mut a, &mut b);
-    }
-    for (v, k) in x.iter_mut().zip(a) {
-        *v = unkey(k);
+        std::mem::swap(a, &mut b);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn the_radix_sort_orders_as_total_cmp() {
         let mut seed = 7u64;
@@ -376,7 +1134,99 @@ mod tests {
             .collect();
         let mut want = x.clone();
         want.sort_by(f64::total_cmp);
+        let decimals: Vec<f64> = (0..50_000).map(|i| (((i * 7919) % 20_011) as i64 - 10_000) as f64 / 1000.0).collect();
+        let mut want_d = decimals.clone();
+        want_d.sort_by(f64::total_cmp);
+        let (p, lo) = decimal_plan(std::slice::from_ref(&decimals)).expect("decimals");
+        let mut keys: Vec<u64> = decimals.iter().map(|&v| (round_small(v * p) as i64 - lo) as u64).collect();
+        radix_sort(&mut keys);
+        assert!(keys.iter().zip(&want_d).all(|(&k, b)| ((k as i64 + lo) as f64 / p).to_bits() == b.to_bits()));
+        assert!(decimal_plan(std::slice::from_ref(&x)).is_none());
         super::sort_f64(&mut x);
         assert!(x.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+}
+
+#[cfg(test)]
+mod against_numpy {
+    use super::*;
+
+    /// The statistics as the code before count maps computed them (numpy's way, every value
+    /// sorted), for a column of numbers.
+    fn reference(x: &[f64], int: bool) -> ColumnStats {
+        let (m, sd) = mean_std_parts(&[x], x.len());
+        let mut sorted = x.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let mut runs: Vec<(f64, u64)> = Vec::new();
+        for &v in &sorted {
+            match runs.last_mut() {
+                Some(r) if r.0 == v => r.1 += 1,
+                _ => runs.push((v, 1)),
+            }
+        }
+        let h = sorted.iter().all(|v| v.is_finite()).then(|| drift::histogram(x, 10));
+        ColumnStats {
+            name: "x".into(),
+            kind: if int { "integer" } else { "float" }.into(),
+            count: x.len() as u64,
+            nulls: 0,
+            min: sorted.first().copied(),
+            max: sorted.last().copied(),
+            mean: Some(m),
+            std: sd,
+            q25: Some(drift::quantile_sorted(&sorted, 0.25)),
+            q50: Some(drift::quantile_sorted(&sorted, 0.5)),
+            q75: Some(drift::quantile_sorted(&sorted, 0.75)),
+            distinct: runs.len() as u64,
+            top: top_of(runs.into_iter(), int),
+            histogram: h.map(|h| Histogram { edges: h.edges, counts: h.counts }),
+        }
+    }
+
+    fn check(x: &[f64], int: bool) {
+        let mut c = Column::new();
+        for &v in x {
+            c.push_num(v, int);
+        }
+        let got = c.finish("x");
+        let want = reference(x, int);
+        let close = |p: Option<f64>, q: Option<f64>| match (p, q) {
+            (Some(p), Some(q)) => p == q || (p - q).abs() <= 1e-12 * q.abs() || (p.is_nan() && q.is_nan()),
+            (p, q) => p == q,
+        };
+        assert!(close(got.mean, want.mean) && close(got.std, want.std), "{got:?} vs {want:?}");
+        let strip = |c: &ColumnStats| format!("{:?}", ColumnStats { mean: None, std: None, ..c.clone() });
+        assert_eq!(strip(&got), strip(&want));
+    }
+
+    #[test]
+    fn counted_and_kept_values_give_numpys_statistics() {
+        let mut seed = 3u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        // At the limit of distinct values, one under and one past it.
+        for distinct in [MAP_LIMIT - 1, MAP_LIMIT, MAP_LIMIT + 1] {
+            let x: Vec<f64> = (0..distinct * 2).map(|i| ((i * 7919) % distinct) as f64 / 100.0 - 50.0).collect();
+            check(&x, false);
+        }
+        check(&(0..200_000).map(|i| (i % 1000) as f64).collect::<Vec<_>>(), true);
+        // Signed zeros, infinities, huge values, ties for the most frequent.
+        check(&[0.0, -0.0, 1.0, -0.0, 2.0, 2.0, 1.0], false);
+        check(&[1.0, f64::INFINITY, 3.0, f64::NEG_INFINITY, 3.0], false);
+        check(&[1e300, 1e300, -1e300, 5.0], false);
+        check(&[7.0], true);
+        let x: Vec<f64> = (0..100_000).map(|_| (next() % 5000) as f64 / 8.0 - 100.0).collect();
+        check(&x, false);
+        let x: Vec<f64> = (0..100_000).map(|_| f64::from_bits(next() << 20 | 0x3ff0_0000_0000_0000)).collect();
+        check(&x, false);
+        // A number between the quartiles' neighbours: quantile_at is drift::quantile_sorted.
+        for n in 1..40 {
+            let x: Vec<f64> = (0..n).map(|i| (i * i) as f64 / 3.0).collect();
+            for q in [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0] {
+                assert_eq!(quantile_at(n, q, |i| x[i]).to_bits(), drift::quantile_sorted(&x, q).to_bits());
+            }
+        }
     }
 }
