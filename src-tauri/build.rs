@@ -39,6 +39,10 @@ const COMMANDS: &[&str] = &[
     "data_diff",
     "data_drift",
     "monitor_scores",
+    "monitor_watch",
+    "monitor_unwatch",
+    "monitor_watches",
+    "monitor_pick_folder",
 ];
 
 fn main() {

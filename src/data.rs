@@ -120,13 +120,24 @@ pub fn run(
         DataCmd::Watch { project, model, dir, once, poll, format } => {
             let index = open(&project)?;
             let mut drifted = false;
+            // Each table that could not be scored is named once (it is tried again every pass).
+            let mut named = std::collections::BTreeSet::new();
             loop {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_millis() as i64)
                     .unwrap_or(0);
                 // --once takes every file as complete; watching waits until a file settles.
-                for s in index.monitor_scan(&model, &dir, now, !once)? {
+                let runlens_core::MonitorPass { scores, problems } = index.monitor_scan(&model, &dir, now, !once)?;
+                for p in &problems {
+                    if named.insert(p.clone()) {
+                        eprintln!("runlens: {p}");
+                    }
+                }
+                // Columns that crossed their threshold (drifting now, not in the version's batch
+                // before), on stderr after the scores: stdout stays the scores' contract.
+                let crossings = index.monitor_scan_crossings(&scores)?;
+                for s in scores {
                     drifted |= s.drift;
                     match format {
                         Fmt::Json => writeln!(out, "{}", serde_json::to_string(&s)?)?,
@@ -153,8 +164,18 @@ pub fn run(
                     }
                     out.flush()?;
                 }
+                for c in crossings {
+                    eprintln!("crossed: {}@{} {}: {}", c.model, c.version, c.file, c.columns.join(", "));
+                }
                 if once {
-                    return Ok(if drifted { ExitCode::from(1) } else { ExitCode::SUCCESS });
+                    // diff(1)'s codes: drift first, then trouble (a table not scored).
+                    return Ok(if drifted {
+                        ExitCode::from(1)
+                    } else if !problems.is_empty() {
+                        ExitCode::from(2)
+                    } else {
+                        ExitCode::SUCCESS
+                    });
                 }
                 std::thread::sleep(std::time::Duration::from_secs_f64(poll.max(0.1)));
             }
@@ -444,14 +465,21 @@ fn drift_json(r: &runlens_core::DriftReport) -> serde_json::Value {
 
 fn print_drift(r: &runlens_core::DriftReport, out: &mut dyn Write) -> Result<()> {
     let drifted = r.columns.iter().filter(|c| c.drift).count();
+    // Key columns (method "id") cannot drift and are not counted in the share.
+    let keys = r.columns.iter().filter(|c| c.method == "id").count();
     writeln!(
         out,
-        "{}{}: {} of {} columns drifted ({:.0}%){}",
+        "{}{}: {} of {} columns drifted ({:.0}%){}{}",
         r.path,
         if r.rev == "file" { String::new() } else { format!("@{}", short(&r.rev)) },
         drifted,
-        r.columns.len(),
+        r.columns.len() - keys,
         r.share_drifted * 100.0,
+        match keys {
+            0 => String::new(),
+            1 => ", and a key column".into(),
+            k => format!(", and {k} key columns"),
+        },
         if r.drift { ": DRIFT" } else { "" }
     )?;
     let num = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "-".into());

@@ -310,8 +310,13 @@ fn data_watch_scores_each_new_batch_against_the_reference_and_keeps_the_scores()
     std::fs::copy(cached(2), landing.join("2025-02.csv")).unwrap();
     std::fs::copy(cached(1), landing.join("2025-03.csv")).unwrap();
     std::fs::write(landing.join("notes.txt"), "not a table\n").unwrap();
+    // A table that cannot be scored (not the reference's columns), first in the folder: named,
+    // and the batches after it are scored all the same.
+    std::fs::write(landing.join("2025-01.csv"), "a,b\n1,2\n").unwrap();
     let o = cli(&["data", "watch", p, "--model", "churn@1", l, "--once", "--format", "json"]);
     assert_eq!(o.status.code(), Some(1), "a batch drifted: {}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("2025-01.csv") && err.contains("not in the reference"), "{err}");
     let scores: Vec<Value> =
         String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(scores.len(), 2, "{scores:?}");
@@ -322,7 +327,12 @@ fn data_watch_scores_each_new_batch_against_the_reference_and_keeps_the_scores()
     assert_eq!(kept.len(), 2);
     let record = read_json(&project.join(scores[1]["record"].as_str().unwrap()));
     assert_eq!(record["reference"]["rev"], truth["commits"]["data-v2"]);
-    // Watching again scores nothing twice.
+    // Watching again scores nothing twice; the table it cannot score is trouble (exit 2) until
+    // it is gone.
+    let o = cli(&["data", "watch", p, "--model", "churn@1", l, "--once", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    std::fs::remove_file(landing.join("2025-01.csv")).unwrap();
     let o = cli(&["data", "watch", p, "--model", "churn@1", l, "--once", "--format", "json"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(o.stdout.is_empty());

@@ -65,6 +65,8 @@ pub fn run() {
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
+        // Drift notifications, sent from Rust (commands/monitor.rs); the page may not call it.
+        .plugin(tauri_plugin_notification::init())
         .manage(state)
         .on_window_event(|window, event| {
             if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
@@ -114,6 +116,10 @@ pub fn run() {
             commands::data::data_diff,
             commands::data::data_drift,
             commands::data::monitor_scores,
+            commands::monitor::monitor_watch,
+            commands::monitor::monitor_unwatch,
+            commands::monitor::monitor_watches,
+            commands::monitor::monitor_pick_folder,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Runlens desktop app");

@@ -24,8 +24,38 @@ pub struct Project {
     pub watching: AtomicBool,
     /// Where the watcher sends changes: the page's latest subscription.
     pub watch_channel: Mutex<Option<tauri::ipc::Channel<WatchMsg>>>,
-    /// Set when another project is opened: stops this one's scans and its watcher.
+    /// Set when another project is opened: stops this one's scans, its watcher and its folder
+    /// watches.
     pub cancel: Arc<AtomicBool>,
+    /// The folders watched for new batches to score (`monitor_watch`), one per target.
+    pub monitors: Mutex<Vec<Arc<MonitorWatch>>>,
+}
+
+/// A folder watched for new batches, scored against the version `target` (NAME@ALIAS or
+/// NAME@VERSION) names at each pass, on a thread of its own.
+pub struct MonitorWatch {
+    pub target: String,
+    /// Canonical.
+    pub dir: PathBuf,
+    pub started_at: i64,
+    /// Set by `monitor_unwatch`: the thread ends after its current pass.
+    pub stop: AtomicBool,
+    pub status: Mutex<MonitorStatus>,
+}
+
+/// What a folder watch did so far.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MonitorStatus {
+    /// The version the target named at the last pass that scored or found nothing new.
+    pub version: Option<u64>,
+    /// Batches scored, batches that drifted, and batches where a column crossed its threshold
+    /// (one notification each).
+    pub batches: u64,
+    pub drifted: u64,
+    pub crossings: u64,
+    /// The last pass's error, cleared by a pass that works.
+    pub last_error: Option<String>,
+    pub last_pass_at: Option<i64>,
 }
 
 pub struct AppState {

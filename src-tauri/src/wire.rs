@@ -1625,6 +1625,27 @@ impl From<runlens_core::MonitorScore> for MonitorScore {
     }
 }
 
+/// A folder watched for new batches in the app (`monitor_watch`): what it watches and what it did.
+#[derive(Serialize, Debug)]
+#[cfg_attr(test, derive(TS))]
+pub struct MonitorWatchState {
+    /// NAME@ALIAS or NAME@VERSION, resolved again at every pass.
+    pub target: String,
+    /// The folder, canonical.
+    pub dir: String,
+    pub started_at: i64,
+    /// The version the target named at the last pass.
+    pub version: Option<u64>,
+    /// Batches scored since it started, those that drifted, and those where a column crossed its
+    /// threshold (a notification each).
+    pub batches: u64,
+    pub drifted: u64,
+    pub crossings: u64,
+    /// Why the last pass failed (it tries again), or null.
+    pub last_error: Option<String>,
+    pub last_pass_at: Option<i64>,
+}
+
 /// Standard base64 with padding, for the card's images.
 pub fn base64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -1741,6 +1762,7 @@ mod tests {
             ReferenceData,
             MonitorScore,
             MonitorColumn,
+            MonitorWatchState,
         );
         out
     }

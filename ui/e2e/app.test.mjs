@@ -7,7 +7,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -930,7 +930,7 @@ describe("data versions", () => {
     assert.deepEqual(badges.plan, ["drift", "badge drift-drift"]);
     assert.deepEqual(badges.tenure, ["no drift", "badge drift-ok"]);
     const n = cli.columns.filter((c) => c.drift).length;
-    assert.equal(await waitText(driver, "#drift-summary .drift-verdict", /columns drifted/), `${n} of ${cli.columns.length} columns drifted (rules: runlens)`);
+    assert.equal(await waitText(driver, "#drift-summary .drift-verdict", /columns drifted/), `${n} of ${cli.columns.filter((c) => c.method !== "id").length} columns drifted, and a key column (rules: runlens)`);
     // The tooltip: the method, the deciding score and the effect sizes.
     const title = await (await driver.findElement(By.css(badge("monthly_charges")))).getAttribute("title");
     assert.match(title, /method: Kolmogorov-Smirnov/);
@@ -1048,6 +1048,7 @@ describe("monitoring a model's data", () => {
   before(async () => {
     ok(["registry", "register", project, truth.runs.v2, "models/model.json", "--name", "churn"]);
     ok(["data", "reference", project, "churn@1", "data/train.csv@data-v2"]);
+    ok(["registry", "alias", project, "churn@1", "champion"]);
     // Two batches land: February's data again (no drift), then March's (drifted).
     mkdirSync(landing, { recursive: true });
     const cached = (k) => {
@@ -1058,6 +1059,9 @@ describe("monitoring a model's data", () => {
     cpSync(cached(1), join(landing, "2025-03.csv"));
     const w = run(["data", "watch", project, "--model", "churn@1", landing, "--once", "--format", "json"]);
     assert.equal(w.status, 1, `a batch drifted: ${w.stderr}`);
+    // The columns that crossed their threshold, on stderr (stdout is the scores' JSON).
+    assert.match(w.stderr, /^crossed: churn@1 .*2025-03\.csv: .*monthly_charges/m);
+    assert.doesNotMatch(w.stderr, /2025-02\.csv/);
     driver = await session([project]);
     await driver.manage().window().setRect({ width: 1280, height: 800 });
   });
@@ -1096,6 +1100,90 @@ describe("monitoring a model's data", () => {
     await (await driver.findElement(By.css("#reference-data a.data-link"))).click();
     await driver.wait(until.elementLocated(By.css(`#data-preview[data-rev="${v2}"]`)), 10000);
     await waitText(driver, "#data-summary", /^560 rows/, 20000);
+  });
+
+  check("the app watches a folder: new batches are scored, shown, and a crossing is notified", () => driver, async () => {
+    await (await driver.findElement(By.css("[data-tab=models]"))).click();
+    await (await driver.wait(until.elementLocated(By.css('.model-item[data-model="churn"][data-source="runlens"]')), 20000)).click();
+    await driver.wait(until.elementLocated(By.css('#version-detail[data-version="1"]')), 10000);
+    await driver.wait(until.elementLocated(By.css('#monitoring[data-batches="3"]')), 15000);
+    await (await driver.findElement(By.css("#monitor-watch-open"))).click();
+    // The alias on this version is the default target.
+    const target = await driver.findElement(By.css("#monitor-watch-target"));
+    assert.equal(await target.getAttribute("value"), "churn@champion");
+    // Into a folder typed into the field (the Choose… button runs the system's folder dialog).
+    const incoming = join(dir, "incoming");
+    mkdirSync(incoming, { recursive: true });
+    await (await driver.findElement(By.css("#monitor-watch-dir"))).sendKeys(incoming);
+    await (await driver.findElement(By.css("#monitor-watch-start"))).click();
+    const watchCss = '.monitor-watch[data-target="churn@champion"]';
+    await waitText(driver, watchCss, /churn@champion → v1 · 0 batches scored/, 10000);
+    assert.ok((await text(driver, `${watchCss} .watch-dir`)).endsWith("incoming"));
+    // The notification goes to the desktop's notification server (org.freedesktop.Notifications
+    // on the session bus); this bus has none, so the call is watched, not answered.
+    const bus = !!process.env.DBUS_SESSION_BUS_ADDRESS;
+    let seen = "";
+    const monitor = bus ? spawn("dbus-monitor", ["--session", "interface='org.freedesktop.Notifications'"], { stdio: ["ignore", "pipe", "ignore"] }) : null;
+    try {
+      if (monitor) {
+        monitor.stdout.on("data", (d) => (seen += d));
+        await driver.wait(async () => seen.length > 0, 5000, "dbus-monitor is listening");
+      }
+      // Two batches land at once, scored in name order: February's data plus a row (no drift),
+      // then March's plus a row (drifted: its columns cross, against the batch before it).
+      const cached = (k) => {
+        const md5 = truth.versions["data/train.csv"][k].md5;
+        return join(project, ".dvc", "cache", "files", "md5", md5.slice(0, 2), md5.slice(2));
+      };
+      const land = (k, name) => {
+        const lines = readFileSync(cached(k), "utf8").trimEnd().split("\n");
+        const f = join(incoming, name);
+        writeFileSync(f, [...lines, lines[lines.length - 1]].join("\n") + "\n");
+        // Older than the two seconds a file is given to settle: the next pass takes it.
+        const past = new Date(Date.now() - 10000);
+        utimesSync(f, past, past);
+      };
+      land(2, "a-feb.csv");
+      land(1, "b-mar.csv");
+      // The batches show in the Monitoring table (the project watcher reports the scores' files).
+      await driver.wait(until.elementLocated(By.css('#monitoring[data-batches="5"]')), 20000, "the watched batches show");
+      const rows = await driver.executeScript(() => [...document.querySelectorAll("#monitor-batches tbody tr")].map((tr) => [...tr.children].map((td) => td.textContent)));
+      assert.deepEqual(rows.slice(0, 2).map((r) => [r[0], r[2]]), [["b-mar.csv", "yes"], ["a-feb.csv", "no"]]);
+      assert.match(rows[0][3], /monthly_charges/);
+      await waitText(driver, watchCss, /2 batches scored · 1 drifted · 1 notification/, 10000);
+      // The CLI reads the same scores from the project.
+      const kept = readdirSync(join(project, ".runlens", "monitor", "churn"));
+      assert.equal(kept.length, 5, kept.join(", "));
+      if (monitor) {
+        await driver
+          .wait(async () => /member=Notify/.test(seen) && seen.includes('"Drift: churn v1"') && /monthly_charges[^"]*crossed their drift thresholds in b-mar\.csv"/.test(seen), 10000, "a notification is sent")
+          .catch((e) => {
+            throw new Error(`${e.message}; dbus-monitor saw: ${seen}`);
+          });
+        assert.equal((seen.match(/member=Notify\b/g) ?? []).length, 1, `one notification: ${seen}`);
+        console.log("# notification: Notify was called over D-Bus (no server answered)");
+      } else {
+        console.log("# notification: not checked (no D-Bus session bus)");
+      }
+    } finally {
+      monitor?.kill();
+    }
+    // No notification server answered: the app goes on, with no error shown.
+    assert.equal((await driver.findElements(By.css(`${watchCss} .watch-error`))).length, 0);
+    assert.deepEqual(await driver.executeScript(() => window.__runlensErrors ?? []), []);
+    await driver.executeScript(() => document.querySelector("#monitor-watches").scrollIntoView({ block: "center" }));
+    await shot(driver, "monitoring-watch");
+    // Stop: the watch is gone, and a batch landing after it is not scored.
+    await (await driver.findElement(By.css(`${watchCss} .watch-stop`))).click();
+    await driver.wait(async () => (await driver.findElements(By.css(watchCss))).length === 0, 5000, "the watch stops");
+    cpSync(join(incoming, "b-mar.csv"), join(incoming, "c-late.csv"));
+    appendFileSync(join(incoming, "c-late.csv"), readFileSync(join(incoming, "b-mar.csv"), "utf8").trimEnd().split("\n").pop() + "\n");
+    utimesSync(join(incoming, "c-late.csv"), new Date(Date.now() - 10000), new Date(Date.now() - 10000));
+    await sleep(3000);
+    assert.equal(readdirSync(join(project, ".runlens", "monitor", "churn")).length, 5, "nothing scored after Stop");
+    // A page cannot watch the app's own files, nor send a notification itself.
+    assert.equal(await ipc(driver, "monitor_watch", { target: "churn@champion", dir: DATA }), "forbidden");
+    assert.match(await ipc(driver, "plugin:notification|notify", { options: { title: "from the page" } }), /not allowed/);
   });
 });
 

@@ -1,4 +1,4 @@
-import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { type FormEvent, type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, errorMessage } from "./api";
 import { BundleDialog } from "./BundleDialog";
 import { fmtBytes, fmtNum, fmtTime, plural } from "./format";
@@ -28,10 +28,10 @@ import {
   visibleVersions,
   type CompareRow,
 } from "./registry";
-import type { HistoryItem, Me, ModelCard, MonitorScore, Problem, RegModel, RegVersion, RegistryChange, RegistryPolicy } from "./types";
+import type { HistoryItem, Me, ModelCard, MonitorScore, MonitorWatchState, Problem, RegModel, RegVersion, RegistryChange, RegistryPolicy } from "./types";
 import { lowerIsBetter } from "./diff";
 import { DataUsed, type DataFocus } from "./DataView";
-import { alarmShare, monitorBatches, monitorSummary, referenceText, type Batch } from "./data";
+import { alarmShare, monitorBatches, monitorSummary, referenceText, targetModel, watchSummary, watchTargets, type Batch } from "./data";
 
 export interface ModelFocus {
   name: string;
@@ -873,7 +873,7 @@ function VersionDetail(props: {
 
         </section>
       </div>
-      {model.source === "runlens" && <Monitoring model={model} version={v.version} />}
+      {model.source === "runlens" && <Monitoring model={model} version={v.version} hasReference={!!v.dataset} />}
       <section>
           <h3>
             Files{" "}
@@ -915,16 +915,21 @@ function VersionDetail(props: {
   );
 }
 
-/** The batches `data watch` scored against this version's reference data: share drifted per batch, and the latest batches. */
-function Monitoring(props: { model: RegModel; version: number }) {
+/**
+ * The batches `data watch` scored against this version's reference data: share drifted per batch,
+ * and the latest batches; and the folders the app watches for new batches of this model.
+ */
+function Monitoring(props: { model: RegModel; version: number; hasReference: boolean }) {
   const [scores, setScores] = useState<MonitorScore[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [watches, setWatches] = useState<MonitorWatchState[]>([]);
+  const name = props.model.name;
   useEffect(() => {
     let gone = false;
-    api.monitorScores(props.model.name).then(
+    api.monitorScores(name).then(
       (s) => {
         if (gone) return;
-        setScores(s);
+        setScores(s ?? []);
         setError(null);
       },
       (e) => !gone && setError(errorMessage(e)),
@@ -932,42 +937,172 @@ function Monitoring(props: { model: RegModel; version: number }) {
     return () => {
       gone = true;
     };
-  }, [props.model]);
+  }, [props.model, name]);
+  // The watches' state: read every second while this model has one (they change on their own).
+  // The batches they score reach the table as the CLI's do: the project watcher reports the
+  // scores' files and the view reloads the model.
+  const watching = watches.length > 0;
+  const reloadWatches = useCallback(() => {
+    api.monitorWatches().then(
+      (all) => setWatches((all ?? []).filter((w) => targetModel(w.target) === name)),
+      () => {},
+    );
+  }, [name]);
+  useEffect(reloadWatches, [reloadWatches]);
+  useEffect(() => {
+    if (!watching) return;
+    const t = setInterval(reloadWatches, 1000);
+    return () => clearInterval(t);
+  }, [watching, reloadWatches]);
   const batches = useMemo(() => monitorBatches(scores ?? [], props.version), [scores, props.version]);
   if (error) return <div className="banner error small">Monitoring: {error}</div>;
-  if (batches.length === 0) return null;
+  if (batches.length === 0 && !props.hasReference && !watching) return null;
   const latest = batches.slice(-10).reverse();
   return (
     <section className="monitoring" id="monitoring" data-batches={batches.length}>
       <h3>Monitoring</h3>
-      <p className="small monitor-summary" id="monitor-summary">
-        {monitorSummary(batches)} <span className="muted">· scored by runlens data watch against the reference data</span>
-      </p>
-      <MonitorChart batches={batches} />
-      <table className="grid batches" id="monitor-batches">
-        <thead>
-          <tr>
-            <th>batch</th>
-            <th>scored</th>
-            <th>drift</th>
-            <th>drifted columns</th>
-          </tr>
-        </thead>
-        <tbody>
-          {latest.map((b) => (
-            <tr key={b.record} data-batch={b.n} data-drift={b.drift ? "yes" : "no"}>
-              <td>
-                <code title={b.file}>{b.name}</code>
-              </td>
-              <td className="nowrap">{fmtTime(b.at)}</td>
-              <td className={b.drift ? "drift-yes" : "drift-no"}>{b.drift ? "yes" : "no"}</td>
-              <td>{b.drifted.length ? b.drifted.join(", ") : <span className="muted">none</span>}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {batches.length > latest.length && <p className="muted small">The latest {latest.length} of {batches.length} batches.</p>}
+      {batches.length > 0 ? (
+        <>
+          <p className="small monitor-summary" id="monitor-summary">
+            {monitorSummary(batches)} <span className="muted">· scored by runlens data watch against the reference data</span>
+          </p>
+          <MonitorChart batches={batches} />
+          <table className="grid batches" id="monitor-batches">
+            <thead>
+              <tr>
+                <th>batch</th>
+                <th>scored</th>
+                <th>drift</th>
+                <th>drifted columns</th>
+              </tr>
+            </thead>
+            <tbody>
+              {latest.map((b) => (
+                <tr key={b.record} data-batch={b.n} data-drift={b.drift ? "yes" : "no"}>
+                  <td>
+                    <code title={b.file}>{b.name}</code>
+                  </td>
+                  <td className="nowrap">{fmtTime(b.at)}</td>
+                  <td className={b.drift ? "drift-yes" : "drift-no"}>{b.drift ? "yes" : "no"}</td>
+                  <td>{b.drifted.length ? b.drifted.join(", ") : <span className="muted">none</span>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {batches.length > latest.length && <p className="muted small">The latest {latest.length} of {batches.length} batches.</p>}
+        </>
+      ) : (
+        <p className="muted small" id="monitor-summary">
+          No batches scored against this version yet.
+        </p>
+      )}
+      <MonitorWatches model={props.model} version={props.version} watches={watches} onChange={reloadWatches} />
     </section>
+  );
+}
+
+/** The folders watched for this model's new batches, Stop for each, and "Watch a folder…". */
+function MonitorWatches(props: { model: RegModel; version: number; watches: MonitorWatchState[]; onChange: () => void }) {
+  const targets = useMemo(() => watchTargets(props.model, props.version), [props.model, props.version]);
+  const [open, setOpen] = useState(false);
+  const [target, setTarget] = useState(targets[0].target);
+  const [dir, setDir] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  // The default on another version; a choice kept while the model reloads, unless it went away.
+  const first = targets[0].target;
+  useEffect(() => setTarget(first), [props.version, props.model.name]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => {
+    if (!targets.some((t) => t.target === target)) setTarget(first);
+  }, [targets, target, first]);
+  const choose = async () => {
+    try {
+      const picked = await api.monitorPickFolder(dir.trim() || null);
+      if (picked) setDir(picked);
+    } catch (e) {
+      setProblem(errorMessage(e));
+    }
+  };
+  const start = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setProblem(null);
+    try {
+      await api.monitorWatch(target, dir.trim());
+      setOpen(false);
+      props.onChange();
+    } catch (err) {
+      setProblem(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const stop = async (t: string) => {
+    try {
+      await api.monitorUnwatch(t);
+    } catch (err) {
+      setProblem(errorMessage(err));
+    }
+    props.onChange();
+  };
+  return (
+    <div className="monitor-watches" id="monitor-watches">
+      {props.watches.map((w) => (
+        <div key={w.target} className="monitor-watch" data-target={w.target} data-batches={w.batches} data-crossings={w.crossings}>
+          <span className="small">
+            Watching <code className="watch-dir">{w.dir}</code> · <span className="watch-summary">{watchSummary(w)}</span>
+            {w.last_pass_at !== null && <span className="muted"> · last look {fmtTime(w.last_pass_at)}</span>}
+          </span>
+          <button type="button" className="watch-stop" onClick={() => stop(w.target)}>
+            Stop
+          </button>
+          {w.last_error && <div className="banner error small watch-error">Last pass failed: {w.last_error}</div>}
+        </div>
+      ))}
+      {!open ? (
+        <button type="button" id="monitor-watch-open" onClick={() => setOpen(true)}>
+          Watch a folder…
+        </button>
+      ) : (
+        <form className="monitor-watch-form" id="monitor-watch-form" onSubmit={start}>
+          <label>
+            Score new batches against
+            <select id="monitor-watch-target" value={target} onChange={(e) => setTarget(e.target.value)} disabled={busy}>
+              {targets.map((t) => (
+                <option key={t.target} value={t.target}>
+                  {t.label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Folder
+            <span className="folder-row">
+              <input id="monitor-watch-dir" value={dir} onChange={(e) => setDir(e.target.value)} disabled={busy} spellCheck={false} placeholder="/data/landing" />
+              <button type="button" id="monitor-watch-choose" onClick={choose} disabled={busy}>
+                Choose…
+              </button>
+            </span>
+          </label>
+          <p className="muted small">
+            Each new table in the folder (CSV, TSV, JSONL, Parquet) is scored every two seconds; a desktop notification tells when a column starts drifting.
+          </p>
+          <span className="actions">
+            <button type="submit" id="monitor-watch-start" className="primary" disabled={busy || !dir.trim()}>
+              Start watching
+            </button>
+            <button type="button" onClick={() => (setOpen(false), setProblem(null))} disabled={busy}>
+              Cancel
+            </button>
+          </span>
+        </form>
+      )}
+      {problem && (
+        <div className="banner error small" id="monitor-watch-error">
+          {problem}
+        </div>
+      )}
+    </div>
   );
 }
 

@@ -14,6 +14,7 @@ import type {
   DriftReport,
   DriftRules,
   MonitorScore,
+  MonitorWatchState,
   DataListing,
   DataProfile,
   DataProgress,
@@ -153,6 +154,15 @@ export const api = {
   dataDrift: (reference: string, current: string, rules: DriftRules = "runlens") => invoke<DriftReport>("data_drift", { reference, current, rules }),
   /** The batches `data watch` scored for a model (every version), oldest first. */
   monitorScores: (model: string) => invoke<MonitorScore[]>("monitor_scores", { model }),
+  /** Watches `dir` for new batches scored against the version `target` (NAME@ALIAS or NAME@VERSION)
+   * names, every two seconds, with a desktop notification when a column crosses its threshold. */
+  monitorWatch: (target: string, dir: string) => invoke<MonitorWatchState>("monitor_watch", { target, dir }),
+  /** Stops watching for `target`; true when it was watched. */
+  monitorUnwatch: (target: string) => invoke<boolean>("monitor_unwatch", { target }),
+  /** The open project's folder watches. */
+  monitorWatches: () => invoke<MonitorWatchState[]>("monitor_watches"),
+  /** The folder dialog for a folder to watch, opened at `start`; null when cancelled. */
+  monitorPickFolder: (start: string | null) => invoke<string | null>("monitor_pick_folder", { start }),
 };
 
 function asBuffer(b: ArrayBuffer | Uint8Array | number[]): ArrayBuffer {

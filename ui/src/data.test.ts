@@ -7,6 +7,9 @@ import {
   driftSummary,
   driftTitle,
   monitorBatches,
+  targetModel,
+  watchSummary,
+  watchTargets,
   monitorSummary,
   num3,
   referenceText,
@@ -32,7 +35,7 @@ import {
   versionsUsedBy,
   versionTitle,
 } from "./data";
-import type { ColumnDrift, ColumnStats, DataDiff, DataListing, DataProfile, DataVersion, DriftReport, MonitorScore, Run } from "./types";
+import type { ColumnDrift, ColumnStats, DataDiff, DataListing, DataProfile, DataVersion, DriftReport, MonitorScore, MonitorWatchState, Run } from "./types";
 
 function ver(rev: string, extra: Partial<DataVersion> = {}): DataVersion {
   return { rev, at: rev === "workspace" ? null : 1, message: rev === "workspace" ? null : `msg ${rev}`, md5: "m", size: 10, nfiles: null, in_cache: true, runs: [], models: [], ...extra };
@@ -316,7 +319,7 @@ describe("drift badges", () => {
 
   it("counts the drifted columns in one line, with the rules", () => {
     const r = report([cd("id", { method: "id" }), cd("tenure"), cd("monthly_charges", { drift: true }), cd("plan", { method: "chi2_contingency", drift: true }), cd("churned")]);
-    expect(driftSummary(r)).toBe("2 of 5 columns drifted (rules: runlens)");
+    expect(driftSummary(r)).toBe("2 of 4 columns drifted, and a key column (rules: runlens)");
     expect(driftSummary(report([cd("a")], "evidently"))).toBe("0 of 1 column drifted (rules: evidently)");
     const b = driftBadges(r);
     expect([...b.keys()]).toEqual(["id", "tenure", "monthly_charges", "plan", "churned"]);
@@ -355,5 +358,28 @@ describe("monitoring", () => {
     expect(batchName("plain.csv")).toBe("plain.csv");
     expect(referenceText({ path: "data/train.csv", rev: "4558dd4504653e5e35c9f4d3bc759f32e8f3bb57" })).toBe("data/train.csv@4558dd45");
     expect(referenceText({ path: "data/train.csv", rev: "workspace" })).toBe("data/train.csv@workspace");
+  });
+});
+
+describe("watching a folder", () => {
+  it("offers the model's aliases, those on the version first, then the version itself", () => {
+    const model = { name: "churn", aliases: { staging: 2, champion: 1, archive: 1 } };
+    expect(watchTargets(model, 1).map((t) => [t.target, t.label, t.version])).toEqual([
+      ["churn@archive", "@archive (now v1)", 1],
+      ["churn@champion", "@champion (now v1)", 1],
+      ["churn@staging", "@staging (now v2)", 2],
+      ["churn@1", "v1 only", 1],
+    ]);
+    expect(watchTargets(model, 2)[0].target).toBe("churn@staging");
+    expect(watchTargets({ name: "m@x", aliases: {} }, 3).map((t) => t.target)).toEqual(["m@x@3"]);
+    expect(targetModel("m@x@3")).toBe("m@x");
+    expect(targetModel("churn@champion")).toBe("churn");
+  });
+
+  it("says what a watch did", () => {
+    const w: MonitorWatchState = { target: "churn@champion", dir: "/land", started_at: 1, version: 2, batches: 0, drifted: 0, crossings: 0, last_error: null, last_pass_at: null };
+    expect(watchSummary(w)).toBe("churn@champion → v2 · 0 batches scored");
+    expect(watchSummary({ ...w, batches: 1, drifted: 1, crossings: 1 })).toBe("churn@champion → v2 · 1 batch scored · 1 drifted · 1 notification");
+    expect(watchSummary({ ...w, version: null, batches: 3, drifted: 0 })).toBe("churn@champion · 3 batches scored · 0 drifted");
   });
 });

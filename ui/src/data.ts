@@ -1,7 +1,7 @@
 // The Data view's pure logic: versions and their labels, runs and models per version, the
 // histograms of two versions on shared bins, the diff's summaries, the key columns to offer.
 import { fmtNum, fmtTime, plural, toNumber } from "./format";
-import type { Cell, ColumnDrift, ColumnStats, DataDiff, DataItem, DataListing, DataProfile, DataProgress, DataVersion, DriftReport, DriftRules, FolderFiles, Histogram, MonitorColumn, MonitorScore, Num, Run } from "./types";
+import type { Cell, ColumnDrift, ColumnStats, DataDiff, DataItem, DataListing, DataProfile, DataProgress, DataVersion, DriftReport, DriftRules, FolderFiles, Histogram, MonitorColumn, MonitorScore, MonitorWatchState, Num, Run } from "./types";
 
 export const WORKSPACE = "workspace";
 
@@ -308,11 +308,12 @@ const METHOD_NAMES: Record<string, string> = {
   id: "none: a key column (every value distinct)",
   text: "none: a text column (not reproduced)",
   none: "none: a side has no values",
+  null_share: "two-proportion z test of the null share",
 };
 
 /** Whether a method's score is a p-value (else a distance). */
 export function scoreIsP(method: string): boolean {
-  return ["ks", "chi2_contingency", "chisquare", "z"].includes(method);
+  return ["ks", "chi2_contingency", "chisquare", "z", "null_share"].includes(method);
 }
 
 /** A statistic for a tooltip: 3 significant digits, tiny p-values in exponent form. */
@@ -371,7 +372,10 @@ export function driftBadges(r: DriftReport): Map<string, DriftBadge> {
 /** The line above the distributions: "2 of 5 columns drifted (rules: runlens)". */
 export function driftSummary(r: DriftReport): string {
   const n = r.columns.filter((c) => c.drift).length;
-  return `${n} of ${plural(r.columns.length, "column")} drifted (rules: ${r.rules})`;
+  // Key columns cannot drift; the engine's share leaves them out, and so does this count.
+  const keys = r.columns.filter((c) => c.method === "id").length;
+  const and = keys === 0 ? "" : keys === 1 ? ", and a key column" : `, and ${keys} key columns`;
+  return `${n} of ${plural(r.columns.length - keys, "column")} drifted${and} (rules: ${r.rules})`;
 }
 
 export const DRIFT_RULES: DriftRules[] = ["runlens", "evidently"];
@@ -444,4 +448,44 @@ export function monitorSummary(batches: Batch[]): string {
   if (batches.length === 0) return "no batches scored";
   const drifted = batches.filter((b) => b.drift).length;
   return `${batches.length} batch${batches.length === 1 ? "" : "es"} · ${drifted} drifted · last ${fmtTime(batches[batches.length - 1].at)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Watching a folder for new batches, in the app
+
+/** A target a folder can be watched for: an alias of the model, or the version itself. */
+export interface WatchTarget {
+  /** NAME@ALIAS or NAME@VERSION, as the engine takes it. */
+  target: string;
+  label: string;
+  /** The version it names now. */
+  version: number;
+}
+
+/**
+ * What a version's folder watch may follow: the model's aliases (those on `version` first, then by
+ * name), then the version itself, which never moves. The first is the default.
+ */
+export function watchTargets(model: { name: string; aliases: Record<string, number> }, version: number): WatchTarget[] {
+  const aliases = Object.entries(model.aliases)
+    .sort(([a, va], [b, vb]) => Number(vb === version) - Number(va === version) || (a < b ? -1 : a > b ? 1 : 0))
+    .map(([alias, v]) => ({ target: `${model.name}@${alias}`, label: `@${alias} (now v${v})`, version: v }));
+  return [...aliases, { target: `${model.name}@${version}`, label: `v${version} only`, version }];
+}
+
+/** The model a target names: what comes before its last "@". */
+export function targetModel(target: string): string {
+  const i = target.lastIndexOf("@");
+  return i > 0 ? target.slice(0, i) : target;
+}
+
+/** A watch's line: "churn@champion → v2 · 3 batches scored · 1 drifted · 1 notification". */
+export function watchSummary(w: MonitorWatchState): string {
+  const parts = [
+    `${w.target}${w.version !== null ? ` → v${w.version}` : ""}`,
+    `${w.batches} batch${w.batches === 1 ? "" : "es"} scored`,
+  ];
+  if (w.batches > 0) parts.push(`${w.drifted} drifted`);
+  if (w.crossings > 0) parts.push(plural(w.crossings, "notification"));
+  return parts.join(" · ");
 }

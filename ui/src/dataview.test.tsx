@@ -206,7 +206,7 @@ describe("data view", () => {
     expect(calls.find(([c]) => c === "data_drift")?.[1]).toEqual({ reference: `data/t.csv@${C2}`, current: "data/t.csv@workspace", rules: "runlens" });
     expect(x.querySelector(".badge.drift-drift")!.getAttribute("title")).toContain("method: Kolmogorov-Smirnov");
     expect(document.querySelector('.dist-card[data-column="plan"] .badge')!.textContent).toBe("no drift");
-    expect(document.querySelector("#drift-summary")!.textContent).toContain("1 of 3 columns drifted (rules: runlens)");
+    expect(document.querySelector("#drift-summary")!.textContent).toContain("1 of 2 columns drifted, and a key column (rules: runlens)");
     fireEvent.click(document.querySelector('#drift-summary button[data-rules="evidently"]')!);
     await waitFor(() => expect(document.querySelector('.dist-card[data-column="plan"] .badge')!.textContent).toBe("drift"));
     expect(calls.filter(([c]) => c === "data_drift").at(-1)![1].rules).toBe("evidently");

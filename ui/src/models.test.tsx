@@ -454,3 +454,76 @@ describe("export bundle dialog", () => {
     expect(document.querySelector("#act-bundle")).toBeNull();
   });
 });
+
+describe("watching a folder for new batches", () => {
+  it("starts a watch of the alias on the version, shows what it did, and stops it", async () => {
+    const calls: [string, unknown][] = [];
+    const watches: Record<string, unknown>[] = [];
+    const ds = { path: "data/train.csv", rev: "4558dd4504653e5e35c9f4d3bc759f32e8f3bb57", md5: null, size: null, dvc_md5: null };
+    const m = model({ versions: [version(1, { dataset: ds }), version(2, { aliases: ["champion"], stage: "Production", dataset: ds })] });
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      switch (cmd) {
+        case "registry_models":
+          return [m];
+        case "registry_me":
+          return ME;
+        case "registry_policy":
+          return NO_POLICY;
+        case "registry_history":
+          return history();
+        case "monitor_scores":
+          return [];
+        case "monitor_watches":
+          return watches;
+        case "monitor_pick_folder":
+          return "/data/landing";
+        case "monitor_watch": {
+          const { target, dir } = args as { target: string; dir: string };
+          const w = { target, dir, started_at: 1, version: 2, batches: 1, drifted: 1, crossings: 1, last_error: "data/x.csv: no such file", last_pass_at: 1767607200000 };
+          watches.push(w);
+          return w;
+        }
+        case "monitor_unwatch":
+          watches.splice(0);
+          return true;
+        default:
+          return null;
+      }
+    });
+    render(<View />);
+    // A version with reference data has the section before any batch is scored.
+    await waitFor(() => expect(document.querySelector("#monitoring")?.textContent).toContain("No batches scored against this version yet"));
+    fireEvent.click(screen.getByText("Watch a folder…"));
+    const select = document.querySelector("#monitor-watch-target") as HTMLSelectElement;
+    expect([...select.options].map((o) => o.value)).toEqual(["churn@champion", "churn@2"]);
+    expect(select.value).toBe("churn@champion");
+    // Start needs a folder: the dialog (run by the shell) or typed.
+    expect((document.querySelector("#monitor-watch-start") as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.click(screen.getByText("Choose…"));
+    await waitFor(() => expect((document.querySelector("#monitor-watch-dir") as HTMLInputElement).value).toBe("/data/landing"));
+    fireEvent.click(screen.getByText("Start watching"));
+    await waitFor(() => expect(document.querySelector('.monitor-watch[data-target="churn@champion"]')).toBeTruthy());
+    expect(calls.find(([c]) => c === "monitor_watch")?.[1]).toEqual({ target: "churn@champion", dir: "/data/landing" });
+    const w = document.querySelector(".monitor-watch") as HTMLElement;
+    expect(w.textContent).toContain("/data/landing");
+    expect(w.textContent).toContain("churn@champion → v2 · 1 batch scored · 1 drifted · 1 notification");
+    expect(w.querySelector(".watch-error")!.textContent).toBe("Last pass failed: data/x.csv: no such file");
+    expect(document.querySelector("#monitor-watch-form")).toBeNull();
+    fireEvent.click(within(w).getByText("Stop"));
+    await waitFor(() => expect(document.querySelector(".monitor-watch")).toBeNull());
+    expect(calls.find(([c]) => c === "monitor_unwatch")?.[1]).toEqual({ target: "churn@champion" });
+  });
+
+  it("shows the shell's refusal in place", async () => {
+    const ds = { path: "data/train.csv", rev: "workspace", md5: null, size: null, dvc_md5: null };
+    mockRegistry({ models: [model({ aliases: {}, versions: [version(1, { dataset: ds })] })] }, [], (cmd) => (cmd === "monitor_watch" ? "churn@1 has no reference dataset" : null));
+    render(<View />);
+    fireEvent.click(await screen.findByText("Watch a folder…"));
+    expect((document.querySelector("#monitor-watch-target") as HTMLSelectElement).value).toBe("churn@1");
+    fireEvent.change(document.querySelector("#monitor-watch-dir")!, { target: { value: "/tmp/in" } });
+    fireEvent.click(screen.getByText("Start watching"));
+    expect((await screen.findByText(/has no reference dataset/)).id).toBe("monitor-watch-error");
+    expect(document.querySelector(".monitor-watch")).toBeNull();
+  });
+});

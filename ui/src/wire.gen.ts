@@ -762,3 +762,29 @@ columns: Array<MonitorColumn>,
 record: string, };
 
 export type MonitorColumn = { name: string, drift: boolean, method: string, score: Num | null, psi: Num | null, js: Num | null, wasserstein_norm: Num | null, null_share: NullShare, };
+
+/**
+ * A folder watched for new batches in the app (`monitor_watch`): what it watches and what it did.
+ */
+export type MonitorWatchState = { 
+/**
+ * NAME@ALIAS or NAME@VERSION, resolved again at every pass.
+ */
+target: string, 
+/**
+ * The folder, canonical.
+ */
+dir: string, started_at: number, 
+/**
+ * The version the target named at the last pass.
+ */
+version: number | null, 
+/**
+ * Batches scored since it started, those that drifted, and those where a column crossed its
+ * threshold (a notification each).
+ */
+batches: number, drifted: number, crossings: number, 
+/**
+ * Why the last pass failed (it tries again), or null.
+ */
+last_error: string | null, last_pass_at: number | null, };

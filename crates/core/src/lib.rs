@@ -32,7 +32,7 @@ pub use bundle::{
     verify_bundle, Bundle, BundleCheck, BundleFormat, BundleOptions, BundlePlan, BundleProgress, Compression,
     PlannedFile,
 };
-pub use data::monitor::MonitorScore;
+pub use data::monitor::{crossed_columns, monitor_crossings, Crossing, MonitorPass, MonitorScore};
 pub use data::report::{drift_tables, ColumnData, ColumnDrift, DriftReport, DriftRules, DriftTable, TestValue};
 pub use files::write_file_atomic;
 pub use filter::mentioned_columns;

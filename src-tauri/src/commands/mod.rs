@@ -9,6 +9,7 @@ pub mod artifacts;
 pub mod bundle;
 pub mod charts;
 pub mod data;
+pub mod monitor;
 pub mod project;
 pub mod registry;
 pub mod runs;

@@ -101,6 +101,7 @@ pub async fn open_project(app: AppHandle, path: String, on_progress: Channel<Sca
             watching: AtomicBool::new(false),
             watch_channel: Mutex::new(None),
             cancel,
+            monitors: Mutex::new(Vec::new()),
         };
         *state.project.lock().expect("lock") = Some(Arc::new(project));
         if let Err(e) = state.remember(&root, runs, now_ms()) {

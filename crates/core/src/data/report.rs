@@ -392,6 +392,13 @@ fn read_table(
 ) -> Result<Vec<(String, Sample)>, Error> {
     let format = table::format_of(path)
         .ok_or_else(|| Error::Refused(format!("{path}: not a table Runlens reads (CSV, TSV, JSONL, Parquet)")))?;
+    if let Some(scanned) = table::scan_columns(fs, body, format) {
+        let sc = scanned.map_err(|e| match e {
+            Error::Project(m) => Error::Project(format!("{at}: {m}")),
+            other => other,
+        })?;
+        return Ok(from_scan(sc));
+    }
     let mut t = Table { names: Vec::new(), cols: Vec::new(), rows: 0 };
     table::read_body(fs, body, format, &mut t).map_err(|e| match e {
         Error::Project(m) => Error::Project(format!("{at}: {m}")),
@@ -399,6 +406,25 @@ fn read_table(
     })?;
     let rows = t.rows;
     Ok(t.names.into_iter().zip(t.cols.into_iter().map(|c| c.finish(rows))).collect())
+}
+
+/// A table's columns from the scanner's statistics columns (typed the same way as [`Collect`]).
+fn from_scan(sc: table::scan::Scanned) -> Vec<(String, Sample)> {
+    let rows = sc.rows;
+    sc.names
+        .into_iter()
+        .zip(sc.cols)
+        .map(|(name, col)| {
+            let d = col.into_drift();
+            let mut nums = d.nums;
+            crate::table::stats::sort_f64(&mut nums);
+            let mut cats = BTreeMap::new();
+            for (k, n) in d.counts {
+                *cats.entry(k).or_default() += n;
+            }
+            (name, Sample { kind: d.kind, rows, nulls: d.nulls, nums, cats })
+        })
+        .collect()
 }
 
 /// Reads a table outside the project (the user named it): text formats streamed, Parquet whole.
@@ -409,6 +435,13 @@ fn read_outside(path: &Path, spec: &str) -> Result<Vec<(String, Sample)>, Error>
     };
     let format = table::format_of(spec)
         .ok_or_else(|| Error::Refused(format!("{spec}: not a table Runlens reads (CSV, TSV, JSONL, Parquet)")))?;
+    let parent = crate::files::ProjectFs::new(path.parent().unwrap_or(path));
+    if let Some(scanned) = table::scan_columns(&parent, &crate::versions::Body::File(path.to_path_buf()), format) {
+        return scanned.map(from_scan).map_err(|e| match e {
+            Error::Project(m) => Error::Project(format!("{spec}: {m}")),
+            other => other,
+        });
+    }
     if format == table::Format::Parquet {
         let bytes = std::fs::read(path).map_err(io)?;
         let fs = crate::files::ProjectFs::new(path.parent().unwrap_or(path));
@@ -721,4 +754,40 @@ fn evidently_column(
     col.score = Some(score);
     col.drift = test.drifted(score);
     Ok(Some(col))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scanner's columns (`from_scan`) are the row reader's (`Collect`), value for value, on
+    /// the fixtures' tricky tables and every drift fixture.
+    #[test]
+    fn the_scanner_reads_columns_as_the_row_reader_does() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+        let mut files = vec![fixtures.join("tables/tricky.csv"), fixtures.join("tables/tricky.parquet")];
+        for case in std::fs::read_dir(fixtures.join("drift_rules")).unwrap().flatten() {
+            for side in ["reference.csv", "current.csv"] {
+                if case.path().join(side).is_file() {
+                    files.push(case.path().join(side));
+                }
+            }
+        }
+        assert!(files.len() > 6, "{files:?}");
+        for file in files {
+            let fs = crate::files::ProjectFs::new(file.parent().unwrap());
+            let body = crate::versions::Body::File(file.clone());
+            let format = table::format_of(&file.to_string_lossy()).unwrap();
+            let fast = from_scan(table::scan_columns(&fs, &body, format).expect("scanned").unwrap());
+            let mut t = Table { names: Vec::new(), cols: Vec::new(), rows: 0 };
+            table::read_body(&fs, &body, format, &mut t).unwrap();
+            let rows = t.rows;
+            let slow: Vec<(String, Sample)> =
+                t.names.into_iter().zip(t.cols.into_iter().map(|c| c.finish(rows))).collect();
+            assert_eq!(fast.len(), slow.len(), "{}", file.display());
+            for (f, s) in fast.iter().zip(&slow) {
+                assert_eq!(f, s, "{}: column {}", file.display(), s.0);
+            }
+        }
+    }
 }

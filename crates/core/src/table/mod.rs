@@ -5,7 +5,7 @@
 //! of only `true`/`false` is "boolean"; anything else is "string".
 
 pub(crate) mod diff;
-mod scan;
+pub(crate) mod scan;
 pub(crate) mod stats;
 
 use std::io::Read;
@@ -605,6 +605,32 @@ fn scan_parquet_groups<R: parquet::file::reader::ChunkReader + 'static>(
 /// A flat Parquet file of plain types, its row groups scanned column by column into the columns'
 /// statistics: by two threads (the first and the second half of its row groups, merged in file
 /// order) when it has two row groups or more. None when it is not flat and plain.
+/// Every column of a whole table read the fast way (the scanner for CSV and TSV, two threads for
+/// a big file; Parquet column by column), or None where only the row reader (`read_body`) reads it
+/// exactly: JSONL, a CSV the scanner gives up on, nested Parquet.
+pub(crate) fn scan_columns(
+    fs: &crate::files::ProjectFs,
+    body: &crate::versions::Body,
+    format: Format,
+) -> Option<Result<scan::Scanned, Error>> {
+    let never = std::sync::atomic::AtomicBool::new(false);
+    match (body, format) {
+        (crate::versions::Body::File(p), Format::Delimited(d)) => {
+            match scan::scan_file_in_two(fs, p, d, &mut |_, _| {}, &never) {
+                Some(Ok(sc)) => Some(Ok(sc)),
+                Some(Err(_)) => None,
+                None => {
+                    let f = fs.open(p).ok()?;
+                    scan::scan_stream(std::io::BufReader::with_capacity(1 << 20, f), d).ok().map(Ok)
+                }
+            }
+        }
+        (crate::versions::Body::Memory(b), Format::Delimited(d)) => scan::scan_stream(&b[..], d).ok().map(Ok),
+        (crate::versions::Body::File(p), Format::Parquet) => profile_parquet_columns(fs, p, &never),
+        _ => None,
+    }
+}
+
 fn profile_parquet_columns(
     fs: &crate::files::ProjectFs,
     path: &std::path::Path,

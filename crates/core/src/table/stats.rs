@@ -411,6 +411,14 @@ impl TextCounts {
 
 pub(crate) type TextMap = HashMap<Box<str>, u64, std::hash::BuildHasherDefault<FastHasher>>;
 
+/// A column as `data drift` takes it ([`Column::into_drift`]).
+pub(crate) struct DriftColumn {
+    pub(crate) kind: &'static str,
+    pub(crate) nulls: u64,
+    pub(crate) nums: Vec<f64>,
+    pub(crate) counts: Vec<(String, u64)>,
+}
+
 /// One column being read.
 #[derive(Default, Clone)]
 pub(crate) struct Column {
@@ -559,6 +567,47 @@ impl Column {
         if self.falses > 0 {
             add_text(&mut self.texts, "False", std::mem::take(&mut self.falses));
         }
+    }
+
+    /// The column as `data drift` takes it: typed as [`Column::finish`] types it, its finite
+    /// numbers in no order (numeric types), or every value's count (other types; numbers by
+    /// their shortest text, -0 as 0, as `data drift` counts them).
+    pub(crate) fn into_drift(mut self) -> DriftColumn {
+        let bools = self.trues + self.falses;
+        let nulls = self.nulls;
+        if self.text || (bools > 0 && !self.nums.is_empty()) {
+            if !self.text {
+                self.become_text();
+            }
+            let mut counts: Vec<(String, u64)> =
+                self.texts.into_iter().map(|(k, n)| (if &*k == "-0" { "0".into() } else { k.into() }, n)).collect();
+            counts.extend(self.raw.entries());
+            return DriftColumn { kind: "string", nulls, nums: Vec::new(), counts };
+        }
+        if bools > 0 {
+            let counts = [("False", self.falses), ("True", self.trues)]
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, n)| (k.to_string(), n))
+                .collect();
+            return DriftColumn { kind: "boolean", nulls, nums: Vec::new(), counts };
+        }
+        if self.nums.is_empty() {
+            return DriftColumn { kind: "empty", nulls, nums: Vec::new(), counts: Vec::new() };
+        }
+        let kind = if self.all_int { "integer" } else { "float" };
+        let mut nums = match self.nums {
+            Nums::Map(m) => {
+                let mut v = Vec::with_capacity(m.entries().map(|e| e.1 as usize).sum());
+                for (x, n) in m.entries().filter(|e| e.0.is_finite()) {
+                    v.extend(std::iter::repeat_n(x, n as usize));
+                }
+                v
+            }
+            v @ Nums::Vec { .. } => v.into_values(),
+        };
+        nums.retain(|v| v.is_finite());
+        DriftColumn { kind, nulls, nums, counts: Vec::new() }
     }
 
     /// How much work finishing this column is (to share columns between threads).
