@@ -73,6 +73,16 @@ fn data_ls_lists_every_version_git_and_dvc_know() {
     assert!(runs_of(truth["commits"]["data-v1"].as_str().unwrap()).contains(&truth["runs"]["v1"]));
     assert!(runs_of(truth["commits"]["data-v2"].as_str().unwrap()).contains(&truth["runs"]["v2"]));
     assert!(!runs_of(truth["commits"]["data-v2"].as_str().unwrap()).contains(&truth["runs"]["v1"]));
+    // Only to the data they used: each run logged data/train.csv as its MLflow input, and the
+    // train stage of dvc.lock uses it and makes models/model.json; the images folder and the
+    // notes at the same commits are not theirs.
+    for path in ["data/images", "data/legacy.txt"] {
+        for v in item(&items, path)["versions"].as_array().unwrap() {
+            assert_eq!(v["runs"], serde_json::json!([]), "{path} {}", v["rev"]);
+        }
+    }
+    let model = item(&items, "models/model.json")["versions"].as_array().unwrap().clone();
+    assert!(model.iter().any(|v| v["runs"].as_array().unwrap().contains(&truth["runs"]["v2"])), "{model:?}");
     // --check: every cached version hashes to what DVC recorded (the 2.x one the 2.x way, the
     // folders by their listing, the LFS object by its oid); a changed cache object is named.
     let check = |data: &str| {

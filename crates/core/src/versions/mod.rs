@@ -259,6 +259,7 @@ impl Index {
         }
         let by_id: HashMap<gix::ObjectId, usize> = commits.iter().enumerate().map(|(i, (c, _))| (c.id, i)).collect();
         let runs = self.runs_by_commit()?;
+        let inputs = self.inputs_by_run()?;
         let models = self.models_by_run();
         let references = self.references();
         let mut items = Vec::new();
@@ -313,9 +314,29 @@ impl Index {
             // that hash).
             for (commit, run_ids) in &runs {
                 let Some(&i) = by_id.get(commit) else { continue };
-                let Some(t) = commits[i].1.get(path) else { continue };
+                let snap = &commits[i].1;
+                let Some(t) = snap.get(path) else { continue };
+                // The data a run used: what it declared (its MLflow dataset inputs inside the
+                // project) and the stages of dvc.lock at its commit; a run that declares nothing
+                // used all the data its commit tracked.
+                let staged: Vec<&str> =
+                    snap.values().filter(|t| t.via.contains("dvc.lock")).map(|t| t.path.as_str()).collect();
                 if let Some(v) = versions.iter_mut().find(|v| v.rev != "workspace" && v.md5 == t.md5) {
                     for r in run_ids {
+                        let declared: Vec<&str> = inputs
+                            .get(r)
+                            .into_iter()
+                            .flatten()
+                            .map(String::as_str)
+                            .chain(staged.iter().copied())
+                            .collect();
+                        let within =
+                            |a: &str, b: &str| a.len() > b.len() && a.starts_with(b) && a.as_bytes()[b.len()] == b'/';
+                        if !declared.is_empty()
+                            && !declared.iter().any(|d| *d == path || within(path, d) || within(d, path))
+                        {
+                            continue;
+                        }
                         v.runs.push(r.clone());
                         v.models.extend(models.get(r).into_iter().flatten().cloned());
                     }
@@ -363,6 +384,25 @@ impl Index {
         Ok(out)
     }
 
+    /// The project paths each run names as an MLflow dataset input's source (a path relative to
+    /// the project, or absolute or a `file://` URI inside it; in MLflow's JSON `{"uri": ...}` or
+    /// plain).
+    fn inputs_by_run(&self) -> Result<HashMap<String, Vec<String>>, Error> {
+        let mut st = self.conn.prepare(
+            "SELECT r.id, i.source FROM inputs i JOIN runs r ON r.uid = i.run \
+             WHERE r.deleted = 0 AND i.source IS NOT NULL AND i.source != ''",
+        )?;
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (id, source) = row?;
+            if let Some(p) = source_path(&self.root, &source) {
+                out.entry(id).or_default().push(p);
+            }
+        }
+        Ok(out)
+    }
+
     /// Our registry's versions ("name@version") by their reference dataset (path, DVC md5).
     fn references(&self) -> HashMap<(String, String), Vec<String>> {
         let mut out: HashMap<(String, String), Vec<String>> = HashMap::new();
@@ -391,5 +431,43 @@ impl Index {
             }
         }
         out
+    }
+}
+
+/// An MLflow dataset source as a project-relative path, when it names one inside `root`.
+fn source_path(root: &Path, source: &str) -> Option<String> {
+    let v: Option<serde_json::Value> = serde_json::from_str(source).ok();
+    let uri = match &v {
+        Some(serde_json::Value::Object(o)) => o.get("uri").or_else(|| o.get("path"))?.as_str()?.to_string(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        _ => source.to_string(),
+    };
+    let uri = uri.strip_prefix("file://").unwrap_or(&uri);
+    let p = Path::new(uri);
+    if p.is_absolute() {
+        let rel = p.strip_prefix(root).ok()?;
+        let rel: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        dvc::join("", &rel.join("/"))
+    } else if uri.contains("://") {
+        None
+    } else {
+        dvc::join("", uri)
+    }
+}
+
+#[cfg(test)]
+mod source_tests {
+    use super::source_path;
+    use std::path::Path;
+
+    #[test]
+    fn dataset_sources_name_project_paths() {
+        let root = Path::new("/home/ana/proj");
+        assert_eq!(source_path(root, r#"{"uri": "data/train.csv"}"#).as_deref(), Some("data/train.csv"));
+        assert_eq!(source_path(root, r#"{"uri": "file:///home/ana/proj/data/x.csv"}"#).as_deref(), Some("data/x.csv"));
+        assert_eq!(source_path(root, "./data/../data/t.csv").as_deref(), Some("data/t.csv"));
+        assert_eq!(source_path(root, r#"{"uri": "/elsewhere/t.csv"}"#), None);
+        assert_eq!(source_path(root, r#"{"uri": "s3://bucket/t.csv"}"#), None);
+        assert_eq!(source_path(root, "../outside.csv"), None);
     }
 }
