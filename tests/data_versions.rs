@@ -364,4 +364,27 @@ fn data_watch_scores_each_new_batch_against_the_reference_and_keeps_the_scores()
     let again: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(again["value"], share);
     assert_eq!(again["step"], serde_json::json!([0, 1]));
+
+    // A long watch (one index, many passes) reads a table it could not score again only once
+    // that table changes: the same size and time are not read (here, fixed bytes are not seen).
+    let index = runlens_core::Index::open(&dir.path().join("data"), &project).unwrap();
+    let bad = landing.join("2025-05.csv");
+    std::fs::write(&bad, "a,b\n1,2\n").unwrap();
+    let pass = index.monitor_scan("churn@1", &landing, 0, false).unwrap();
+    assert!(pass.scores.is_empty());
+    assert_eq!(pass.problems.len(), 1, "{:?}", pass.problems);
+    assert!(pass.problems[0].contains("2025-05.csv"), "{:?}", pass.problems);
+    let mtime = std::fs::metadata(&bad).unwrap().modified().unwrap();
+    let fixed = std::fs::read(cached(2)).unwrap();
+    // A table it could score (one of the reference's columns), of the same size.
+    let same_size = b"id\n1\n23\n";
+    std::fs::write(&bad, same_size).unwrap();
+    std::fs::File::options().write(true).open(&bad).unwrap().set_modified(mtime).unwrap();
+    let pass = index.monitor_scan("churn@1", &landing, 0, false).unwrap();
+    assert_eq!(pass.problems.len(), 1, "named again, not read again: {:?}", pass.problems);
+    assert!(pass.scores.is_empty());
+    std::fs::write(&bad, &fixed).unwrap();
+    let pass = index.monitor_scan("churn@1", &landing, 0, false).unwrap();
+    assert!(pass.problems.is_empty(), "{:?}", pass.problems);
+    assert_eq!(pass.scores.len(), 0, "the same bytes as a batch scored before: not scored twice");
 }

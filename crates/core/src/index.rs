@@ -20,6 +20,9 @@ pub struct Index {
     pub(crate) registry_memo: std::cell::RefCell<crate::registry::store::Memo>,
     /// For a polling watch: the registry's folders' times at the last pass.
     pub(crate) registry_stamps: Option<std::collections::BTreeMap<String, i64>>,
+    /// Tables a monitor pass could not score, by (path, size, mtime), with the problem: a long
+    /// watch names them again without reading them again until they change.
+    pub(crate) monitor_failed: std::cell::RefCell<std::collections::HashMap<(std::path::PathBuf, u64, i64), String>>,
 }
 
 /// The default data dir: the OS's app-data dir (`~/.local/share/runlens`, `~/Library/Application
@@ -151,7 +154,15 @@ impl Index {
         schema::migrate(&mut conn, &db_path.display().to_string()).map_err(|e| Error::Index(e.to_string()))?;
         crate::filter::register_functions(&conn)?;
         conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('root', ?1)", [root.to_string_lossy()])?;
-        Ok(Index { conn, root, db_path, units: None, registry_memo: Default::default(), registry_stamps: None })
+        Ok(Index {
+            conn,
+            root,
+            db_path,
+            units: None,
+            registry_memo: Default::default(),
+            registry_stamps: None,
+            monitor_failed: Default::default(),
+        })
     }
 
     pub fn root(&self) -> &Path {

@@ -212,7 +212,22 @@ impl Index {
             if !settled {
                 continue;
             }
-            // One table that cannot be read or scored is named, and the others are scored.
+            // One table that cannot be read or scored is named, and the others are scored; it is
+            // read again only once it changes.
+            let stamp = std::fs::metadata(&f).ok().map(|md| {
+                let t = md.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+                (f.clone(), md.len(), t.map_or(0, |t| t.as_nanos() as i64))
+            });
+            if let Some(p) = stamp.as_ref().and_then(|k| self.monitor_failed.borrow().get(k).cloned()) {
+                problems.push(p);
+                continue;
+            }
+            let mut failed = |m: String| {
+                if let Some(k) = stamp.clone() {
+                    self.monitor_failed.borrow_mut().insert(k, m.clone());
+                }
+                problems.push(m);
+            };
             let md5 = match md5_file(&f) {
                 Ok(m) => m,
                 Err(e) => {
@@ -230,6 +245,12 @@ impl Index {
             {
                 Ok(Some(r)) => r,
                 Ok(None) => continue,
+                // Only the table's own trouble is remembered (not the reference's, or the disk's).
+                Err(e @ (Error::Refused(_) | Error::Project(_))) => {
+                    let m = e.to_string();
+                    failed(if m.contains(&*f.to_string_lossy()) { m } else { format!("{}: {m}", f.display()) });
+                    continue;
+                }
                 Err(e) => {
                     let m = e.to_string();
                     problems.push(if m.contains(&*f.to_string_lossy()) { m } else { format!("{}: {m}", f.display()) });
