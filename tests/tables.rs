@@ -181,3 +181,38 @@ fn a_big_csv_scanned_by_two_threads_equals_its_rows() {
         assert_eq!(a.head.len(), 3);
     }
 }
+
+/// Every run gives the same digits: a column with more distinct values than a count map keeps
+/// (it becomes its values mid-file, in a seeded hash's order, in each of the two threads' parts)
+/// has the same mean and std in every process.
+#[test]
+fn statistics_are_the_same_on_every_run() {
+    let s = Scratch::new();
+    let project = s.project();
+    let mut csv = String::from("x,k\n");
+    let mut seed = 7u64;
+    for i in 0..600_000u64 {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        // Both signs and six orders of magnitude: a sum whose rounding depends on its order.
+        let u = (seed >> 11) as f64 / (1u64 << 53) as f64;
+        let x = (u - 0.5) * 10f64.powi((seed % 7) as i32);
+        csv.push_str(&format!("{x:.6},{}\n", i % 7));
+    }
+    std::fs::write(project.join("t.csv"), csv).unwrap();
+    let run = || {
+        let o = Command::new(env!("CARGO_BIN_EXE_runlens"))
+            .arg("--data-dir")
+            .arg(s.data())
+            .args(["data", "show", project.to_str().unwrap(), "t.csv", "--rows", "0", "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        o.stdout
+    };
+    let first = run();
+    let v: Value = serde_json::from_slice(&first).unwrap();
+    assert!(v["columns"][0]["distinct"].as_u64().unwrap() > 65_536, "{}", v["columns"][0]);
+    for _ in 0..4 {
+        assert_eq!(run(), first);
+    }
+}

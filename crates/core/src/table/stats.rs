@@ -700,15 +700,21 @@ impl Column {
         e.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
         let n: u64 = e.iter().map(|x| x.1).sum();
         s.count = n;
-        s.min = e.first().map(|x| x.0);
-        s.max = e.last().map(|x| x.0);
         let (mean, sd) = mean_std_counted(&e, n);
         s.mean = Some(mean);
         s.std = sd;
+        self.describe_counted(s, &e, n);
+    }
+
+    /// min, max, quartiles, distinct values, the most frequent and the histogram of `n` values
+    /// given as distinct values (by their bits) in ascending order (total_cmp) with their counts.
+    fn describe_counted(&self, s: &mut ColumnStats, e: &[(f64, u64)], n: u64) {
+        s.min = e.first().map(|x| x.0);
+        s.max = e.last().map(|x| x.0);
         // The k-th value of the sorted values: by the running counts.
         let mut ends: Vec<u64> = Vec::with_capacity(e.len());
         let mut run = 0;
-        for x in &e {
+        for x in e {
             run += x.1;
             ends.push(run);
         }
@@ -717,24 +723,106 @@ impl Column {
         s.q50 = Some(quantile_at(n as usize, 0.5, at));
         s.q75 = Some(quantile_at(n as usize, 0.75, at));
         // Runs of equal values (0.0 and -0.0 are one value, shown as the first).
-        let mut runs: Vec<(f64, u64)> = Vec::with_capacity(e.len());
-        for &(x, c) in &e {
-            match runs.last_mut() {
-                Some(last) if last.0 == x => last.1 += c,
-                _ => runs.push((x, c)),
+        let merged: Vec<(f64, u64)>;
+        let runs: &[(f64, u64)] = if e.windows(2).any(|w| w[0].0 == w[1].0) {
+            let mut r: Vec<(f64, u64)> = Vec::with_capacity(e.len());
+            for &(x, c) in e {
+                match r.last_mut() {
+                    Some(last) if last.0 == x => last.1 += c,
+                    _ => r.push((x, c)),
+                }
             }
-        }
+            merged = r;
+            &merged
+        } else {
+            e
+        };
         s.distinct = runs.len() as u64;
         s.top = top_of(runs.iter().copied(), self.all_int);
         if let (Some(lo), Some(hi)) = (e.first(), e.last()) {
             if lo.0.is_finite() && hi.0.is_finite() {
                 let edges = drift::histogram(&[lo.0, hi.0], 10).edges;
+                // The bins are in the values' order: each bin's last value by a binary search.
                 let mut counts = vec![0u64; 10];
-                for &(x, c) in &e {
-                    counts[bin_of(x, &edges)] += c;
+                let mut below = 0;
+                for (b, c) in counts.iter_mut().enumerate() {
+                    let end = if b == 9 {
+                        n
+                    } else {
+                        match e.partition_point(|x| bin_of(x.0, &edges) <= b) {
+                            0 => 0,
+                            j => ends[j - 1],
+                        }
+                    };
+                    *c = end - below;
+                    below = end;
                 }
                 s.histogram = Some(Histogram { edges, counts });
             }
+        }
+    }
+
+    /// min, max, quartiles, distinct values, the most frequent and the histogram of values given
+    /// as a count per index (not all 0), each index's value given by `value`, distinct and
+    /// ascending with the index.
+    fn describe_dense(&self, s: &mut ColumnStats, mut counts: Vec<u32>, value: impl Fn(usize) -> f64) {
+        // The running counts in place: the values at or below index i are ends[i].
+        let mut run = 0u32;
+        for c in counts.iter_mut() {
+            run += *c;
+            *c = run;
+        }
+        let ends = counts;
+        let n = run as usize;
+        let first = ends.partition_point(|&e| e == 0);
+        let last = ends.partition_point(|&e| (e as usize) < n);
+        let (lo, hi) = (value(first), value(last));
+        s.min = Some(lo);
+        s.max = Some(hi);
+        let at = |k: usize| value(ends.partition_point(|&e| e as usize <= k));
+        s.q25 = Some(quantile_at(n, 0.25, at));
+        s.q50 = Some(quantile_at(n, 0.5, at));
+        s.q75 = Some(quantile_at(n, 0.75, at));
+        let mut distinct = 0u64;
+        let mut below = 0u32;
+        let runs = ends[first..=last].iter().enumerate().filter_map(|(i, &e)| {
+            let c = e - below;
+            below = e;
+            (c > 0).then(|| {
+                distinct += 1;
+                (value(first + i), c as u64)
+            })
+        });
+        s.top = top_of(runs, self.all_int);
+        s.distinct = distinct;
+        if lo.is_finite() && hi.is_finite() {
+            let edges = drift::histogram(&[lo, hi], 10).edges;
+            // The bins are in the values' order: each bin's last index by a binary search.
+            let mut counts = vec![0u64; 10];
+            let mut below = 0u64;
+            for (b, c) in counts.iter_mut().enumerate() {
+                let end = if b == 9 {
+                    n as u64
+                } else {
+                    let (mut l, mut r) = (first, last + 1);
+                    while l < r {
+                        let mid = l + (r - l) / 2;
+                        if bin_of(value(mid), &edges) <= b {
+                            l = mid + 1;
+                        } else {
+                            r = mid;
+                        }
+                    }
+                    if l == 0 {
+                        0
+                    } else {
+                        ends[l - 1] as u64
+                    }
+                };
+                *c = end - below;
+                below = end;
+            }
+            s.histogram = Some(Histogram { edges, counts });
         }
     }
 
@@ -744,8 +832,11 @@ impl Column {
         if n == 0 {
             return;
         }
-        // Mean and std summed in file order, as numpy sums an array.
-        let (m, sd) = mean_std_parts(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>(), n);
+        // Mean and std in twice the precision, in any order: the values' order is not the
+        // file's once a count map became values (and the map's order follows a seeded hash), so
+        // numpy's order-bound pairwise sums could not be reproduced; these agree with them to
+        // numpy's own rounding, and are the same on every run.
+        let (m, sd) = mean_std_values(&parts, n);
         s.count = n as u64;
         s.mean = Some(m);
         s.std = sd;
@@ -758,7 +849,23 @@ impl Column {
         if sorted {
             let x = concat(parts);
             self.describe_sorted(s, n, |i| x[i], |i, j| x[i] == x[j]);
-        } else if let Some((p, lo)) = decimal_plan(&parts) {
+        } else if let Some((p, lo, hi)) = decimal_plan(&parts) {
+            let span = (hi - lo) as u64 + 1;
+            if span <= (n as u64).max(1 << 16) && n < u32::MAX as usize {
+                // Decimals in a span no wider than the count: a count per integer (value x
+                // 10^k), 4 bytes each (half the 8 a value the sort takes), and no sort. Each
+                // integer gives its value back bit for bit, so distinct integers are distinct
+                // values, in the same order.
+                let mut counts = vec![0u32; span as usize];
+                for part in &parts {
+                    for &v in part {
+                        counts[(round_small(v * p) as i64 - lo) as usize] += 1;
+                    }
+                }
+                drop(parts);
+                self.describe_dense(s, counts, |i| (i as i64 + lo) as f64 / p);
+                return;
+            }
             // Decimals: sorted as integers (value x 10^k), which span few bits.
             let mut keys: Vec<u64> = if parts.len() == 1 {
                 parts.into_iter().flatten().map(|v| (round_small(v * p) as i64 - lo) as u64).collect()
@@ -869,9 +976,9 @@ fn concat(parts: Vec<Vec<f64>>) -> Vec<f64> {
 }
 
 /// Whether the values are all decimals with at most k digits after the point (k <= 9, guessed
-/// from a sample): then 10^k and the smallest value x 10^k. Each value must come back bit for bit
+/// from a sample): then 10^k and the smallest and largest value x 10^k. Each value must come back bit for bit
 /// from its integer (so -0.0, NaN and infinities never do).
-fn decimal_plan(parts: &[Vec<f64>]) -> Option<(f64, i64)> {
+fn decimal_plan(parts: &[Vec<f64>]) -> Option<(f64, i64, i64)> {
     const P: [f64; 10] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
     let fits = |v: f64, p: f64| {
         let x = v * p;
@@ -880,14 +987,16 @@ fn decimal_plan(parts: &[Vec<f64>]) -> Option<(f64, i64)> {
     let n: usize = parts.iter().map(Vec::len).sum();
     let step = (n / 1024).max(1);
     let p = P.into_iter().find(|&p| parts.iter().all(|x| x.iter().step_by(step).all(|&v| fits(v, p))))?;
-    let (mut lo, mut ok) = (i64::MAX, true);
+    let (mut lo, mut hi, mut ok) = (i64::MAX, i64::MIN, true);
     for x in parts {
         for &v in x {
             ok &= fits(v, p);
-            lo = lo.min(round_small(v * p) as i64);
+            let k = round_small(v * p) as i64;
+            lo = lo.min(k);
+            hi = hi.max(k);
         }
     }
-    ok.then_some((p, lo))
+    ok.then_some((p, lo, hi))
 }
 
 /// The ten most frequent of runs of equal values in ascending order (by count, then the smaller
@@ -983,6 +1092,24 @@ fn dot2(terms: impl Iterator<Item = (f64, u64)> + Clone) -> f64 {
     s + err
 }
 
+/// Mean and std (ddof 1) of values in parts (`n` in all), as [`mean_std_counted`] computes them:
+/// the result does not depend on the values' order.
+fn mean_std_values(parts: &[Vec<f64>], n: usize) -> (f64, Option<f64>) {
+    let values = || parts.iter().flat_map(|p| p.iter().map(|&x| (x, 1u64)));
+    let m = dot2(values()) / n as f64;
+    if n < 2 {
+        return (m, None);
+    }
+    let ss = dot2(parts.iter().flat_map(|p| {
+        p.iter().map(move |&x| {
+            let d = x - m;
+            (d * d, 1u64)
+        })
+    }));
+    (m, Some((ss / (n - 1) as f64).sqrt()))
+}
+
+#[cfg(test)]
 /// Mean and std (ddof 1) as pandas computes them: numpy's pairwise sums in the values' order,
 /// the values given in parts (`n` in all) summed as the one array they make.
 fn mean_std_parts(parts: &[&[f64]], n: usize) -> (f64, Option<f64>) {
@@ -993,6 +1120,7 @@ fn mean_std_parts(parts: &[&[f64]], n: usize) -> (f64, Option<f64>) {
     (m, Some((sum_parts(parts, n, |v| (v - m) * (v - m)) / (n - 1) as f64).sqrt()))
 }
 
+#[cfg(test)]
 /// [`sum_map`] of the array the parts make, without making it.
 fn sum_parts(parts: &[&[f64]], n: usize, f: impl Fn(f64) -> f64 + Copy) -> f64 {
     fn rec(parts: &[&[f64]], off: usize, len: usize, f: impl Fn(f64) -> f64 + Copy) -> f64 {
@@ -1025,6 +1153,7 @@ fn sum_parts(parts: &[&[f64]], n: usize, f: impl Fn(f64) -> f64 + Copy) -> f64 {
     rec(parts, 0, n, f)
 }
 
+#[cfg(test)]
 /// numpy's sum of `f(x)`: pairwise summation in blocks of 8, as `np.add.reduce` does on a
 /// contiguous array (numpy sums the mapped array; the same values, the same order).
 fn sum_map(x: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {
@@ -1186,7 +1315,7 @@ mod tests {
         let decimals: Vec<f64> = (0..50_000).map(|i| (((i * 7919) % 20_011) as i64 - 10_000) as f64 / 1000.0).collect();
         let mut want_d = decimals.clone();
         want_d.sort_by(f64::total_cmp);
-        let (p, lo) = decimal_plan(std::slice::from_ref(&decimals)).expect("decimals");
+        let (p, lo, _) = decimal_plan(std::slice::from_ref(&decimals)).expect("decimals");
         let mut keys: Vec<u64> = decimals.iter().map(|&v| (round_small(v * p) as i64 - lo) as u64).collect();
         radix_sort(&mut keys);
         assert!(keys.iter().zip(&want_d).all(|(&k, b)| ((k as i64 + lo) as f64 / p).to_bits() == b.to_bits()));
@@ -1270,6 +1399,21 @@ mod against_numpy {
         check(&x, false);
         let x: Vec<f64> = (0..100_000).map(|_| f64::from_bits(next() << 20 | 0x3ff0_0000_0000_0000)).collect();
         check(&x, false);
+        // Decimals past the limit counted per integer (value x 10^k) when their span is at most
+        // their count: span == count (shuffled, negative, two decimals), span == count + 1 (sorted
+        // as integers instead), integers shuffled (an id), ties for the most frequent.
+        let m = MAP_LIMIT + 10;
+        let x: Vec<f64> = (0..m).map(|i| (((i * 7919) % m) as i64 - 40_000) as f64 / 100.0).collect();
+        check(&x, false);
+        let mut y = x.clone();
+        let at = y.iter().position(|&v| v == 0.0).unwrap();
+        y[at] = (m as i64 - 40_000) as f64 / 100.0;
+        check(&y, false);
+        check(&(0..m).map(|i| ((i * 7919) % m) as f64).collect::<Vec<_>>(), true);
+        let z: Vec<f64> = (0..300_000).map(|_| (next() % 90_001) as f64 / 1e5).collect();
+        check(&z, false);
+        let w: Vec<f64> = (0..m * 3).map(|i| (((i * 104_729) % (m * 2)) as i64 - 70_000) as f64 / 1e3).collect();
+        check(&w, false);
         // A number between the quartiles' neighbours: quantile_at is drift::quantile_sorted.
         for n in 1..40 {
             let x: Vec<f64> = (0..n).map(|i| (i * i) as f64 / 3.0).collect();
