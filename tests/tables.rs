@@ -216,3 +216,32 @@ fn statistics_are_the_same_on_every_run() {
         assert_eq!(run(), first);
     }
 }
+
+/// Each column's statistics are handed over as soon as they are finished (the app shows them as
+/// they come): once per column, equal to the profile's, with the table's row count.
+#[test]
+fn each_column_is_handed_over_as_it_finishes() {
+    for file in ["tricky.csv", "tricky.parquet", "events.jsonl"] {
+        let s = Scratch::new();
+        let project = s.project();
+        std::fs::copy(fixture(&format!("tables/{file}")), project.join(file)).unwrap();
+        let index = runlens_core::Index::open(&s.data(), &project).unwrap();
+        let mut got: Vec<(u64, usize, runlens_core::ColumnStats)> = Vec::new();
+        let profile = index
+            .data_show_with(
+                file,
+                5,
+                &mut |_, _| {},
+                &mut |rows, i, c| got.push((rows, i, c.clone())),
+                &std::sync::atomic::AtomicBool::new(false),
+            )
+            .unwrap();
+        assert_eq!(got.len(), profile.columns.len(), "{file}");
+        got.sort_by_key(|g| g.1);
+        for ((rows, i, c), want) in got.iter().zip(&profile.columns) {
+            assert_eq!(*rows, profile.rows, "{file}");
+            // Debug's text: NaN (a std over inf) equals itself there.
+            assert_eq!(format!("{c:?}"), format!("{want:?}"), "{file}: column {i}");
+        }
+    }
+}

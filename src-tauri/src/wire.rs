@@ -1162,6 +1162,18 @@ pub struct DataProgress {
     pub columns: Option<Vec<String>>,
     #[cfg_attr(test, ts(type = "Array<{ [column in string]: Cell }> | null"))]
     pub head: Option<Vec<serde_json::Map<String, Value>>>,
+    /// One column's statistics as soon as they are finished, with its index in `columns` and the
+    /// table's row count (after every byte was read; the rest follow, then the whole profile).
+    pub column: Option<ColumnDone>,
+}
+
+/// A column finished while the others still are (`DataProgress::column`).
+#[derive(Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ColumnDone {
+    pub index: u32,
+    pub rows: u64,
+    pub stats: ColumnStats,
 }
 
 /// A table's column statistics over every row, and its first rows (`data show`).
@@ -1182,7 +1194,7 @@ pub struct DataProfile {
 
 /// One column's statistics; what does not apply is null. A string column's min, max, mean and
 /// std are of its values' lengths.
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 #[cfg_attr(test, derive(TS))]
 pub struct ColumnStats {
     pub name: String,
@@ -1213,7 +1225,7 @@ pub struct ColumnStats {
     pub histogram: Option<Histogram>,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 #[cfg_attr(test, derive(TS))]
 pub struct Histogram {
     /// counts.length + 1 bin edges, ascending.
@@ -1221,33 +1233,35 @@ pub struct Histogram {
     pub counts: Vec<u64>,
 }
 
+impl From<runlens_core::ColumnStats> for ColumnStats {
+    fn from(c: runlens_core::ColumnStats) -> Self {
+        let num = |v: Option<f64>| v.map(runlens_core::Num);
+        ColumnStats {
+            name: c.name,
+            kind: c.kind,
+            count: c.count,
+            nulls: c.nulls,
+            min: num(c.min),
+            max: num(c.max),
+            mean: num(c.mean),
+            std: num(c.std),
+            q25: num(c.q25),
+            q50: num(c.q50),
+            q75: num(c.q75),
+            distinct: c.distinct,
+            top: c.top,
+            histogram: c.histogram.map(|h| Histogram { edges: h.edges, counts: h.counts }),
+        }
+    }
+}
+
 impl From<runlens_core::DataProfile> for DataProfile {
     fn from(p: runlens_core::DataProfile) -> Self {
-        let num = |v: Option<f64>| v.map(runlens_core::Num);
         DataProfile {
             path: p.path,
             rev: p.rev,
             rows: p.rows,
-            columns: p
-                .columns
-                .into_iter()
-                .map(|c| ColumnStats {
-                    name: c.name,
-                    kind: c.kind,
-                    count: c.count,
-                    nulls: c.nulls,
-                    min: num(c.min),
-                    max: num(c.max),
-                    mean: num(c.mean),
-                    std: num(c.std),
-                    q25: num(c.q25),
-                    q50: num(c.q50),
-                    q75: num(c.q75),
-                    distinct: c.distinct,
-                    top: c.top,
-                    histogram: c.histogram.map(|h| Histogram { edges: h.edges, counts: h.counts }),
-                })
-                .collect(),
+            columns: p.columns.into_iter().map(ColumnStats::from).collect(),
             head: p.head,
             warnings: p.warnings,
         }
@@ -1742,6 +1756,7 @@ mod tests {
             DataItem,
             DataVersion,
             DataProgress,
+            ColumnDone,
             DataProfile,
             ColumnStats,
             Histogram,

@@ -11,6 +11,7 @@ import {
   driftSummary,
   fileChanges,
   filterItems,
+  finishedText,
   isNumeric,
   isTable,
   keyCandidates,
@@ -19,6 +20,7 @@ import {
   orderPair,
   overlay,
   parseModelRef,
+  partialProfile,
   progressFraction,
   runRefs,
   shares,
@@ -36,7 +38,7 @@ import {
   type Overlay,
   type RunRef,
 } from "./data";
-import type { ColumnStats, DataDiff, DataItem, DataListing, DataProfile, DataProgress, DataVersion, DriftReport, DriftRules, Histogram, Run } from "./types";
+import type { ColumnDone, ColumnStats, DataDiff, DataItem, DataListing, DataProfile, DataProgress, DataVersion, DriftReport, DriftRules, Histogram, Run } from "./types";
 
 /** A data version to show: the Data view's selection, also what other views link to. */
 export interface DataFocus {
@@ -270,6 +272,8 @@ interface ProfileState {
   progress: DataProgress | null;
   /** The first rows, shown at once while the statistics are computed. */
   head: { cols: string[]; rows: DataProfile["head"] } | null;
+  /** Columns whose statistics are finished, as they finish (before the whole profile). */
+  done: ColumnDone[];
   profile: DataProfile | null;
   error: string | null;
   cancelled: boolean;
@@ -281,37 +285,39 @@ const profiles = new Map<string, DataProfile>();
 let jobs = 0;
 
 function useProfile(path: string, v: DataVersion | null, enabled: boolean, attempt: number): ProfileState & { cancel: () => void } {
-  const [s, setS] = useState<ProfileState>({ progress: null, head: null, profile: null, error: null, cancelled: false, job: null });
+  const [s, setS] = useState<ProfileState>({ progress: null, head: null, done: [], profile: null, error: null, cancelled: false, job: null });
   const jobRef = useRef<string | null>(null);
   const key = v ? spec(path, v.rev) : null;
   useEffect(() => {
     if (!key || !v || !enabled) {
-      setS({ progress: null, head: null, profile: null, error: null, cancelled: false, job: null });
+      setS({ progress: null, head: null, done: [], profile: null, error: null, cancelled: false, job: null });
       return;
     }
     const cached = profiles.get(key);
     if (cached) {
-      setS({ progress: null, head: null, profile: cached, error: null, cancelled: false, job: null });
+      setS({ progress: null, head: null, done: [], profile: cached, error: null, cancelled: false, job: null });
       return;
     }
     let gone = false;
     const job = `show-${++jobs}-${Date.now()}`;
     jobRef.current = job;
-    setS({ progress: { done: 0, total: v.size ?? 0, columns: null, head: null }, head: null, profile: null, error: null, cancelled: false, job });
+    setS({ progress: { done: 0, total: v.size ?? 0, columns: null, head: null, column: null }, head: null, done: [], profile: null, error: null, cancelled: false, job });
     api
       .dataShow(key, job, (p) =>
         !gone &&
-        setS((o) => (p.head ? { ...o, head: { cols: p.columns ?? [], rows: p.head } } : { ...o, progress: p })),
+        setS((o) =>
+          p.head ? { ...o, head: { cols: p.columns ?? [], rows: p.head } } : p.column ? { ...o, done: [...o.done, p.column] } : { ...o, progress: p },
+        ),
       )
       .then(
         (profile) => {
           if (v.rev !== WORKSPACE) profiles.set(key, profile);
-          if (!gone) setS({ progress: null, head: null, profile, error: null, cancelled: false, job: null });
+          if (!gone) setS({ progress: null, head: null, done: [], profile, error: null, cancelled: false, job: null });
         },
         (e) => {
           if (gone) return;
           const cancelled = isWireError(e) && e.code === "cancelled";
-          setS((o) => ({ progress: null, head: o.head, profile: null, error: cancelled ? null : errorMessage(e), cancelled, job: null }));
+          setS((o) => ({ progress: null, head: o.head, done: [], profile: null, error: cancelled ? null : errorMessage(e), cancelled, job: null }));
         },
       )
       .finally(() => {
@@ -382,6 +388,14 @@ function Preview(props: { item: DataItem; v: DataVersion }) {
           <HeadTable cols={s.head.cols} rows={s.head.rows} />
         </>
       )}
+      {!p && s.done.length > 0 && (
+        <>
+          <h3>
+            Columns <span className="muted small">· {finishedText(s.done, s.head?.cols.length ?? null)}</span>
+          </h3>
+          <StatsTable p={partialProfile(s.done)} id="column-stats-partial" />
+        </>
+      )}
       {p && (
         <>
           <p className="data-summary" id="data-summary">
@@ -433,9 +447,9 @@ function HeadTable(props: { cols: string[]; rows: DataProfile["head"] }) {
   );
 }
 
-function StatsTable(props: { p: DataProfile }) {
+function StatsTable(props: { p: DataProfile; id?: string }) {
   return (
-    <table className="grid column-stats" id="column-stats">
+    <table className="grid column-stats" id={props.id ?? "column-stats"}>
       <thead>
         <tr>
           <th>column</th>
@@ -704,7 +718,7 @@ function DriftLine(props: { d: DriftState }) {
 
 function combine(x: DataProgress | null, y: DataProgress | null): DataProgress | null {
   if (!x && !y) return null;
-  return { done: (x?.done ?? 0) + (y?.done ?? 0), total: (x?.total ?? 0) + (y?.total ?? 0), columns: null, head: null };
+  return { done: (x?.done ?? 0) + (y?.done ?? 0), total: (x?.total ?? 0) + (y?.total ?? 0), columns: null, head: null, column: null };
 }
 
 function TableDiff(props: { d: DataDiff; keyName: string; candidates: string[]; onKey: (k: string) => void; loading: boolean }) {

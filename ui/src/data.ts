@@ -1,7 +1,7 @@
 // The Data view's pure logic: versions and their labels, runs and models per version, the
 // histograms of two versions on shared bins, the diff's summaries, the key columns to offer.
 import { fmtNum, fmtTime, plural, toNumber } from "./format";
-import type { Cell, ColumnDrift, ColumnStats, DataDiff, DataItem, DataListing, DataProfile, DataProgress, DataVersion, DriftReport, DriftRules, FolderFiles, Histogram, MonitorColumn, MonitorScore, MonitorWatchState, Num, Run } from "./types";
+import type { Cell, ColumnDone, ColumnDrift, ColumnStats, DataDiff, DataItem, DataListing, DataProfile, DataProgress, DataVersion, DriftReport, DriftRules, FolderFiles, Histogram, MonitorColumn, MonitorScore, MonitorWatchState, Num, Run } from "./types";
 
 export const WORKSPACE = "workspace";
 
@@ -488,4 +488,18 @@ export function watchSummary(w: MonitorWatchState): string {
   if (w.batches > 0) parts.push(`${w.drifted} drifted`);
   if (w.crossings > 0) parts.push(plural(w.crossings, "notification"));
   return parts.join(" · ");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics as they finish (before the whole profile arrives)
+
+/** The columns finished so far as a profile, in table order (rows from the engine's count). */
+export function partialProfile(done: ColumnDone[]): DataProfile {
+  const sorted = [...done].sort((a, b) => a.index - b.index);
+  return { path: "", rev: "", rows: done[0]?.rows ?? 0, columns: sorted.map((c) => c.stats), head: [], warnings: [] };
+}
+
+/** "3 of 10 finished" (or "3 finished" when the column count is not known). */
+export function finishedText(done: ColumnDone[], of: number | null): string {
+  return of === null ? `${done.length} finished` : `${done.length} of ${of} finished`;
 }

@@ -148,10 +148,10 @@ describe("data view", () => {
     await waitFor(() => expect(shows).toHaveLength(1));
     expect(shows[0].spec).toBe("data/t.csv@workspace");
     // The first rows come first, and show before any statistics.
-    shows[0].ch.onmessage({ done: 0, total: 0, columns: ["a", "b"], head: [{ a: 1, b: "x" }] });
+    shows[0].ch.onmessage({ done: 0, total: 0, columns: ["a", "b"], head: [{ a: 1, b: "x" }], column: null });
     await waitFor(() => expect(document.querySelector("#head-rows")!.textContent).toContain("x"));
     expect(document.querySelector("#data-summary")).toBeNull();
-    shows[0].ch.onmessage({ done: 512, total: 2048, columns: null, head: null });
+    shows[0].ch.onmessage({ done: 512, total: 2048, columns: null, head: null, column: null });
     await waitFor(() => expect(document.querySelector("#data-progress")!.textContent).toContain("512 B of 2.0 KB"));
     expect(document.querySelector('[role="progressbar"]')!.getAttribute("aria-valuenow")).toBe("25");
     fireEvent.click(screen.getByText("Cancel"));
@@ -160,8 +160,18 @@ describe("data view", () => {
     // Again, to the end.
     fireEvent.click(screen.getByText("Compute again"));
     await waitFor(() => expect(shows).toHaveLength(2));
-    shows[1].resolve(profile("workspace", 0));
+    // Each column's statistics show as soon as they are finished, before the whole profile.
+    const whole = profile("workspace", 0);
+    shows[1].ch.onmessage({ done: 0, total: 0, columns: whole.columns.map((c) => c.name), head: whole.head, column: null });
+    shows[1].ch.onmessage({ done: 0, total: 0, columns: null, head: null, column: { index: 2, rows: whole.rows, stats: whole.columns[2] } });
+    await waitFor(() => expect(document.querySelector("#column-stats-partial")).not.toBeNull());
+    expect(document.querySelectorAll("#column-stats-partial tbody tr")).toHaveLength(1);
+    expect(document.querySelector(`#column-stats-partial tr[data-column="${whole.columns[2].name}"]`)).not.toBeNull();
+    expect(document.querySelector("#data-preview h3 .muted")!.textContent).toContain("1 of 3 finished");
+    expect(document.querySelector("#column-stats")).toBeNull();
+    shows[1].resolve(whole);
     await waitFor(() => expect(document.querySelector("#data-summary")!.textContent).toBe("4 rows · 3 columns"));
+    expect(document.querySelector("#column-stats-partial")).toBeNull();
     expect(document.querySelectorAll("#head-rows tbody tr")).toHaveLength(2);
     expect(document.querySelector("#head-rows tbody tr:nth-child(2) td.null")!.textContent).toBe("∅");
     const plan = document.querySelector('#column-stats tr[data-column="plan"]')!;

@@ -570,7 +570,17 @@ export type DataProgress = { done: number, total: number,
  * Sent once, first, as soon as they are read: the column names and the first rows, before
  * any statistics.
  */
-columns: Array<string> | null, head: Array<{ [column in string]: Cell }> | null, };
+columns: Array<string> | null, head: Array<{ [column in string]: Cell }> | null, 
+/**
+ * One column's statistics as soon as they are finished, with its index in `columns` and the
+ * table's row count (after every byte was read; the rest follow, then the whole profile).
+ */
+column: ColumnDone | null, };
+
+/**
+ * A column finished while the others still are (`DataProgress::column`).
+ */
+export type ColumnDone = { index: number, rows: number, stats: ColumnStats, };
 
 /**
  * A table's column statistics over every row, and its first rows (`data show`).

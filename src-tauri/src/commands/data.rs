@@ -16,7 +16,9 @@ use runlens_core::Index;
 
 use super::{blocking, Res};
 use crate::state::{AppState, DataJobs};
-use crate::wire::{DataDiff, DataListing, DataProfile, DataProgress, DriftReport, DriftRules, MonitorScore, WireError};
+use crate::wire::{
+    ColumnDone, DataDiff, DataListing, DataProfile, DataProgress, DriftReport, DriftRules, MonitorScore, WireError,
+};
 
 /// The first rows `data_show` returns with the statistics.
 const HEAD_ROWS: usize = 20;
@@ -113,7 +115,13 @@ pub async fn data_show(
         let index = Index::open(&state.data_dir, &project.root)?;
         // The first rows at once (reading only the start of the file), then every row's statistics.
         if let Ok((columns, head)) = index.data_head(&spec, HEAD_ROWS) {
-            let _ = on_progress.send(DataProgress { done: 0, total: 0, columns: Some(columns), head: Some(head) });
+            let _ = on_progress.send(DataProgress {
+                done: 0,
+                total: 0,
+                columns: Some(columns),
+                head: Some(head),
+                column: None,
+            });
         }
         let mut last: Option<Instant> = None;
         let mut on = |done: u64, total: u64| {
@@ -122,9 +130,14 @@ pub async fn data_show(
                 return;
             }
             last = Some(Instant::now());
-            let _ = on_progress.send(DataProgress { done, total, columns: None, head: None });
+            let _ = on_progress.send(DataProgress { done, total, columns: None, head: None, column: None });
         };
-        Ok(index.data_show(&spec, HEAD_ROWS, &mut on, &cancel)?.into())
+        // Each column's statistics as soon as they are finished.
+        let mut on_column = |rows: u64, i: usize, c: &runlens_core::ColumnStats| {
+            let column = Some(ColumnDone { index: i as u32, rows, stats: c.clone().into() });
+            let _ = on_progress.send(DataProgress { done: 0, total: 0, columns: None, head: None, column });
+        };
+        Ok(index.data_show_with(&spec, HEAD_ROWS, &mut on, &mut on_column, &cancel)?.into())
     })
     .await
 }

@@ -779,6 +779,19 @@ impl crate::index::Index {
         progress: &mut dyn FnMut(u64, u64),
         cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<DataProfile, Error> {
+        self.data_show_with(spec, head, progress, &mut |_, _, _| {}, cancel)
+    }
+
+    /// [`Index::data_show`], handing over each column's statistics as soon as they are finished
+    /// (the table's row count, the column's index, its statistics), in the order they finish.
+    pub fn data_show_with(
+        &self,
+        spec: &str,
+        head: usize,
+        progress: &mut dyn FnMut(u64, u64),
+        on_column: &mut dyn FnMut(u64, usize, &stats::ColumnStats),
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<DataProfile, Error> {
         let bytes = self.data_open(spec)?;
         let format = format_of(&bytes.path)
             .ok_or_else(|| Error::Refused(format!("{}: not a table Runlens reads (CSV, TSV, JSONL)", bytes.path)))?;
@@ -887,7 +900,8 @@ impl crate::index::Index {
                 warnings.push(format!("{at}: its bytes hash to {got}, not the {want} DVC recorded"));
             }
         }
-        let columns = stats::finish_all(sink.cols, &sink.names);
+        let rows = sink.rows;
+        let columns = stats::finish_all_with(sink.cols, &sink.names, &mut |i, c| on_column(rows, i, c));
         Ok(DataProfile { path: bytes.path, rev: bytes.rev, rows: sink.rows, columns, head: sink.first, warnings })
     }
 }

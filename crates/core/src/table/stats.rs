@@ -1186,8 +1186,19 @@ fn sum_map(x: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {
     pairwise(x, f)
 }
 
-/// Finishes every column, on two threads (each column's sort is independent).
+/// [`finish_all_with`] without a hand-over.
+#[cfg(test)]
 pub(crate) fn finish_all(cols: Vec<Column>, names: &[String]) -> Vec<ColumnStats> {
+    finish_all_with(cols, names, &mut |_, _| {})
+}
+
+/// Finishes every column on two threads (each column's sort is independent), handing each to
+/// `on_done` (its index, its statistics) as soon as it is finished; this thread hands over.
+pub(crate) fn finish_all_with(
+    cols: Vec<Column>,
+    names: &[String],
+    on_done: &mut dyn FnMut(usize, &ColumnStats),
+) -> Vec<ColumnStats> {
     let mut jobs: Vec<(usize, Column)> = cols.into_iter().enumerate().collect();
     // The biggest first, each to the thread with less so far.
     jobs.sort_by_key(|(_, c)| std::cmp::Reverse(c.weight()));
@@ -1203,14 +1214,24 @@ pub(crate) fn finish_all(cols: Vec<Column>, names: &[String]) -> Vec<ColumnStats
             b.push(j)
         }
     }
-    let run = |jobs: Vec<(usize, Column)>| -> Vec<(usize, ColumnStats)> {
-        jobs.into_iter().map(|(i, c)| (i, c.finish(names.get(i).map(String::as_str).unwrap_or("")))).collect()
-    };
-    let mut out: Vec<(usize, ColumnStats)> = std::thread::scope(|sc| {
-        let other = sc.spawn(|| run(b));
-        let mut mine = run(a);
-        mine.extend(other.join().unwrap_or_default());
-        mine
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, ColumnStats)>();
+    let mut out: Vec<(usize, ColumnStats)> = Vec::with_capacity(names.len());
+    std::thread::scope(|sc| {
+        for jobs in [a, b] {
+            let tx = tx.clone();
+            sc.spawn(move || {
+                for (i, c) in jobs {
+                    if tx.send((i, c.finish(names.get(i).map(String::as_str).unwrap_or("")))).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (i, s) in rx {
+            on_done(i, &s);
+            out.push((i, s));
+        }
     });
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, s)| s).collect()
