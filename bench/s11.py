@@ -11,6 +11,10 @@ the app-data dir); "kept" is every run after it, which reads the kept reference 
 Peers, on the same files in the same run:
 - scipy per column: pandas `read_csv` of both files, then `scipy.stats.ks_2samp` per numeric
   column and `chi2_contingency` per categorical one (what a script would do; fewer statistics).
+- polars + scipy: the same tests on columns read by polars (multi-threaded).
+- DuckDB: both files loaded, then in SQL each numeric column's KS statistic (the largest gap
+  between the two cumulative shares, over the distinct values) and each other column's counts
+  per value (no p-values).
 - Evidently `Report([DataDriftPreset()])` (0.7.23, its defaults), on the whole reference unless
   --evidently-ref-rows takes its first N rows (it holds both tables in pandas several times over:
   about 5 GB and 5 minutes at 12M rows).
@@ -26,7 +30,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PEERS = ["evidently==0.7.23", "pandas==2.3.3", "scipy==1.17.1", "numpy<2.5"]
+PEERS = ["evidently==0.7.23", "pandas==2.3.3", "scipy==1.17.1", "numpy<2.5", "polars==1.35.2", "duckdb==1.4.2"]
 
 
 def venv():
@@ -76,6 +80,45 @@ for col in c.columns:
 print(out)
 """
 
+POLARS = r"""
+import numpy as np, polars as pl, sys
+from scipy import stats
+r, c = pl.read_csv(sys.argv[1]), pl.read_csv(sys.argv[2])
+out = {}
+for col in c.columns:
+    if c[col].dtype.is_numeric():
+        a, b = r[col].drop_nulls().to_numpy(), c[col].drop_nulls().to_numpy()
+        out[col] = stats.ks_2samp(a[np.isfinite(a)], b[np.isfinite(b)]).pvalue
+    else:
+        t = r[col].value_counts().join(c[col].value_counts(), on=col, how="full", coalesce=True).fill_null(0)
+        out[col] = stats.chi2_contingency(t.select(pl.exclude(col)).to_numpy().T)[1]
+print(out)
+"""
+
+DUCKDB = r"""
+import duckdb, sys
+con = duckdb.connect()
+con.execute(f"CREATE TABLE r AS SELECT * FROM read_csv_auto('{sys.argv[1]}')")
+con.execute(f"CREATE TABLE c AS SELECT * FROM read_csv_auto('{sys.argv[2]}')")
+KS = '''
+WITH v AS (SELECT {q} AS x, 1 AS s FROM r WHERE {q} IS NOT NULL AND isfinite({q}::DOUBLE)
+           UNION ALL SELECT {q}, 2 FROM c WHERE {q} IS NOT NULL AND isfinite({q}::DOUBLE)),
+     g AS (SELECT x, count(*) FILTER (WHERE s = 1) AS a, count(*) FILTER (WHERE s = 2) AS b FROM v GROUP BY x),
+     n AS (SELECT sum(a) AS na, sum(b) AS nb FROM g)
+SELECT max(abs(ca / na - cb / nb)) FROM (
+    SELECT sum(a) OVER w AS ca, sum(b) OVER w AS cb FROM g WINDOW w AS (ORDER BY x ROWS UNBOUNDED PRECEDING)
+), n
+'''
+out = {}
+for name, ty, *_ in con.execute("DESCRIBE c").fetchall():
+    q = '"' + name + '"'
+    if ty in ("BIGINT", "INTEGER", "DOUBLE", "FLOAT", "SMALLINT"):
+        out[name] = con.execute(KS.format(q=q)).fetchone()[0]
+    else:
+        out[name] = len(con.execute(f"SELECT {q}, count(*) FROM r GROUP BY 1 UNION ALL SELECT {q}, count(*) FROM c GROUP BY 1").fetchall())
+print(out)
+"""
+
 EVIDENTLY = r"""
 import pandas as pd, sys
 from evidently import Report
@@ -102,6 +145,7 @@ def main():
     ap.add_argument("--evidently-ref-rows", type=int, default=0, help="0: the whole reference")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--no-peers", action="store_true", help="only Runlens")
+    ap.add_argument("--no-evidently", action="store_true", help="every peer but Evidently (5 minutes)")
     ap.add_argument("--scratch", default=os.environ.get("RUNLENS_BENCH_SCRATCH", "/tmp/runlens-bench") + "/s11")
     ap.add_argument("--runlens", default=os.environ.get("RUNLENS_BIN", str(REPO / "target/release/runlens")))
     a = ap.parse_args()
@@ -139,6 +183,12 @@ def main():
     st, srss = statistics.median(s[0] for s in sp), max(s[1] for s in sp)
     print(f"scipy per column (pandas read) {st:.2f} s (peak RSS {srss:.0f} MiB): {st / t:.1f}x ours kept, "
           f"{st / first:.1f}x ours first")
+    for label, code in (("polars + scipy per column", POLARS), ("DuckDB SQL (KS statistics, counts)", DUCKDB)):
+        pp = [run([py, "-c", code, str(ref), str(batch)]) for _ in range(a.reps)]
+        pt, prss = statistics.median(x[0] for x in pp), max(x[1] for x in pp)
+        print(f"{label} {pt:.2f} s (peak RSS {prss:.0f} MiB): {pt / t:.1f}x ours kept, {pt / first:.1f}x ours first")
+    if a.no_evidently:
+        return
     n = a.evidently_ref_rows or a.ref_rows
     et, erss, _ = run([py, "-c", EVIDENTLY, str(ref), str(batch), str(n)])
     print(f"Evidently DataDriftPreset on {n:,} reference rows {et:.2f} s (peak RSS {erss:.0f} MiB): "
