@@ -388,3 +388,50 @@ fn data_watch_scores_each_new_batch_against_the_reference_and_keeps_the_scores()
     assert!(pass.problems.is_empty(), "{:?}", pass.problems);
     assert_eq!(pass.scores.len(), 0, "the same bytes as a batch scored before: not scored twice");
 }
+
+/// A `.gitattributes` in a subfolder sends its files through LFS too: a pointer there is listed
+/// with its oid, and `data show` reads the object it names.
+#[test]
+fn a_nested_gitattributes_sends_its_files_through_lfs() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = unpack_data_versions(dir.path());
+    let sub = project.join("assets/raw");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(sub.join(".gitattributes"), "*.csv filter=lfs diff=lfs merge=lfs -text\n").unwrap();
+    let content = b"a,b\n1,2\n3,4\n";
+    let object = dir.path().join("object");
+    std::fs::write(&object, content).unwrap();
+    let sum = Command::new("sha256sum").arg(&object).output().unwrap();
+    let oid = String::from_utf8_lossy(&sum.stdout).split_whitespace().next().unwrap().to_string();
+    std::fs::write(
+        sub.join("t.csv"),
+        format!("version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {}\n", content.len()),
+    )
+    .unwrap();
+    let store = project.join(".git/lfs/objects").join(&oid[..2]).join(&oid[2..4]);
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::copy(&object, store.join(&oid)).unwrap();
+    let data = dir.path().join("data");
+    let (items, _) = data_ls(&data, &project);
+    let t = item(&items, "assets/raw/t.csv");
+    assert_eq!(t["tracked_by"], serde_json::json!(["git-lfs"]));
+    assert_eq!(t["versions"][0]["md5"], format!("sha256:{oid}"));
+    assert_eq!(t["versions"][0]["in_cache"], true);
+    // Not a pattern of the root's, nor of a folder beside it.
+    assert!(items
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["path"] != "data/train.csv" || i["tracked_by"] != serde_json::json!(["git-lfs"])));
+    let o = Command::new(env!("CARGO_BIN_EXE_runlens"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["data", "show"])
+        .arg(&project)
+        .args(["assets/raw/t.csv", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["rows"], 2, "the object's rows, not the pointer's: {v}");
+}

@@ -5,9 +5,10 @@ use std::path::Path;
 use super::dvc::Tracked;
 use crate::files::ProjectFs;
 
-/// The root `.gitattributes` patterns with `filter=lfs`.
+/// The `.gitattributes` patterns with `filter=lfs`, each with the folder of the file that says it
+/// ("" for the root): a pattern applies under its folder, as git reads them.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Patterns(Vec<String>);
+pub(crate) struct Patterns(Vec<(String, String)>);
 
 /// gitattributes-style glob: `*` and `?` within a path component, `**` across components.
 fn glob(p: &[u8], s: &[u8]) -> bool {
@@ -25,20 +26,27 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
 }
 
 impl Patterns {
+    /// The root `.gitattributes`; the working tree's walk adds the nested ones ([`Patterns::add`]).
     pub(crate) fn read(fs: &ProjectFs, root: &Path) -> Patterns {
-        let text = fs.read_text(&root.join(".gitattributes"), 1 << 20, ".gitattributes").unwrap_or_default();
-        Patterns(
-            text.lines()
-                .filter(|l| l.split_whitespace().skip(1).any(|a| a == "filter=lfs"))
-                .filter_map(|l| l.split_whitespace().next())
-                .map(|p| p.trim_start_matches('/').to_string())
-                .collect(),
-        )
+        let mut p = Patterns::default();
+        if let Ok(text) = fs.read_text(&root.join(".gitattributes"), 1 << 20, ".gitattributes") {
+            p.add("", &text);
+        }
+        p
+    }
+
+    /// The `filter=lfs` patterns of the `.gitattributes` in the folder `dir` (project-relative).
+    pub(crate) fn add(&mut self, dir: &str, text: &str) {
+        for l in text.lines().filter(|l| l.split_whitespace().skip(1).any(|a| a == "filter=lfs")) {
+            if let Some(p) = l.split_whitespace().next() {
+                self.0.push((dir.trim_matches('/').to_string(), p.trim_start_matches('/').to_string()));
+            }
+        }
     }
 
     /// Whether a file of this name could match (a pattern without `/` matches the name).
     pub(crate) fn may_match_name(&self, name: &str) -> bool {
-        self.0.iter().any(|p| {
+        self.0.iter().any(|(_, p)| {
             let last = p.rsplit('/').next().unwrap_or(p);
             glob(last.as_bytes(), name.as_bytes()) || last.contains("**")
         })
@@ -46,11 +54,19 @@ impl Patterns {
 
     /// Whether the project-relative `path` goes through LFS.
     pub(crate) fn matches(&self, path: &str) -> bool {
-        self.0.iter().any(|p| {
-            if p.contains('/') {
-                glob(p.as_bytes(), path.as_bytes())
+        self.0.iter().any(|(dir, p)| {
+            let rel = if dir.is_empty() {
+                path
             } else {
-                glob(p.as_bytes(), path.rsplit('/').next().unwrap_or(path).as_bytes())
+                match path.strip_prefix(dir.as_str()).and_then(|r| r.strip_prefix('/')) {
+                    Some(r) => r,
+                    None => return false,
+                }
+            };
+            if p.contains('/') {
+                glob(p.as_bytes(), rel.as_bytes())
+            } else {
+                glob(p.as_bytes(), rel.rsplit('/').next().unwrap_or(rel).as_bytes())
             }
         })
     }
@@ -98,9 +114,20 @@ mod tests {
 
     #[test]
     fn patterns_match_as_gitattributes_does() {
-        let p = Patterns(vec!["data/*.bin".into(), "*.pt".into(), "models/**/*.onnx".into()]);
+        let mut p = Patterns::default();
+        p.add("", "data/*.bin filter=lfs diff=lfs merge=lfs -text\n*.pt filter=lfs\n/models/**/*.onnx filter=lfs\n*.txt text\n");
         assert!(p.matches("data/blob.bin") && !p.matches("data/sub/blob.bin") && !p.matches("blob.bin"));
         assert!(p.matches("a/b/w.pt") && p.matches("models/x/y/m.onnx") && p.matches("models/m.onnx"));
-        assert!(p.may_match_name("blob.bin") && !p.may_match_name("x.csv"));
+        assert!(p.may_match_name("blob.bin") && !p.may_match_name("x.csv") && !p.matches("notes.txt"));
+    }
+
+    #[test]
+    fn a_nested_gitattributes_applies_under_its_folder() {
+        let mut p = Patterns::default();
+        p.add("assets/raw", "*.wav filter=lfs\nclips/*.mp4 filter=lfs\n");
+        assert!(p.matches("assets/raw/a.wav") && p.matches("assets/raw/deep/b.wav"));
+        assert!(!p.matches("a.wav") && !p.matches("assets/rawx/a.wav") && !p.matches("assets/a.wav"));
+        assert!(p.matches("assets/raw/clips/c.mp4") && !p.matches("assets/raw/deep/clips/c.mp4"));
+        assert!(p.may_match_name("a.wav") && p.may_match_name("c.mp4"));
     }
 }

@@ -113,11 +113,12 @@ pub(crate) fn merge(into: &mut Snapshot, by: &mut BTreeMap<String, Vec<String>>,
     }
 }
 
-/// The working tree's `.dvc` files, `dvc.lock`s and LFS pointers (no link followed).
+/// The working tree's `.dvc` files, `dvc.lock`s and LFS pointers (no link followed); the LFS
+/// patterns of every nested `.gitattributes` are added to `lfs` on the way.
 pub(crate) fn workspace(
     fs: &ProjectFs,
     root: &Path,
-    lfs: &lfs::Patterns,
+    lfs: &mut lfs::Patterns,
     notes: &mut Vec<String>,
 ) -> (Snapshot, BTreeMap<String, Vec<String>>) {
     let mut snap = Snapshot::new();
@@ -126,6 +127,14 @@ pub(crate) fn workspace(
     let mut seen = 0usize;
     while let Some((dir, rel)) = stack.pop() {
         let Ok(entries) = fs.list(&dir) else { continue };
+        // This folder's own `.gitattributes` first: its patterns apply to the files beside it.
+        if !rel.is_empty() {
+            if let Some(a) = entries.iter().find(|e| e.name == ".gitattributes" && e.is_file()) {
+                if let Ok(text) = fs.read_text(&a.path, 1 << 20, ".gitattributes") {
+                    lfs.add(&rel, &text);
+                }
+            }
+        }
         for e in entries {
             seen += 1;
             if seen > 500_000 {
@@ -231,8 +240,8 @@ impl Index {
         let fs = ProjectFs::new(&self.root);
         let root = self.root.as_path();
         let mut notes = Vec::new();
-        let lfs = lfs::Patterns::read(&fs, root);
-        let (work, mut tracked_by) = workspace(&fs, root, &lfs, &mut notes);
+        let mut lfs = lfs::Patterns::read(&fs, root);
+        let (work, mut tracked_by) = workspace(&fs, root, &mut lfs, &mut notes);
         // Per commit (newest first): what it tracks.
         let mut commits: Vec<(git::Commit, Rc<Snapshot>)> = Vec::new();
         match history::History::open(&fs, root, &lfs) {

@@ -69,7 +69,7 @@ impl Index {
         };
         let path =
             dvc::join("", path).ok_or_else(|| Error::NotFound(format!("{path}: not a path inside the project")))?;
-        let lfs = lfs::Patterns::read(&fs, root);
+        let mut lfs = lfs::Patterns::read(&fs, root);
         let not_cached = |t: &Tracked, rev: &str| {
             Error::NotFound(format!(
                 "{path}@{}: not in cache (DVC recorded {}; `dvc pull` or `git lfs pull` fetches it)",
@@ -80,7 +80,7 @@ impl Index {
         match rev.filter(|r| *r != "workspace") {
             None => {
                 let mut notes = Vec::new();
-                let (work, _) = workspace(&fs, root, &lfs, &mut notes);
+                let (work, _) = workspace(&fs, root, &mut lfs, &mut notes);
                 let file = root.join(&path);
                 let tracked = find(&work, &path).cloned();
                 if fs.is_file(&file) && !tracked.as_ref().is_some_and(|t| t.via == "git-lfs" && t.path == path) {
@@ -130,6 +130,13 @@ impl Index {
                     )));
                 }
                 let bytes = h.repo.read_capped(blob, MAX_GIT_BLOB).map_err(|e| Error::Project(format!(".git: {e}")))?;
+                // An LFS pointer whatever the patterns say (a nested `.gitattributes` of an old
+                // commit): the object it names.
+                let head = String::from_utf8_lossy(&bytes[..bytes.len().min(1025)]);
+                if let Some(t) = lfs::parse_pointer(&head).map(|p| p.tracked(&path)) {
+                    let p = bytes_path(&fs, root, &t, None).ok_or_else(|| not_cached(&t, &id))?;
+                    return Ok(DataBytes { path, rev: id, legacy: false, md5: Some(t.md5), body: Body::File(p) });
+                }
                 Ok(DataBytes { path, rev: id, md5: None, legacy: false, body: Body::Memory(bytes) })
             }
         }
@@ -159,11 +166,11 @@ impl Index {
         let root = self.root.as_path();
         let (path, rev) = split_spec(&fs, root, spec);
         let Some(path) = dvc::join("", path.trim_end_matches('/')) else { return Ok(None) };
-        let lfs = lfs::Patterns::read(&fs, root);
+        let mut lfs = lfs::Patterns::read(&fs, root);
         let (t, rev) = match rev.filter(|r| *r != "workspace") {
             None => {
                 let mut notes = Vec::new();
-                let (work, _) = workspace(&fs, root, &lfs, &mut notes);
+                let (work, _) = workspace(&fs, root, &mut lfs, &mut notes);
                 (work.get(&path).cloned(), "workspace".to_string())
             }
             Some(rev) => {
