@@ -513,16 +513,18 @@ impl crate::index::Index {
         let dir = self.side_dir("refs");
         let p = Path::new(spec);
         let (key, loaded) = if p.is_absolute() {
-            if let Some(s) = super::stored::file_key(p, spec).and_then(|k| super::stored::open(&dir, &k)) {
+            if let Some(s) = super::stored::file_key(None, p, spec).and_then(|k| super::stored::open(&dir, &k)) {
                 return Ok(Ok(s));
             }
-            let key = super::stored::file_key(p, spec);
+            let key = super::stored::file_key(None, p, spec);
             let columns = read_outside(p, spec)?;
             (key, Loaded { path: spec.to_string(), rev: "file".into(), columns })
         } else {
             let bytes = self.data_open(spec)?;
             let key = match &bytes.body {
-                crate::versions::Body::File(f) => super::stored::file_key(f, &bytes.path),
+                crate::versions::Body::File(f) => {
+                    super::stored::file_key(Some(&crate::files::ProjectFs::new(&self.root)), f, &bytes.path)
+                }
                 crate::versions::Body::Memory(b) => Some(super::stored::git_key(&bytes.rev, &bytes.path, b.len())),
             };
             if let Some(s) = key.as_deref().and_then(|k| super::stored::open(&dir, k)) {

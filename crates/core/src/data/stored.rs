@@ -33,11 +33,16 @@ const KEEP: usize = 12;
 const BUDGET: u64 = 6 << 30;
 
 /// What names a reference's bytes: see the module's documentation.
-pub(crate) fn file_key(p: &Path, what: &str) -> Option<String> {
-    let m = std::fs::metadata(p).ok()?;
+/// A file in the project is opened through `fs` (no link followed); `None` for a file the user
+/// named outside it.
+pub(crate) fn file_key(fs: Option<&crate::files::ProjectFs>, p: &Path, what: &str) -> Option<String> {
+    let mut f = match fs {
+        Some(fs) => fs.open(p).ok()?,
+        None => std::fs::File::open(p).ok()?,
+    };
+    let m = f.metadata().ok()?;
     let mtime = m.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos();
     let canon = std::fs::canonicalize(p).ok()?;
-    let mut f = std::fs::File::open(p).ok()?;
     let mut h = md5::Md5::new();
     let mut buf = vec![0u8; 64 << 10];
     let k = read_full(&mut f, &mut buf).ok()?;
