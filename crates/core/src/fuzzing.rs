@@ -37,6 +37,7 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("iso_ms", iso_ms),
     ("filter", filter),
     ("resolve_in_project", resolve_in_project),
+    ("table_scan", table_scan),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -665,4 +666,40 @@ pub fn resolve_in_project(data: &[u8]) {
             }
         }
     });
+}
+
+/// `data show`'s byte-level scanner against the row reader: where the scanner finishes, the row
+/// reader reads the same table, and every column's statistics are the same. First byte: odd for
+/// TSV; the rest is the file.
+pub fn table_scan(data: &[u8]) {
+    use rl::table::{self, stats, Cell, Rows};
+    struct Cols {
+        names: Vec<String>,
+        cols: Vec<stats::Column>,
+        rows: u64,
+    }
+    impl Rows for Cols {
+        fn columns(&mut self, names: &[String]) {
+            self.names = names.to_vec();
+            self.cols = names.iter().map(|_| stats::Column::new()).collect();
+        }
+        fn row(&mut self, cells: &[Cell]) -> bool {
+            self.rows += 1;
+            for (c, cell) in self.cols.iter_mut().zip(cells) {
+                c.push(cell);
+            }
+            true
+        }
+    }
+    let Some((&mode, body)) = data.split_first() else { return };
+    let d = if mode & 1 == 1 { b'\t' } else { b',' };
+    let Ok(fast) = table::scan::scan_stream(body, d) else { return };
+    let mut slow = Cols { names: Vec::new(), cols: Vec::new(), rows: 0 };
+    let read = table::read(body, table::Format::Delimited(d), &mut slow);
+    assert!(read.is_ok(), "the scanner read what the row reader refused: {read:?}");
+    assert_eq!(fast.names, slow.names);
+    assert_eq!(fast.rows, slow.rows);
+    let a = stats::finish_all_with(fast.cols, &fast.names, &mut |_, _| {});
+    let b = stats::finish_all_with(slow.cols, &slow.names, &mut |_, _| {});
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
 }
