@@ -18,20 +18,14 @@ import sys
 import time
 from pathlib import Path
 
+import peers
+
 REPO = Path(__file__).resolve().parent.parent
 PEERS = ["pandas==2.3.3", "pyarrow==22.0.0", "polars==1.35.2", "duckdb==1.4.2", "numpy<2.4"]
 
 
 def venv():
-    v = Path(os.environ.get("RUNLENS_BENCH_DATA_VENV", Path.home() / ".cache/runlens-bench-data-venv"))
-    py = v / "bin/python"
-    marker = v / "runlens-packages.txt"
-    if not (py.exists() and marker.exists() and marker.read_text() == "\n".join(PEERS)):
-        print(f"creating {v} with {' '.join(PEERS)}...", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(v)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", *PEERS], check=True)
-        marker.write_text("\n".join(PEERS))
-    return str(py)
+    return peers.venv(PEERS, "RUNLENS_BENCH_DATA_VENV", "runlens-bench-data-venv")
 
 
 GEN = r"""

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
-use tauri_plugin_dialog::DialogExt;
 use tauri_plugin_opener::OpenerExt;
 
 use runlens_core::Index;
@@ -155,18 +154,7 @@ pub async fn bundle_reveal(app: AppHandle, path: String) -> Res<()> {
 /// Shows the folder dialog, opened at `start` when that is a folder; the folder chosen, or None.
 #[tauri::command]
 pub async fn bundle_pick_folder(app: AppHandle, start: Option<String>) -> Res<Option<String>> {
-    blocking(move || {
-        let mut dialog = app.dialog().file().set_title("Export the bundle into");
-        if let Some(s) = start.map(PathBuf::from).filter(|s| s.is_absolute() && s.is_dir()) {
-            dialog = dialog.set_directory(s);
-        }
-        let Some(picked) = dialog.blocking_pick_folder() else {
-            return Ok(None);
-        };
-        let path = picked.into_path().map_err(|e| WireError::new("io", e.to_string()))?;
-        Ok(Some(path.to_string_lossy().into_owned()))
-    })
-    .await
+    super::pick_folder(app, "Export the bundle into", start).await
 }
 
 #[cfg(test)]

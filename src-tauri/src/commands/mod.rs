@@ -25,6 +25,24 @@ pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Res<T> + Send + 'st
     tauri::async_runtime::spawn_blocking(f).await.map_err(|e| WireError::new("internal", e.to_string()))?
 }
 
+/// The native folder dialog titled `title`, opened at `start` when that is a folder: the folder
+/// chosen, or None (Rust runs it; the page has no dialog permission).
+pub async fn pick_folder(app: tauri::AppHandle, title: &'static str, start: Option<String>) -> Res<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    blocking(move || {
+        let mut dialog = app.dialog().file().set_title(title);
+        if let Some(s) = start.map(std::path::PathBuf::from).filter(|s| s.is_absolute() && s.is_dir()) {
+            dialog = dialog.set_directory(s);
+        }
+        let Some(picked) = dialog.blocking_pick_folder() else {
+            return Ok(None);
+        };
+        let path = picked.into_path().map_err(|e| WireError::new("io", e.to_string()))?;
+        Ok(Some(path.to_string_lossy().into_owned()))
+    })
+    .await
+}
+
 /// Now, in ms since the epoch: the one clock the shell reads, passed into the engine.
 pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tauri::{AppHandle, Manager};
-use tauri_plugin_dialog::DialogExt;
 use tauri_plugin_notification::NotificationExt;
 
 use runlens_core::{Crossing, Index};
@@ -210,18 +209,7 @@ pub fn monitor_watches(app: AppHandle) -> Res<Vec<MonitorWatchState>> {
 /// folder chosen, or None.
 #[tauri::command]
 pub async fn monitor_pick_folder(app: AppHandle, start: Option<String>) -> Res<Option<String>> {
-    blocking(move || {
-        let mut dialog = app.dialog().file().set_title("Watch a folder for new batches");
-        if let Some(s) = start.map(PathBuf::from).filter(|s| s.is_absolute() && s.is_dir()) {
-            dialog = dialog.set_directory(s);
-        }
-        let Some(picked) = dialog.blocking_pick_folder() else {
-            return Ok(None);
-        };
-        let path = picked.into_path().map_err(|e| WireError::new("io", e.to_string()))?;
-        Ok(Some(path.to_string_lossy().into_owned()))
-    })
-    .await
+    super::pick_folder(app, "Watch a folder for new batches", start).await
 }
 
 #[cfg(test)]
