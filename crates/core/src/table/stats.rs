@@ -48,6 +48,9 @@ pub struct Histogram {
 /// Past this many distinct values a numeric column keeps its values instead of a count per value.
 pub(crate) const MAP_LIMIT: usize = 1 << 16;
 
+/// A column's values are kept in parts of this many (8 MiB), never copied to grow.
+const PART: usize = 1 << 20;
+
 /// A count per distinct f64 (by its bits), open addressing with linear probing; a slot whose
 /// count is 0 is empty. NaN is never a key (a column holding one keeps its values instead).
 #[derive(Clone)]
@@ -109,16 +112,124 @@ impl NumMap {
         self.len
     }
 
-    fn entries(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+    fn entries(&self) -> impl Iterator<Item = (f64, u64)> + Clone + '_ {
         self.slots.iter().filter(|s| s.1 > 0).map(|&(k, n)| (f64::from_bits(k), n))
     }
 }
 
-/// A numeric column's values: a count per distinct value while there are few, else every value
-/// in the order read.
+/// Decimals of at most k digits after the point in a narrow span of integers (value x 10^k): a
+/// count per integer from `lo`, 4 bytes each, small enough to stay in the CPU's cache (a count
+/// map of as many values would not). Each value comes back bit for bit from its integer (so
+/// distinct integers are distinct values, in the same order), but -0.0, counted with 0.0 and
+/// by itself in `neg_zeros`.
+#[derive(Clone)]
+pub(crate) struct Dense {
+    /// 10^k.
+    p: f64,
+    lo: i64,
+    counts: Vec<u32>,
+    n: u64,
+    neg_zeros: u64,
+}
+
+/// A count map of this many distinct values (and each power of two past it) is counted per
+/// integer when its span is narrow: at most [`DENSE_SPAN`], and 8 slots per value.
+const DENSE_FROM: usize = 1 << 12;
+
+/// The widest span counted per integer while reading (1 MiB of counts).
+const DENSE_SPAN: u64 = 1 << 18;
+
+impl Dense {
+    /// `v`'s integer at scale `p` when `v` comes back from it bit for bit (-0.0 as 0).
+    #[inline(always)]
+    fn key(v: f64, p: f64) -> Option<i64> {
+        let x = v * p;
+        if x.is_nan() || x.abs() >= (1u64 << 50) as f64 {
+            return None;
+        }
+        let r = round_small(x);
+        ((r / p).to_bits() == v.to_bits() || v == 0.0).then_some(r as i64)
+    }
+
+    /// A count map's values counted per integer, when they are all decimals at one scale in a
+    /// span of at most `max_span`.
+    fn of_map(m: &NumMap, max_span: u64) -> Option<Dense> {
+        const P: [f64; 10] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+        let p = P.into_iter().find(|&p| m.entries().all(|(x, _)| Dense::key(x, p).is_some()))?;
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for (x, _) in m.entries() {
+            let k = Dense::key(x, p)?;
+            lo = lo.min(k);
+            hi = hi.max(k);
+        }
+        if lo > hi || (hi - lo) as u64 + 1 > max_span {
+            return None;
+        }
+        let mut d = Dense { p, lo, counts: vec![0; (hi - lo + 1) as usize], n: 0, neg_zeros: 0 };
+        for (x, c) in m.entries() {
+            d.add(x, c);
+        }
+        Some(d)
+    }
+
+    /// Counts `v` `times` times; false (and nothing counted) when it is not a decimal at this
+    /// scale, or the span would grow past [`DENSE_SPAN`].
+    #[inline(always)]
+    fn add(&mut self, v: f64, times: u64) -> bool {
+        let Some(k) = Dense::key(v, self.p) else { return false };
+        let i = k.wrapping_sub(self.lo) as u64;
+        if (i >= self.counts.len() as u64 && !self.widen(k)) || self.n + times >= u32::MAX as u64 {
+            return false;
+        }
+        self.counts[(k - self.lo) as usize] += times as u32;
+        self.n += times;
+        if v.to_bits() == (-0.0f64).to_bits() {
+            self.neg_zeros += times;
+        }
+        true
+    }
+
+    /// Makes room for the integer `k`, doubling the span toward it (within the limit).
+    #[cold]
+    fn widen(&mut self, k: i64) -> bool {
+        let hi = self.lo + self.counts.len() as i64 - 1;
+        let need = (hi.max(k) - self.lo.min(k)) as u64 + 1;
+        if need > DENSE_SPAN {
+            return false;
+        }
+        let span = need.max(self.counts.len() as u64 * 2).min(DENSE_SPAN) as i64;
+        let lo = if k < self.lo { hi - span + 1 } else { self.lo };
+        let mut counts = vec![0u32; span as usize];
+        let at = (self.lo - lo) as usize;
+        counts[at..at + self.counts.len()].copy_from_slice(&self.counts);
+        self.counts = counts;
+        self.lo = lo;
+        true
+    }
+
+    /// Each distinct value with its count, ascending (-0.0 before 0.0).
+    fn entries(&self) -> impl Iterator<Item = (f64, u64)> + Clone + '_ {
+        let zero = self.lo.checked_neg().map_or(usize::MAX, |z| z as usize);
+        self.counts.iter().enumerate().filter(|e| *e.1 > 0).flat_map(move |(i, &c)| {
+            let neg = if i == zero { self.neg_zeros } else { 0 };
+            let v = (i as i64 + self.lo) as f64 / self.p;
+            [(-0.0, neg), (v, c as u64 - neg)].into_iter().filter(|e| e.1 > 0)
+        })
+    }
+}
+
+/// `a` with every value of `entries` added, when all fit.
+fn with_all(a: &Dense, mut entries: impl Iterator<Item = (f64, u64)>) -> Option<Dense> {
+    let mut b = a.clone();
+    entries.all(|(x, c)| b.add(x, c)).then_some(b)
+}
+
+/// A numeric column's values: a count per distinct value while there are few, then a count per
+/// integer for decimals in a narrow span, else every value in the order read.
 #[derive(Clone)]
 pub(crate) enum Nums {
     Map(NumMap),
+    Dense(Dense),
     /// The values in order: `done`'s parts, then `cur` (parts read by different threads are
     /// joined only when the column is finished, on its finishing thread).
     Vec {
@@ -137,6 +248,7 @@ impl Nums {
     fn len(&self) -> usize {
         match self {
             Nums::Map(m) => m.len(),
+            Nums::Dense(d) => d.n as usize,
             Nums::Vec { done, cur } => done.iter().map(Vec::len).sum::<usize>() + cur.len(),
         }
     }
@@ -145,20 +257,32 @@ impl Nums {
         self.len() == 0
     }
 
-    /// From counts to values (a map's values in no particular order); then the values'
-    /// parts and the last one.
+    #[cfg(test)]
+    fn mode(&self) -> &'static str {
+        match self {
+            Nums::Map(_) => "map",
+            Nums::Dense(_) => "dense",
+            Nums::Vec { .. } => "values",
+        }
+    }
+
+    /// From counts to values (in no particular order); then the values' parts and the last one.
     fn values_mut(&mut self) -> (&mut Vec<Vec<f64>>, &mut Vec<f64>) {
-        if let Nums::Map(m) = self {
-            let n: u64 = m.entries().map(|e| e.1).sum();
+        let counted: Option<(u64, Vec<(f64, u64)>)> = match self {
+            Nums::Map(m) => Some((m.entries().map(|e| e.1).sum(), m.entries().collect())),
+            Nums::Dense(d) => Some((d.n, d.entries().collect())),
+            Nums::Vec { .. } => None,
+        };
+        if let Some((n, entries)) = counted {
             let mut v = Vec::with_capacity((n as usize).max(MAP_LIMIT * 4));
-            for (x, n) in m.entries() {
+            for (x, n) in entries {
                 v.extend(std::iter::repeat_n(x, n as usize));
             }
             *self = Nums::Vec { done: Vec::new(), cur: v };
         }
         match self {
             Nums::Vec { done, cur } => (done, cur),
-            Nums::Map(_) => unreachable!(),
+            _ => unreachable!(),
         }
     }
 
@@ -187,21 +311,50 @@ impl Nums {
 
     #[inline(always)]
     fn push(&mut self, f: f64) {
+        self.push_n(f, 1)
+    }
+
+    /// Adds `f` `n` (> 0) times.
+    #[inline(always)]
+    fn push_n(&mut self, f: f64, n: u64) {
         match self {
             Nums::Map(m) if !f.is_nan() => {
-                m.add(f.to_bits(), 1);
-                if m.len > MAP_LIMIT {
+                let before = m.len;
+                m.add(f.to_bits(), n);
+                if m.len > before && m.len >= DENSE_FROM && m.len.is_power_of_two() {
+                    let max_span = (8 * m.len as u64).min(DENSE_SPAN);
+                    if let Some(d) = Dense::of_map(m, max_span) {
+                        *self = Nums::Dense(d);
+                    }
+                } else if m.len > MAP_LIMIT {
                     self.values_mut();
                 }
             }
-            Nums::Map(_) => self.values_mut().1.push(f),
-            Nums::Vec { cur, .. } => cur.push(f),
+            Nums::Dense(d) => {
+                if !d.add(f, n) {
+                    self.values_mut();
+                    self.push_n(f, n);
+                }
+            }
+            Nums::Map(_) => {
+                self.values_mut();
+                self.push_n(f, n);
+            }
+            Nums::Vec { done, cur } => {
+                for _ in 0..n {
+                    if cur.len() == cur.capacity() && cur.len() >= PART {
+                        // A new part rather than a bigger copy of this one.
+                        done.push(std::mem::replace(cur, Vec::with_capacity(PART)));
+                    }
+                    cur.push(f)
+                }
+            }
         }
     }
 
     /// Appends `later`'s values after these.
     fn append(&mut self, later: Nums) {
-        match (&mut *self, later) {
+        let mut later = match (&mut *self, later) {
             (Nums::Map(a), Nums::Map(b)) => {
                 for (x, n) in b.entries() {
                     a.add(x.to_bits(), n);
@@ -209,17 +362,29 @@ impl Nums {
                 if a.len > MAP_LIMIT {
                     self.values_mut();
                 }
+                return;
             }
-            (_, mut b) => {
-                let (b_done, b_cur) = b.values_mut();
-                let (done, cur) = self.values_mut();
-                if !cur.is_empty() {
-                    done.push(std::mem::take(cur));
-                }
-                done.append(b_done);
-                *cur = std::mem::take(b_cur);
-            }
+            (Nums::Dense(a), Nums::Dense(b)) => match with_all(a, b.entries()) {
+                Some(c) => return *a = c,
+                None => Nums::Dense(b),
+            },
+            (Nums::Dense(a), Nums::Map(b)) => match with_all(a, b.entries()) {
+                Some(c) => return *a = c,
+                None => Nums::Map(b),
+            },
+            (Nums::Map(a), Nums::Dense(b)) => match with_all(&b, a.entries()) {
+                Some(c) => return *self = Nums::Dense(c),
+                None => Nums::Dense(b),
+            },
+            (_, b) => b,
+        };
+        let (b_done, b_cur) = later.values_mut();
+        let (done, cur) = self.values_mut();
+        if !cur.is_empty() {
+            done.push(std::mem::take(cur));
         }
+        done.append(b_done);
+        *cur = std::mem::take(b_cur);
     }
 }
 
@@ -294,10 +459,26 @@ struct TextSlot {
 
 #[inline(always)]
 fn text_head(b: &[u8]) -> [u64; 2] {
-    let mut w = [0u8; 16];
-    let n = b.len().min(16);
-    w[..n].copy_from_slice(&b[..n]);
-    [u64::from_le_bytes(w[..8].try_into().unwrap()), u64::from_le_bytes(w[8..].try_into().unwrap())]
+    // The first 16 bytes, zero-padded, little-endian: by whole-word loads (overlapping ones for
+    // a short text) rather than a copy.
+    let le8 = |s: &[u8]| u64::from_le_bytes(s[..8].try_into().unwrap());
+    let le4 = |s: &[u8]| u32::from_le_bytes(s[..4].try_into().unwrap()) as u64;
+    let n = b.len();
+    if n >= 16 {
+        [le8(b), le8(&b[8..])]
+    } else if n > 8 {
+        [le8(b), le8(&b[n - 8..]) >> ((16 - n) * 8)]
+    } else if n == 8 {
+        [le8(b), 0]
+    } else if n >= 4 {
+        [le4(b) | (le4(&b[n - 4..]) << ((n - 4) * 8)), 0]
+    } else {
+        let mut w = 0u64;
+        for (i, &c) in b.iter().enumerate() {
+            w |= (c as u64) << (8 * i);
+        }
+        [w, 0]
+    }
 }
 
 #[inline(always)]
@@ -471,12 +652,26 @@ impl Column {
         self.nulls += 1;
     }
 
+    pub(crate) fn push_nulls(&mut self, n: u64) {
+        self.nulls += n;
+    }
+
     #[inline(always)]
     pub(crate) fn push_num(&mut self, f: f64, int: bool) {
         if self.text {
             add_text(&mut self.texts, &num_text(f, int), 1);
         } else {
             self.nums.push(f);
+            self.all_int &= int;
+        }
+    }
+
+    /// A number `n` (> 0) times.
+    pub(crate) fn push_num_n(&mut self, f: f64, int: bool, n: u64) {
+        if self.text {
+            add_text(&mut self.texts, &num_text(f, int), n);
+        } else {
+            self.nums.push_n(f, n);
             self.all_int &= int;
         }
     }
@@ -513,6 +708,14 @@ impl Column {
         if !self.hit_text(b) {
             self.push_text(&String::from_utf8_lossy(b));
         }
+    }
+
+    /// [`Column::push_text_lossy`] `n` (> 0) times.
+    pub(crate) fn push_text_lossy_n(&mut self, b: &[u8], n: u64) {
+        if !self.text {
+            self.become_text();
+        }
+        self.raw.add(&String::from_utf8_lossy(b), n);
     }
 
     /// Adds what `later` read (the rows after this column's) to this column.
@@ -552,6 +755,11 @@ impl Column {
         match std::mem::take(&mut self.nums) {
             Nums::Map(m) => {
                 for (f, n) in m.entries() {
+                    add_text(&mut self.texts, &num_text(f, int), n);
+                }
+            }
+            Nums::Dense(d) => {
+                for (f, n) in d.entries() {
                     add_text(&mut self.texts, &num_text(f, int), n);
                 }
             }
@@ -604,6 +812,13 @@ impl Column {
                 }
                 v
             }
+            Nums::Dense(d) => {
+                let mut v = Vec::with_capacity(d.n as usize);
+                for (x, n) in d.entries() {
+                    v.extend(std::iter::repeat_n(x, n as usize));
+                }
+                v
+            }
             v @ Nums::Vec { .. } => v.into_values(),
         };
         nums.retain(|v| v.is_finite());
@@ -615,6 +830,7 @@ impl Column {
         let nums = match &self.nums {
             v @ Nums::Vec { .. } => v.len() * 4,
             Nums::Map(m) => m.len(),
+            Nums::Dense(d) => d.counts.len(),
         };
         nums + self.texts.len() + self.raw.len()
     }
@@ -686,6 +902,7 @@ impl Column {
             }
             match std::mem::take(&mut self.nums) {
                 Nums::Map(m) => self.finish_counted(&mut s, m),
+                Nums::Dense(d) => self.finish_dense(&mut s, d),
                 v @ Nums::Vec { .. } => self.finish_values(&mut s, v.into_parts()),
             }
         } else {
@@ -704,6 +921,17 @@ impl Column {
         s.mean = Some(mean);
         s.std = sd;
         self.describe_counted(s, &e, n);
+    }
+
+    /// A numeric column's statistics from a count per integer.
+    fn finish_dense(&self, s: &mut ColumnStats, d: Dense) {
+        s.count = d.n;
+        let (mean, sd) = mean_std_of(d.entries(), d.n);
+        s.mean = Some(mean);
+        s.std = sd;
+        let zero = (d.neg_zeros > 0).then(|| ((-d.lo) as usize, d.neg_zeros as u32));
+        let (p, lo) = (d.p, d.lo);
+        self.describe_dense(s, d.counts, |i| (i as i64 + lo) as f64 / p, zero);
     }
 
     /// min, max, quartiles, distinct values, the most frequent and the histogram of `n` values
@@ -765,64 +993,110 @@ impl Column {
     /// min, max, quartiles, distinct values, the most frequent and the histogram of values given
     /// as a count per index (not all 0), each index's value given by `value`, distinct and
     /// ascending with the index.
-    fn describe_dense(&self, s: &mut ColumnStats, mut counts: Vec<u32>, value: impl Fn(usize) -> f64) {
-        // The running counts in place: the values at or below index i are ends[i].
-        let mut run = 0u32;
-        for c in counts.iter_mut() {
-            run += *c;
-            *c = run;
-        }
-        let ends = counts;
-        let n = run as usize;
-        let first = ends.partition_point(|&e| e == 0);
-        let last = ends.partition_point(|&e| (e as usize) < n);
-        let (lo, hi) = (value(first), value(last));
-        s.min = Some(lo);
-        s.max = Some(hi);
-        let at = |k: usize| value(ends.partition_point(|&e| e as usize <= k));
-        s.q25 = Some(quantile_at(n, 0.25, at));
-        s.q50 = Some(quantile_at(n, 0.5, at));
-        s.q75 = Some(quantile_at(n, 0.75, at));
-        let mut distinct = 0u64;
-        let mut below = 0u32;
-        let runs = ends[first..=last].iter().enumerate().filter_map(|(i, &e)| {
-            let c = e - below;
-            below = e;
-            (c > 0).then(|| {
-                distinct += 1;
-                (value(first + i), c as u64)
-            })
-        });
-        s.top = top_of(runs, self.all_int);
-        s.distinct = distinct;
-        if lo.is_finite() && hi.is_finite() {
-            let edges = drift::histogram(&[lo, hi], 10).edges;
-            // The bins are in the values' order: each bin's last index by a binary search.
-            let mut counts = vec![0u64; 10];
-            let mut below = 0u64;
-            for (b, c) in counts.iter_mut().enumerate() {
-                let end = if b == 9 {
-                    n as u64
+    /// `neg_zeros`: how many of the values at the index of 0 are -0.0 (they come first there, as
+    /// in total_cmp's order, and equal 0.0 as numpy's sort has them).
+    fn describe_dense(
+        &self,
+        s: &mut ColumnStats,
+        counts: Vec<u32>,
+        value: impl Fn(usize) -> f64,
+        neg_zeros: Option<(usize, u32)>,
+    ) {
+        // One pass over the counts, no division but for the values asked for.
+        let (Some(first), Some(last)) = (counts.iter().position(|&c| c > 0), counts.iter().rposition(|&c| c > 0))
+        else {
+            return;
+        };
+        let n: u64 = counts[first..=last].iter().map(|&c| c as u64).sum();
+        let neg = |i: usize| match neg_zeros {
+            Some((z, k)) if i == z => k as u64,
+            _ => 0,
+        };
+        // The first value at an index (a run's), and the k-th smallest when it is at index i
+        // after `below` smaller ones.
+        let start = |i: usize| if neg(i) > 0 { -0.0 } else { value(i) };
+        let kth = |i: usize, k: u64, below: u64| {
+            if neg_zeros.is_some_and(|(z, _)| z == i) {
+                if k < below + neg(i) {
+                    -0.0
                 } else {
+                    0.0
+                }
+            } else {
+                value(i)
+            }
+        };
+        // The ranks the quartiles read, as quantile_at asks for them.
+        let asked = std::cell::RefCell::new(Vec::new());
+        for q in [0.25, 0.5, 0.75] {
+            quantile_at(n as usize, q, |k| {
+                asked.borrow_mut().push(k as u64);
+                0.0
+            });
+        }
+        let mut ranks = asked.into_inner();
+        ranks.sort_unstable();
+        ranks.dedup();
+        let mut at_rank = vec![0.0; ranks.len()];
+        let lo = start(first);
+        let hi = kth(last, n - 1, n - counts[last] as u64);
+        // Each histogram bin's end as an index (the bins are in the values' order).
+        let edges = (lo.is_finite() && hi.is_finite()).then(|| drift::histogram(&[lo, hi], 10).edges);
+        let bounds: Vec<usize> = match &edges {
+            Some(edges) => (0..9)
+                .map(|b| {
                     let (mut l, mut r) = (first, last + 1);
                     while l < r {
                         let mid = l + (r - l) / 2;
-                        if bin_of(value(mid), &edges) <= b {
+                        if bin_of(value(mid), edges) <= b {
                             l = mid + 1;
                         } else {
                             r = mid;
                         }
                     }
-                    if l == 0 {
-                        0
-                    } else {
-                        ends[l - 1] as u64
-                    }
-                };
-                *c = end - below;
-                below = end;
+                    l
+                })
+                .chain([usize::MAX])
+                .collect(),
+            None => vec![usize::MAX; 10],
+        };
+        let mut bins = [0u64; 10];
+        let mut bin = 0;
+        let (mut below, mut distinct, mut next_rank) = (0u64, 0u64, 0usize);
+        // The ten most frequent as (index, count), most frequent first (ties: the smaller index,
+        // met first).
+        let mut top: Vec<(usize, u64)> = Vec::with_capacity(11);
+        for (i, &c) in counts.iter().enumerate().take(last + 1).skip(first) {
+            if c == 0 {
+                continue;
             }
-            s.histogram = Some(Histogram { edges, counts });
+            let c = c as u64;
+            distinct += 1;
+            while next_rank < ranks.len() && ranks[next_rank] < below + c {
+                at_rank[next_rank] = kth(i, ranks[next_rank], below);
+                next_rank += 1;
+            }
+            if top.len() < 10 || c > top[top.len() - 1].1 {
+                let at = top.iter().position(|t| c > t.1).unwrap_or(top.len());
+                top.insert(at, (i, c));
+                top.truncate(10);
+            }
+            while i >= bounds[bin] {
+                bin += 1;
+            }
+            bins[bin] += c;
+            below += c;
+        }
+        let at = |k: usize| at_rank[ranks.partition_point(|&r| r < k as u64)];
+        s.min = Some(lo);
+        s.max = Some(hi);
+        s.q25 = Some(quantile_at(n as usize, 0.25, at));
+        s.q50 = Some(quantile_at(n as usize, 0.5, at));
+        s.q75 = Some(quantile_at(n as usize, 0.75, at));
+        s.top = top_of(top.into_iter().map(|(i, c)| (start(i), c)), self.all_int);
+        s.distinct = distinct;
+        if let Some(edges) = edges {
+            s.histogram = Some(Histogram { edges, counts: bins.to_vec() });
         }
     }
 
@@ -849,7 +1123,7 @@ impl Column {
         if sorted {
             let x = concat(parts);
             self.describe_sorted(s, n, |i| x[i], |i, j| x[i] == x[j]);
-        } else if let Some((p, lo, hi)) = decimal_plan(&parts) {
+        } else if let Some((p, lo, hi, neg_zeros)) = decimal_plan(&parts) {
             let span = (hi - lo) as u64 + 1;
             if span <= (n as u64).max(1 << 16) && n < u32::MAX as usize {
                 // Decimals in a span no wider than the count: a count per integer (value x
@@ -863,8 +1137,13 @@ impl Column {
                     }
                 }
                 drop(parts);
-                self.describe_dense(s, counts, |i| (i as i64 + lo) as f64 / p);
+                let zero = (neg_zeros > 0).then(|| ((-lo) as usize, neg_zeros as u32));
+                self.describe_dense(s, counts, |i| (i as i64 + lo) as f64 / p, zero);
                 return;
+            }
+            if neg_zeros > 0 {
+                // -0.0 would come back as 0.0 from its integer: sorted as they are instead.
+                return self.finish_sorted_bits(s, n, parts);
             }
             // Decimals: sorted as integers (value x 10^k), which span few bits.
             let mut keys: Vec<u64> = if parts.len() == 1 {
@@ -879,18 +1158,23 @@ impl Column {
             radix_sort(&mut keys);
             self.describe_sorted(s, n, |i| (keys[i] as i64 + lo) as f64 / p, |i, j| keys[i] == keys[j]);
         } else {
-            let mut keys: Vec<u64> = if parts.len() == 1 {
-                parts.into_iter().flatten().map(sort_key).collect()
-            } else {
-                let mut k = Vec::with_capacity(n);
-                for part in parts {
-                    k.extend(part.iter().map(|&v| sort_key(v)));
-                }
-                k
-            };
-            radix_sort(&mut keys);
-            self.describe_sorted(s, n, |i| sort_unkey(keys[i]), |i, j| sort_unkey(keys[i]) == sort_unkey(keys[j]));
+            self.finish_sorted_bits(s, n, parts);
         }
+    }
+
+    /// [`Column::finish_values`]'s last resort: every value sorted by its bits in total_cmp's order.
+    fn finish_sorted_bits(&self, s: &mut ColumnStats, n: usize, parts: Vec<Vec<f64>>) {
+        let mut keys: Vec<u64> = if parts.len() == 1 {
+            parts.into_iter().flatten().map(sort_key).collect()
+        } else {
+            let mut k = Vec::with_capacity(n);
+            for part in parts {
+                k.extend(part.iter().map(|&v| sort_key(v)));
+            }
+            k
+        };
+        radix_sort(&mut keys);
+        self.describe_sorted(s, n, |i| sort_unkey(keys[i]), |i, j| sort_unkey(keys[i]) == sort_unkey(keys[j]));
     }
 
     /// min, max, quartiles, distinct values, the most frequent and the histogram of `n` sorted
@@ -976,27 +1260,28 @@ fn concat(parts: Vec<Vec<f64>>) -> Vec<f64> {
 }
 
 /// Whether the values are all decimals with at most k digits after the point (k <= 9, guessed
-/// from a sample): then 10^k and the smallest and largest value x 10^k. Each value must come back bit for bit
-/// from its integer (so -0.0, NaN and infinities never do).
-fn decimal_plan(parts: &[Vec<f64>]) -> Option<(f64, i64, i64)> {
+/// from a sample): then 10^k, the smallest and largest value x 10^k, and how many are -0.0. Each
+/// value but -0.0 must come back bit for bit from its integer (so NaN and infinities never do).
+fn decimal_plan(parts: &[Vec<f64>]) -> Option<(f64, i64, i64, u64)> {
     const P: [f64; 10] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
     let fits = |v: f64, p: f64| {
         let x = v * p;
-        x.abs() < (1u64 << 50) as f64 && (round_small(x) / p).to_bits() == v.to_bits()
+        x.abs() < (1u64 << 50) as f64 && ((round_small(x) / p).to_bits() == v.to_bits() || v == 0.0)
     };
     let n: usize = parts.iter().map(Vec::len).sum();
     let step = (n / 1024).max(1);
     let p = P.into_iter().find(|&p| parts.iter().all(|x| x.iter().step_by(step).all(|&v| fits(v, p))))?;
-    let (mut lo, mut hi, mut ok) = (i64::MAX, i64::MIN, true);
+    let (mut lo, mut hi, mut ok, mut neg_zeros) = (i64::MAX, i64::MIN, true, 0u64);
     for x in parts {
         for &v in x {
             ok &= fits(v, p);
+            neg_zeros += (v.to_bits() == (-0.0f64).to_bits()) as u64;
             let k = round_small(v * p) as i64;
             lo = lo.min(k);
             hi = hi.max(k);
         }
     }
-    ok.then_some((p, lo, hi))
+    ok.then_some((p, lo, hi, neg_zeros))
 }
 
 /// The ten most frequent of runs of equal values in ascending order (by count, then the smaller
@@ -1062,11 +1347,16 @@ fn quantile_at(n: usize, q: f64, at: impl Fn(usize) -> f64) -> f64 {
 /// `(x - mean)^2` as numpy computes it, the sums in twice the precision (so within numpy's own
 /// rounding of its pairwise sums).
 fn mean_std_counted(e: &[(f64, u64)], n: u64) -> (f64, Option<f64>) {
-    let m = dot2(e.iter().map(|&(x, c)| (x, c))) / n as f64;
+    mean_std_of(e.iter().copied(), n)
+}
+
+/// [`mean_std_counted`] of the values and counts an iterator gives.
+fn mean_std_of(e: impl Iterator<Item = (f64, u64)> + Clone, n: u64) -> (f64, Option<f64>) {
+    let m = dot2(e.clone()) / n as f64;
     if n < 2 {
         return (m, None);
     }
-    let ss = dot2(e.iter().map(|&(x, c)| {
+    let ss = dot2(e.map(|(x, c)| {
         let d = x - m;
         (d * d, c)
     }));
@@ -1313,6 +1603,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_texts_head_is_its_first_16_bytes_zero_padded() {
+        let text: Vec<u8> = (1..=20).collect();
+        for n in 0..=20 {
+            let mut w = [0u8; 16];
+            w[..n.min(16)].copy_from_slice(&text[..n.min(16)]);
+            let want = [u64::from_le_bytes(w[..8].try_into().unwrap()), u64::from_le_bytes(w[8..].try_into().unwrap())];
+            assert_eq!(text_head(&text[..n]), want, "{n} bytes");
+        }
+    }
+
+    #[test]
     fn the_radix_sort_orders_as_total_cmp() {
         let mut seed = 7u64;
         let mut next = || {
@@ -1336,7 +1637,7 @@ mod tests {
         let decimals: Vec<f64> = (0..50_000).map(|i| (((i * 7919) % 20_011) as i64 - 10_000) as f64 / 1000.0).collect();
         let mut want_d = decimals.clone();
         want_d.sort_by(f64::total_cmp);
-        let (p, lo, _) = decimal_plan(std::slice::from_ref(&decimals)).expect("decimals");
+        let (p, lo, _, _) = decimal_plan(std::slice::from_ref(&decimals)).expect("decimals");
         let mut keys: Vec<u64> = decimals.iter().map(|&v| (round_small(v * p) as i64 - lo) as u64).collect();
         radix_sort(&mut keys);
         assert!(keys.iter().zip(&want_d).all(|(&k, b)| ((k as i64 + lo) as f64 / p).to_bits() == b.to_bits()));
@@ -1398,6 +1699,76 @@ mod against_numpy {
         assert_eq!(strip(&got), strip(&want));
     }
 
+    /// [`check`] on a column read as two parts (as two threads read it) and merged.
+    fn check_merged(x: &[f64], k: usize) -> (&'static str, &'static str) {
+        let (mut a, mut b) = (Column::new(), Column::new());
+        x[..k].iter().for_each(|&v| a.push_num(v, false));
+        x[k..].iter().for_each(|&v| b.push_num(v, false));
+        let modes = (a.nums.mode(), b.nums.mode());
+        a.merge(b);
+        let got = a.finish("x");
+        let want = reference(x, false);
+        assert!(got.mean.zip(want.mean).is_some_and(|(g, w)| (g - w).abs() <= 1e-12 * w.abs() || g == w));
+        let strip = |c: &ColumnStats| format!("{:?}", ColumnStats { mean: None, std: None, ..c.clone() });
+        assert_eq!(strip(&got), strip(&want));
+        modes
+    }
+
+    #[test]
+    fn narrow_decimals_are_counted_per_integer() {
+        let mode = |x: &[f64]| {
+            let mut c = Column::new();
+            x.iter().for_each(|&v| c.push_num(v, false));
+            c.nums.mode()
+        };
+        // Many distinct decimals in a narrow span: counted per integer, the span growing both
+        // ways (ascending, then descending values).
+        let narrow: Vec<f64> = (0..60_000).map(|i| (((i * 7919) % 20_000) as i64 - 5000) as f64 / 100.0).collect();
+        assert_eq!(mode(&narrow), "dense");
+        check(&narrow, false);
+        let up: Vec<f64> = (0..30_000).map(|i| i as f64 / 100.0).collect();
+        let down: Vec<f64> = up.iter().rev().copied().collect();
+        assert_eq!((mode(&up), mode(&down)), ("dense", "dense"));
+        check(&up, false);
+        check(&down, false);
+        // -0.0 among them.
+        let mut z = narrow.clone();
+        for i in (5000..z.len()).step_by(700) {
+            z[i] = -0.0;
+        }
+        assert_eq!(mode(&z), "dense");
+        check(&z, false);
+        // Values the counts cannot hold: the span too wide, a value with more digits, NaN and
+        // infinity; each kept as values from then on.
+        let mut wide = narrow.clone();
+        wide.extend((0..100).map(|i| i as f64 * 1e4));
+        let mut digits = narrow.clone();
+        digits.push(1.0 / 3.0);
+        let mut inf = narrow.clone();
+        inf.push(f64::INFINITY);
+        for x in [&wide, &digits, &inf] {
+            assert_eq!(mode(x), "values");
+            check(x, false);
+        }
+        let mut nan = narrow.clone();
+        nan.push(f64::NAN);
+        assert_eq!(mode(&nan), "values");
+        // Two parts merged: dense and dense (the same scale, then not), dense and a count map
+        // both ways, dense and values.
+        assert_eq!(check_merged(&narrow, 30_000), ("dense", "dense"));
+        let mut scales = narrow.clone();
+        scales.extend((0..20_000).map(|i| (2 * i + 1) as f64 / 1e4));
+        assert_eq!(check_merged(&scales, 60_000), ("dense", "dense"));
+        assert_eq!(check_merged(&narrow, 59_000), ("dense", "map"));
+        let mut late = narrow[..1000].to_vec();
+        late.extend_from_slice(&narrow);
+        assert_eq!(check_merged(&late, 1000), ("map", "dense"));
+        assert_eq!(check_merged(&wide, 60_000), ("dense", "map"));
+        let mut spread: Vec<f64> = narrow.clone();
+        spread.extend((0..70_000).map(|i| i as f64 * 1e3));
+        assert_eq!(check_merged(&spread, 60_000), ("dense", "values"));
+    }
+
     #[test]
     fn counted_and_kept_values_give_numpys_statistics() {
         let mut seed = 3u64;
@@ -1435,6 +1806,29 @@ mod against_numpy {
         check(&z, false);
         let w: Vec<f64> = (0..m * 3).map(|i| (((i * 104_729) % (m * 2)) as i64 - 70_000) as f64 / 1e3).collect();
         check(&w, false);
+        // -0.0 among them (as pandas writes a tiny negative rounded): counted with 0.0, first in
+        // its run; at the lowest and the highest index too, and past the count (sorted instead).
+        let mut v = w.clone();
+        for i in (0..v.len()).step_by(1000) {
+            v[i] = -0.0;
+        }
+        check(&v, false);
+        let low: Vec<f64> = (0..m * 2).map(|i| if i % 3 == 0 { -0.0 } else { (i % m) as f64 / 1e2 }).collect();
+        check(&low, false);
+        let high: Vec<f64> = (0..m * 2).map(|i| if i % 3 == 0 { 0.0 } else { -((i % m) as f64) / 1e2 }).collect();
+        let mut high = high;
+        high[1] = -0.0;
+        check(&high, false);
+        let only_neg: Vec<f64> = (0..m * 2).map(|i| if i % 3 == 0 { -0.0 } else { -((i % m) as f64) / 1e2 }).collect();
+        check(&only_neg, false);
+        // The median between the last -0.0 and the first 0.0 (numpy gives 0.0 there).
+        let mut mid: Vec<f64> = (1..=m).map(|i| i as f64 / 1e2).collect();
+        mid.extend(std::iter::repeat_n(0.0, 5));
+        mid.extend(std::iter::repeat_n(-0.0, m + 5));
+        check(&mid, false);
+        let wide: Vec<f64> =
+            (0..m * 2).map(|i| if i % 5 == 0 { -0.0 } else { (i * 7919 % (m * 4)) as f64 / 1e2 }).collect();
+        check(&wide, false);
         // A number between the quartiles' neighbours: quantile_at is drift::quantile_sorted.
         for n in 1..40 {
             let x: Vec<f64> = (0..n).map(|i| (i * i) as f64 / 3.0).collect();
