@@ -104,6 +104,7 @@ fn jsonl_statistics_equal_pandas() {
 #[test]
 fn parquet_statistics_equal_pandas() {
     check("tricky.parquet");
+    check("pages.parquet");
 }
 
 /// `Index::data_head`: the first rows at once, the same rows `data show` reports after reading all.

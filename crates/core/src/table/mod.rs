@@ -5,6 +5,7 @@
 //! of only `true`/`false` is "boolean"; anything else is "string".
 
 pub(crate) mod diff;
+pub(crate) mod parquet_pages;
 pub(crate) mod scan;
 pub(crate) mod stats;
 
@@ -421,7 +422,7 @@ mod tests {
         std::fs::write(&path, &text).unwrap();
         let fs = crate::files::ProjectFs::new(dir.path());
         let never = std::sync::atomic::AtomicBool::new(false);
-        let cut = split_point(&fs.open(&path).unwrap(), text.len() as u64, text.len() as u64 / 2).expect("a cut");
+        let cut = split_point(&fs.open(&path).unwrap(), text.len() as u64).expect("a cut");
         assert_eq!(text.as_bytes()[cut as usize - 1], b'\n');
         let mut reported = 0;
         let two = match scan::scan_file_in_two(&fs, &path, b',', &mut |done, _| reported = done, &never) {
@@ -435,6 +436,50 @@ mod tests {
         assert_eq!(two.rows, i);
         assert_eq!(two.names, one.names);
         assert_eq!(stats::finish_all(two.cols, &two.names), stats::finish_all(one.cols, &one.names));
+    }
+
+    /// Parquet read page by page gives what the record reader gives, on every chunk of the
+    /// fixtures; the page reader takes every chunk but the one in an encoding it does not decode.
+    #[test]
+    fn parquet_pages_read_as_the_record_reader_reads() {
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let never = std::sync::atomic::AtomicBool::new(false);
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tables");
+        for file in ["tricky.parquet", "pages.parquet"] {
+            let r = SerializedFileReader::new(std::fs::File::open(dir.join(file)).unwrap()).unwrap();
+            assert!(flat_plain(&r), "{file}");
+            let names: Vec<String> =
+                r.metadata().file_metadata().schema_descr().columns().iter().map(|c| c.name().to_string()).collect();
+            let groups = r.num_row_groups();
+            let mut fast: Vec<stats::Column> = names.iter().map(|_| stats::Column::new()).collect();
+            let mut slow = fast.clone();
+            assert_eq!(
+                scan_parquet_groups(&r, 0..groups, &mut fast, &never, true).unwrap(),
+                scan_parquet_groups(&r, 0..groups, &mut slow, &never, false).unwrap()
+            );
+            // As text: a column with an infinity has a NaN std, equal to itself only so.
+            assert_eq!(
+                format!("{:?}", stats::finish_all(fast, &names)),
+                format!("{:?}", stats::finish_all(slow, &names)),
+                "{file}"
+            );
+            let types: Vec<_> =
+                r.metadata().file_metadata().schema_descr().columns().iter().map(|c| c.physical_type()).collect();
+            for g in 0..groups {
+                let group = r.get_row_group(g).unwrap();
+                for (i, name) in names.iter().enumerate() {
+                    let max = r.metadata().file_metadata().schema_descr().column(i).max_def_level();
+                    let mut col = stats::Column::new();
+                    let taken = parquet_pages::read_chunk(
+                        &mut *group.get_column_page_reader(i).unwrap(),
+                        types[i],
+                        max,
+                        &mut col,
+                    );
+                    assert_eq!(taken, name != "delta", "{file} group {g} {name}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -473,28 +518,41 @@ struct Profiler {
     first: Vec<serde_json::Map<String, Value>>,
 }
 
-/// Where a CSV or TSV of `total` bytes can be cut in two for two readers: the first line end after
-/// `mid` with an even number of quotes before it (so no quoted field spans the cut). None when the
-/// file is small or no such line end is near `mid`.
-fn split_point(f: &std::fs::File, total: u64, mid: u64) -> Option<u64> {
+/// Where a CSV or TSV of `total` bytes can be cut in two for two readers: a line end past the
+/// middle where a record starts. When the file's first MiB holds no quote, the first line end
+/// past the middle (most likely right, and checked by the first reader, which reads on where it
+/// is wrong); else the first line end past the middle with an even number of quotes before it
+/// (counted from the start, so no quoted field spans the cut). None when the file is small or no
+/// such line end is near the middle.
+fn split_point(f: &std::fs::File, total: u64) -> Option<u64> {
     use std::io::{Seek, SeekFrom};
-    if total < 8 << 20 || mid >= total {
+    if total < 8 << 20 {
         return None;
     }
     let mut r = std::io::BufReader::with_capacity(1 << 20, f);
+    let mut buf = vec![0u8; 1 << 20];
     r.seek(SeekFrom::Start(0)).ok()?;
+    let k = read_full(&mut r, &mut buf).ok()?;
+    let quoted = buf[..k].contains(&b'"');
+    // Counting the quotes takes time: the second reader's part is then a little smaller.
+    let mid = if quoted { total / 2 + total / 50 } else { total / 2 };
     let mut quotes = 0u64;
     let mut pos = 0u64;
-    let mut buf = vec![0u8; 1 << 20];
-    // Quotes before the middle.
-    while pos < mid {
-        let want = ((mid - pos) as usize).min(buf.len());
-        let k = r.read(&mut buf[..want]).ok()?;
-        if k == 0 {
-            return None;
+    if quoted {
+        // Quotes before the middle.
+        r.seek(SeekFrom::Start(0)).ok()?;
+        while pos < mid {
+            let want = ((mid - pos) as usize).min(buf.len());
+            let k = r.read(&mut buf[..want]).ok()?;
+            if k == 0 {
+                return None;
+            }
+            quotes += buf[..k].iter().filter(|&&b| b == b'"').count() as u64;
+            pos += k as u64;
         }
-        quotes += buf[..k].iter().filter(|&&b| b == b'"').count() as u64;
-        pos += k as u64;
+    } else {
+        r.seek(SeekFrom::Start(mid)).ok()?;
+        pos = mid;
     }
     // Then the first line end at even parity, within 4 MiB.
     while pos < (mid + (4 << 20)).min(total) {
@@ -514,20 +572,37 @@ fn split_point(f: &std::fs::File, total: u64, mid: u64) -> Option<u64> {
     None
 }
 
+/// Reads until `buf` is full or the end; how many bytes were read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 /// The row groups `groups` of a flat Parquet file of plain types, column by column, each value
-/// added straight to its column's statistics (in each column the same values in the same order as
-/// row by row). Returns the number of rows.
+/// added straight to its column's statistics: page by page where [`parquet_pages`] reads the
+/// chunk (with `pages`), else record by record. Returns the number of rows.
 fn scan_parquet_groups<R: parquet::file::reader::ChunkReader + 'static>(
     reader: &parquet::file::reader::SerializedFileReader<R>,
     groups: std::ops::Range<usize>,
     cols: &mut [stats::Column],
     cancel: &std::sync::atomic::AtomicBool,
+    pages: bool,
 ) -> parquet::errors::Result<u64> {
     use parquet::column::reader::ColumnReader as C;
     use parquet::file::reader::FileReader;
     const BATCH: usize = 8192;
     let max_def: Vec<i16> =
         reader.metadata().file_metadata().schema_descr().columns().iter().map(|c| c.max_def_level()).collect();
+    let types: Vec<parquet::basic::Type> =
+        reader.metadata().file_metadata().schema_descr().columns().iter().map(|c| c.physical_type()).collect();
     let mut rows = 0u64;
     let mut defs: Vec<i16> = Vec::new();
     for g in groups {
@@ -538,6 +613,12 @@ fn scan_parquet_groups<R: parquet::file::reader::ChunkReader + 'static>(
         rows += group.metadata().num_rows().max(0) as u64;
         for (i, col) in cols.iter_mut().enumerate() {
             let max = max_def[i];
+            // Page by page where it can, else by records.
+            let mut part = stats::Column::new();
+            if pages && parquet_pages::read_chunk(&mut *group.get_column_page_reader(i)?, types[i], max, &mut part) {
+                col.merge(part);
+                continue;
+            }
             // Each batch's non-null values, spread over its records by their definition levels.
             macro_rules! batches {
                 ($r:expr, $vals:expr, $push:expr) => {{
@@ -659,11 +740,11 @@ fn profile_parquet_columns(
         let later = b.as_ref().map(|b| {
             sc.spawn(|| {
                 let mut cols = new();
-                scan_parquet_groups(b, mid..groups, &mut cols, cancel).map(|rows| (cols, rows))
+                scan_parquet_groups(b, mid..groups, &mut cols, cancel, true).map(|rows| (cols, rows))
             })
         });
         let mut cols = new();
-        let mine = scan_parquet_groups(&a, 0..if b.is_some() { mid } else { groups }, &mut cols, cancel)
+        let mine = scan_parquet_groups(&a, 0..if b.is_some() { mid } else { groups }, &mut cols, cancel, true)
             .map(|rows| (cols, rows));
         let theirs = later.map(|l| {
             l.join().unwrap_or_else(|_| Err(parquet::errors::ParquetError::General("a reading thread panicked".into())))

@@ -492,14 +492,14 @@ pub(crate) fn scan_file_in_two(
         let mut rdr = csv::ReaderBuilder::new().delimiter(d).flexible(true).from_reader(std::io::BufReader::new(g));
         rdr.headers().ok()?.iter().map(|h| h.trim_start_matches('\u{feff}').to_string()).collect()
     };
-    // The second thread also reads the first part's quotes: its part is a little smaller.
-    let mid = total / 2 + total / 50;
+    // Where the cut may be, at the earliest.
+    let mid = total / 2;
     let cut = AtomicU64::new(PENDING);
     let abort = AtomicBool::new(false);
     let done = AtomicU64::new(0);
     let (mine, theirs) = std::thread::scope(|sc| {
         let later = sc.spawn(|| -> Option<Result<Scanner, Stop>> {
-            let at = super::split_point(&for_cut, total, mid);
+            let at = super::split_point(&for_cut, total);
             cut.store(at.unwrap_or(NO_CUT), Ordering::Release);
             let at = at?;
             if second.seek(SeekFrom::Start(at)).is_err() {
