@@ -148,7 +148,23 @@ struct Refresh {
     no_refresh: bool,
 }
 
+/// Big blocks (a column's values, a Parquet page) from the heap rather than each its own
+/// mapping: unmapping one makes the kernel stop the other reading thread to flush its TLB. glibc
+/// only; the CLI is a short process (the app keeps glibc's default, memory given back sooner).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_allocator() {
+    // SAFETY: mallopt only sets a parameter of glibc's allocator; called first thing in main,
+    // before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_allocator() {}
+
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
