@@ -438,6 +438,41 @@ mod tests {
         assert_eq!(stats::finish_all(two.cols, &two.names), stats::finish_all(one.cols, &one.names));
     }
 
+    /// A file with no quote in its first MiB is cut at the first line end past the middle without
+    /// counting quotes; where that cut falls inside a quoted field, the first reader reads on and
+    /// the answer is still one reader's.
+    #[test]
+    fn a_quick_cut_inside_a_quoted_field_is_read_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("late.csv");
+        let mut text = String::from("id,x,note\n");
+        let mut i = 0u64;
+        while text.len() < 2 << 20 {
+            text.push_str(&format!("{i},{},plain {}\n", i % 97, i % 5));
+            i += 1;
+        }
+        while text.len() < 12 << 20 {
+            // Line ends inside quotes: most line ends are not where a record starts.
+            text.push_str(&format!("{i},{},\"{}\n{}\n{}\"\n", i % 97, "a".repeat(30), "b".repeat(40), i % 3));
+            i += 1;
+        }
+        std::fs::write(&path, &text).unwrap();
+        let fs = crate::files::ProjectFs::new(dir.path());
+        let cut = split_point(&fs.open(&path).unwrap(), text.len() as u64).expect("a cut");
+        let mid = text.len() / 2;
+        assert_eq!(cut as usize, mid + text[mid..].find('\n').unwrap() + 1, "the first line end past the middle");
+        assert_eq!(text[..cut as usize].matches('"').count() % 2, 1, "a cut inside a quoted field");
+        let never = std::sync::atomic::AtomicBool::new(false);
+        let two = match scan::scan_file_in_two(&fs, &path, b',', &mut |_, _| {}, &never) {
+            Some(Ok(two)) => two,
+            _ => panic!("not scanned"),
+        };
+        let mut one = Profiler { head: 3, ..Profiler::default() };
+        read(std::io::Cursor::new(text.as_bytes()), Format::Delimited(b','), &mut one).unwrap();
+        assert_eq!((two.rows, one.rows), (i, i));
+        assert_eq!(stats::finish_all(two.cols, &two.names), stats::finish_all(one.cols, &one.names));
+    }
+
     /// Parquet read page by page gives what the record reader gives, on every chunk of the
     /// fixtures; the page reader takes every chunk but the one in an encoding it does not decode.
     #[test]
