@@ -1385,18 +1385,49 @@ fn dot2(terms: impl Iterator<Item = (f64, u64)> + Clone) -> f64 {
 /// Mean and std (ddof 1) of values in parts (`n` in all), as [`mean_std_counted`] computes them:
 /// the result does not depend on the values' order.
 fn mean_std_values(parts: &[Vec<f64>], n: usize) -> (f64, Option<f64>) {
-    let values = || parts.iter().flat_map(|p| p.iter().map(|&x| (x, 1u64)));
-    let m = dot2(values()) / n as f64;
+    let m = sum2(parts, |x| x) / n as f64;
     if n < 2 {
         return (m, None);
     }
-    let ss = dot2(parts.iter().flat_map(|p| {
-        p.iter().map(move |&x| {
-            let d = x - m;
-            (d * d, 1u64)
-        })
-    }));
+    let ss = sum2(parts, |x| {
+        let d = x - m;
+        d * d
+    });
     (m, Some((ss / (n - 1) as f64).sqrt()))
+}
+
+/// Σ f(x) over the parts in double-double arithmetic, as [`dot2`] with unit counts but in four
+/// lanes (each a running sum and its error, joined in a fixed order), so the additions do not
+/// wait on each other; plainly when a term or the sum is not finite.
+fn sum2(parts: &[Vec<f64>], f: impl Fn(f64) -> f64 + Copy) -> f64 {
+    let (mut s, mut e) = ([0.0f64; 4], [0.0f64; 4]);
+    #[inline(always)]
+    fn add(s: &mut f64, e: &mut f64, x: f64) {
+        let t = *s + x;
+        let z = t - *s;
+        *e += (*s - (t - z)) + (x - z);
+        *s = t;
+    }
+    for p in parts {
+        let mut quads = p.chunks_exact(4);
+        for q in &mut quads {
+            for l in 0..4 {
+                add(&mut s[l], &mut e[l], f(q[l]));
+            }
+        }
+        for &x in quads.remainder() {
+            add(&mut s[0], &mut e[0], f(x));
+        }
+    }
+    if s.iter().chain(&e).any(|v| !v.is_finite()) {
+        return parts.iter().flat_map(|p| p.iter()).fold(0.0, |a, &x| a + f(x));
+    }
+    let (mut total, mut err) = (s[0], e[0]);
+    for l in 1..4 {
+        add(&mut total, &mut err, s[l]);
+        err += e[l];
+    }
+    total + err
 }
 
 #[cfg(test)]
