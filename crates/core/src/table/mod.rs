@@ -474,7 +474,8 @@ mod tests {
     }
 
     /// Parquet read page by page gives what the record reader gives, on every chunk of the
-    /// fixtures; the page reader takes every chunk but the one in an encoding it does not decode.
+    /// fixtures; the page reader takes every chunk but the booleans and the one in an encoding it
+    /// does not decode.
     #[test]
     fn parquet_pages_read_as_the_record_reader_reads() {
         use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -504,16 +505,47 @@ mod tests {
                 let group = r.get_row_group(g).unwrap();
                 for (i, name) in names.iter().enumerate() {
                     let max = r.metadata().file_metadata().schema_descr().column(i).max_def_level();
+                    let taken = parquet_pages::takes(group.metadata().column(i), max);
+                    assert_eq!(taken, !["delta", "ok", "flag"].contains(&name.as_str()), "{file} group {g} {name}");
                     let mut col = stats::Column::new();
-                    let taken = parquet_pages::read_chunk(
-                        &mut *group.get_column_page_reader(i).unwrap(),
-                        types[i],
-                        max,
-                        &mut col,
-                    );
-                    assert_eq!(taken, name != "delta", "{file} group {g} {name}");
+                    let read = taken
+                        && parquet_pages::read_chunk(
+                            &mut *group.get_column_page_reader(i).unwrap(),
+                            types[i],
+                            max,
+                            &mut col,
+                        );
+                    assert_eq!(read, taken, "{file} group {g} {name}");
                 }
             }
+        }
+    }
+
+    /// A page whose bytes are damaged (its metadata intact) is an error naming the row group and
+    /// column, not statistics of what could be read.
+    #[test]
+    fn a_damaged_parquet_page_is_an_error() {
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tables/pages.parquet");
+        let mut bytes = std::fs::read(&src).unwrap();
+        let (start, len) = {
+            let r = SerializedFileReader::new(std::fs::File::open(&src).unwrap()).unwrap();
+            let plan = r.metadata().row_group(1).column(4);
+            assert_eq!(plan.column_path().string(), "plan");
+            plan.byte_range()
+        };
+        // The chunk's last bytes: inside its last data page, past the page's header.
+        for b in &mut bytes[(start + len - 24) as usize..(start + len) as usize] {
+            *b ^= 0x5a;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("bad.parquet"), &bytes).unwrap();
+        let fs = crate::files::ProjectFs::new(dir.path());
+        let never = std::sync::atomic::AtomicBool::new(false);
+        match profile_parquet_columns(&fs, &dir.path().join("bad.parquet"), &never) {
+            Some(Err(e)) => assert!(e.to_string().contains("row group 1, column 5"), "{e}"),
+            Some(Ok(_)) => panic!("damaged data read as if whole"),
+            None => panic!("not read"),
         }
     }
 
@@ -649,9 +681,13 @@ fn scan_parquet_groups<R: parquet::file::reader::ChunkReader + 'static>(
         for (i, col) in cols.iter_mut().enumerate() {
             let max = max_def[i];
             // Page by page where it can, else by records.
-            let mut part = stats::Column::new();
-            if pages && parquet_pages::read_chunk(&mut *group.get_column_page_reader(i)?, types[i], max, &mut part) {
-                col.merge(part);
+            if pages && parquet_pages::takes(group.metadata().column(i), max) {
+                if !parquet_pages::read_chunk(&mut *group.get_column_page_reader(i)?, types[i], max, col) {
+                    return Err(parquet::errors::ParquetError::General(format!(
+                        "row group {g}, column {}: a page is not as the file's metadata says",
+                        i + 1
+                    )));
+                }
                 continue;
             }
             // Each batch's non-null values, spread over its records by their definition levels.

@@ -1,9 +1,8 @@
 //! A column chunk of a flat Parquet file read page by page for `data show`: dictionary-encoded
 //! values are counted by their index and added to the column once per distinct value (no
 //! per-value decoding or hashing), plain values one by one. The record reader
-//! ([`super::scan_parquet_groups`]) reads any chunk this does not take (an encoding or a type it
-//! does not decode, or anything unexpected), from its start: what this reads goes to a column of
-//! its own, merged only when the whole chunk was read.
+//! ([`super::scan_parquet_groups`]) reads the chunks this does not take (booleans, other
+//! encodings), as their metadata tells before any page is read.
 
 use parquet::basic::{Encoding, Type as Physical};
 use parquet::column::page::{Page, PageReader};
@@ -17,8 +16,21 @@ enum Dict {
     Text(Vec<Vec<u8>>),
 }
 
-/// Reads the chunk's pages into `col` (a fresh column); false when this cannot read it (then
-/// `col` holds part of it and is to be dropped).
+/// Whether [`read_chunk`] reads a chunk, by its metadata: a number or text column, flat, its
+/// values plain or dictionary-encoded, its levels RLE.
+pub(crate) fn takes(chunk: &parquet::file::metadata::ColumnChunkMetaData, max_def: i16) -> bool {
+    max_def <= 1
+        && matches!(
+            chunk.column_type(),
+            Physical::INT32 | Physical::INT64 | Physical::FLOAT | Physical::DOUBLE | Physical::BYTE_ARRAY
+        )
+        && chunk.encodings().all(|e| {
+            matches!(e, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY | Encoding::RLE)
+        })
+}
+
+/// Reads a chunk [`takes`] into `col`; false when a page is not as its metadata said, or its data
+/// ends early (then `col` holds part of the chunk).
 pub(crate) fn read_chunk(pages: &mut dyn PageReader, ty: Physical, max_def: i16, col: &mut Column) -> bool {
     if max_def > 1 {
         return false;
@@ -178,15 +190,6 @@ fn values_into(
                         Some(b) => col.push_text_lossy(b),
                         None => return false,
                     }
-                }
-                true
-            }
-            Physical::BOOLEAN => {
-                if buf.len() * 8 < n {
-                    return false;
-                }
-                for i in 0..n {
-                    col.push_bool(buf[i / 8] >> (i % 8) & 1 == 1);
                 }
                 true
             }
