@@ -4,9 +4,11 @@
 //! its values' lengths in characters.
 //!
 //! A numeric column keeps a count per distinct value while it has at most [`MAP_LIMIT`] of them
-//! (most real columns repeat their values: small integers, rounded floats), and every value
-//! (8 bytes a row) past that, sorted once at the end; string and boolean columns keep a count per
-//! distinct value.
+//! (most real columns repeat their values: small integers, rounded floats); decimals of many
+//! distinct values in a narrow span a count per integer ([`Dense`], which stays in the cache where
+//! a map would not); past that every value (8 bytes a row, in 8 MiB parts), finished at the end
+//! from a count array when they are decimals of a span no wider than their number, else sorted.
+//! String and boolean columns keep a count per distinct value.
 
 use std::collections::HashMap;
 
