@@ -126,9 +126,30 @@ fn filter(data: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// parquet_pages's input: a Parquet file's bytes; `data show` (page by page) and the rows (the
+/// `parquet` crate's record reader, which a damaged dictionary index once made panic) read it or
+/// say why not.
+fn parquet_pages(data: &[u8]) -> Result<(), String> {
+    let s = Scratch::new();
+    std::fs::write(s.project().join("t.parquet"), data).unwrap();
+    let (index, _) = open_and_scan(&s.data(), &s.project());
+    let shown = index.data_show("t.parquet", 5, &mut |_, _| {}, &AtomicBool::new(false)).map(|_| ());
+    for answer in [shown, index.data_head("t.parquet", 1 << 20).map(|_| ())] {
+        match answer {
+            Ok(()) | Err(runlens_core::Error::Project(_)) => {}
+            Err(e) => return Err(format!("neither read nor refused as damaged: {e}")),
+        }
+    }
+    Ok(())
+}
+
 type Replay = fn(&[u8]) -> Result<(), String>;
-const REPLAYED: &[(&str, Replay)] =
-    &[("csv_incremental", csv_incremental), ("jsonl_incremental", jsonl_incremental), ("filter", filter)];
+const REPLAYED: &[(&str, Replay)] = &[
+    ("csv_incremental", csv_incremental),
+    ("jsonl_incremental", jsonl_incremental),
+    ("filter", filter),
+    ("parquet_pages", parquet_pages),
+];
 
 fn replay(dir: &str) -> (usize, Vec<String>) {
     let mut failed = Vec::new();

@@ -38,6 +38,7 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("filter", filter),
     ("resolve_in_project", resolve_in_project),
     ("table_scan", table_scan),
+    ("parquet_pages", parquet_pages),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -702,4 +703,65 @@ pub fn table_scan(data: &[u8]) {
     let a = stats::finish_all_with(fast.cols, &fast.names, &mut |_, _| {});
     let b = stats::finish_all_with(slow.cols, &slow.names, &mut |_, _| {});
     assert_eq!(format!("{a:?}"), format!("{b:?}"));
+}
+
+/// `data show`'s Parquet page reader on pages made from the fuzzer's bytes (the `parquet` crate's
+/// own parsers, which panic on some damaged files, are left out: `table::parquet_guarded` turns
+/// those panics into errors, but a fuzzer aborts on any). Properties: no panic; a chunk read
+/// gives statistics that finish.
+///
+/// Input: byte 0 picks the physical type (low 3 bits: INT32, INT64, FLOAT, DOUBLE, BYTE_ARRAY)
+/// and whether the column is optional (bit 3). Then pages, each: a kind byte (0 dictionary, 1
+/// data v1, 2 data v2; its high bits pick the values' encoding: PLAIN, PLAIN_DICTIONARY,
+/// RLE_DICTIONARY or RLE), the number of values (u16), for v2 the number of nulls and the levels'
+/// length (a byte each), the payload's length (u16) and the payload.
+pub fn parquet_pages(data: &[u8]) {
+    use parquet::basic::{Encoding, Type};
+    use parquet::column::page::Page;
+    use rl::table::{parquet_pages, stats};
+    let Some((&head, mut rest)) = data.split_first() else { return };
+    let ty = [Type::INT32, Type::INT64, Type::FLOAT, Type::DOUBLE, Type::BYTE_ARRAY][(head & 7) as usize % 5];
+    let max_def = ((head >> 3) & 1) as i16;
+    let mut take = |n: usize| -> Option<&[u8]> {
+        let (a, b) = (rest.get(..n)?, rest.get(n..)?);
+        rest = b;
+        Some(a)
+    };
+    let mut pages = Vec::new();
+    while let Some(k) = take(1) {
+        let kind = k[0];
+        let encoding = [Encoding::PLAIN, Encoding::PLAIN_DICTIONARY, Encoding::RLE_DICTIONARY, Encoding::RLE]
+            [(kind >> 4) as usize % 4];
+        let Some(n) = take(2).map(|b| u16::from_le_bytes([b[0], b[1]]) as u32) else { break };
+        let Some(extra) = take(2) else { break };
+        let Some(len) = take(2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize) else { break };
+        let Some(payload) = take(len) else { break };
+        let buf = bytes::Bytes::copy_from_slice(payload);
+        pages.push(Ok(match kind & 3 {
+            0 => Page::DictionaryPage { buf, num_values: n, encoding, is_sorted: false },
+            1 => Page::DataPage {
+                buf,
+                num_values: n,
+                encoding,
+                def_level_encoding: Encoding::RLE,
+                rep_level_encoding: Encoding::RLE,
+                statistics: None,
+            },
+            _ => Page::DataPageV2 {
+                buf,
+                num_values: n,
+                encoding,
+                num_nulls: extra[0] as u32,
+                num_rows: n,
+                def_levels_byte_len: extra[1] as u32,
+                rep_levels_byte_len: 0,
+                is_compressed: false,
+                statistics: None,
+            },
+        }));
+    }
+    let mut col = stats::Column::new();
+    if parquet_pages::read_chunk(&mut pages.into_iter(), ty, max_def, &mut col) {
+        col.finish("x");
+    }
 }

@@ -137,9 +137,30 @@ fn parquet_cell(f: &parquet::record::Field) -> Cell {
 /// anything else (nested columns, dates, decimals) through the row reader (top-level columns;
 /// nested ones as text).
 fn read_parquet<R: parquet::file::reader::ChunkReader + 'static>(r: R, to: &mut dyn Rows) -> Result<(), Error> {
-    use parquet::file::reader::{FileReader, SerializedFileReader};
     let bad = |e: parquet::errors::ParquetError| Error::Project(format!("not a readable Parquet file: {e}"));
-    let reader = SerializedFileReader::new(r).map_err(bad)?;
+    parquet_guarded(|| read_parquet_unguarded(r, to)).map_err(bad)
+}
+
+/// Runs a read by the `parquet` crate, whose decoders can panic on damaged data (a dictionary
+/// index past the dictionary's end, found by fuzzing): such a panic becomes an error.
+pub(crate) fn parquet_guarded<T>(read: impl FnOnce() -> parquet::errors::Result<T>) -> parquet::errors::Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|payload| {
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        Err(parquet::errors::ParquetError::General(format!("damaged data ({why})")))
+    })
+}
+
+/// [`read_parquet`], a panic of the `parquet` crate not caught.
+fn read_parquet_unguarded<R: parquet::file::reader::ChunkReader + 'static>(
+    r: R,
+    to: &mut dyn Rows,
+) -> parquet::errors::Result<()> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(r)?;
     let names: Vec<String> = reader
         .metadata()
         .file_metadata()
@@ -151,11 +172,11 @@ fn read_parquet<R: parquet::file::reader::ChunkReader + 'static>(r: R, to: &mut 
         .collect();
     to.columns(&names);
     if flat_plain(&reader) {
-        return read_parquet_columns(&reader, names.len(), to).map_err(bad);
+        return read_parquet_columns(&reader, names.len(), to);
     }
     let mut cells = vec![Cell::Null; names.len()];
-    for row in reader.get_row_iter(None).map_err(bad)? {
-        let row = row.map_err(bad)?;
+    for row in reader.get_row_iter(None)? {
+        let row = row?;
         for (i, (_, field)) in row.get_column_iter().enumerate().take(cells.len()) {
             cells[i] = parquet_cell(field);
         }
@@ -167,7 +188,7 @@ fn read_parquet<R: parquet::file::reader::ChunkReader + 'static>(r: R, to: &mut 
 }
 
 /// Whether every column is a top-level one of a plain type (booleans, integers, floats, strings).
-fn flat_plain<R: parquet::file::reader::ChunkReader + 'static>(
+pub(crate) fn flat_plain<R: parquet::file::reader::ChunkReader + 'static>(
     reader: &parquet::file::reader::SerializedFileReader<R>,
 ) -> bool {
     use parquet::basic::{LogicalType, Type as P};
@@ -510,7 +531,7 @@ mod tests {
                     let mut col = stats::Column::new();
                     let read = taken
                         && parquet_pages::read_chunk(
-                            &mut *group.get_column_page_reader(i).unwrap(),
+                            &mut group.get_column_page_reader(i).unwrap(),
                             types[i],
                             max,
                             &mut col,
@@ -656,7 +677,18 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 /// The row groups `groups` of a flat Parquet file of plain types, column by column, each value
 /// added straight to its column's statistics: page by page where [`parquet_pages`] reads the
 /// chunk (with `pages`), else record by record. Returns the number of rows.
-fn scan_parquet_groups<R: parquet::file::reader::ChunkReader + 'static>(
+pub(crate) fn scan_parquet_groups<R: parquet::file::reader::ChunkReader + 'static>(
+    reader: &parquet::file::reader::SerializedFileReader<R>,
+    groups: std::ops::Range<usize>,
+    cols: &mut [stats::Column],
+    cancel: &std::sync::atomic::AtomicBool,
+    pages: bool,
+) -> parquet::errors::Result<u64> {
+    parquet_guarded(|| scan_parquet_groups_unguarded(reader, groups, cols, cancel, pages))
+}
+
+/// [`scan_parquet_groups`], a panic of the `parquet` crate not caught.
+fn scan_parquet_groups_unguarded<R: parquet::file::reader::ChunkReader + 'static>(
     reader: &parquet::file::reader::SerializedFileReader<R>,
     groups: std::ops::Range<usize>,
     cols: &mut [stats::Column],
@@ -682,7 +714,7 @@ fn scan_parquet_groups<R: parquet::file::reader::ChunkReader + 'static>(
             let max = max_def[i];
             // Page by page where it can, else by records.
             if pages && parquet_pages::takes(group.metadata().column(i), max) {
-                if !parquet_pages::read_chunk(&mut *group.get_column_page_reader(i)?, types[i], max, col) {
+                if !parquet_pages::read_chunk(&mut group.get_column_page_reader(i)?, types[i], max, col) {
                     return Err(parquet::errors::ParquetError::General(format!(
                         "row group {g}, column {}: a page is not as the file's metadata says",
                         i + 1
@@ -790,12 +822,12 @@ fn profile_parquet_columns(
 ) -> Option<Result<scan::Scanned, Error>> {
     use parquet::file::reader::{FileReader, SerializedFileReader};
     let bad = |e: parquet::errors::ParquetError| Error::Project(format!("not a readable Parquet file: {e}"));
-    let a = SerializedFileReader::new(fs.open(path).ok()?).ok()?;
+    let a = parquet_guarded(|| SerializedFileReader::new(fs.open(path)?)).ok()?;
     let groups = a.num_row_groups();
     if !flat_plain(&a) {
         return None;
     }
-    let b = if groups >= 2 { Some(SerializedFileReader::new(fs.open(path).ok()?).ok()?) } else { None };
+    let b = if groups >= 2 { Some(parquet_guarded(|| SerializedFileReader::new(fs.open(path)?)).ok()?) } else { None };
     let names: Vec<String> = a
         .metadata()
         .file_metadata()

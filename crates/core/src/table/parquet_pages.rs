@@ -5,7 +5,7 @@
 //! encodings), as their metadata tells before any page is read.
 
 use parquet::basic::{Encoding, Type as Physical};
-use parquet::column::page::{Page, PageReader};
+use parquet::column::page::Page;
 
 use super::stats::Column;
 
@@ -31,17 +31,22 @@ pub(crate) fn takes(chunk: &parquet::file::metadata::ColumnChunkMetaData, max_de
 
 /// Reads a chunk [`takes`] into `col`; false when a page is not as its metadata said, or its data
 /// ends early (then `col` holds part of the chunk).
-pub(crate) fn read_chunk(pages: &mut dyn PageReader, ty: Physical, max_def: i16, col: &mut Column) -> bool {
+pub(crate) fn read_chunk(
+    pages: &mut dyn Iterator<Item = parquet::errors::Result<Page>>,
+    ty: Physical,
+    max_def: i16,
+    col: &mut Column,
+) -> bool {
     if max_def > 1 {
         return false;
     }
     let mut dict: Option<Dict> = None;
     let mut counts: Vec<u64> = Vec::new();
     loop {
-        let page = match pages.get_next_page() {
-            Ok(Some(p)) => p,
-            Ok(None) => break,
-            Err(_) => return false,
+        let page = match pages.next() {
+            Some(Ok(p)) => p,
+            None => break,
+            Some(Err(_)) => return false,
         };
         match page {
             Page::DictionaryPage { buf, num_values, encoding, .. } => {
@@ -61,7 +66,8 @@ pub(crate) fn read_chunk(pages: &mut dyn PageReader, ty: Physical, max_def: i16,
                     }
                     Physical::DOUBLE => Dict::Num(fixed::<8>(&buf, n).map(f64::from_le_bytes).collect(), false),
                     Physical::BYTE_ARRAY => {
-                        let mut v = Vec::with_capacity(n);
+                        // At least 4 bytes a value: a count the page cannot hold is not believed.
+                        let mut v = Vec::with_capacity(n.min(buf.len() / 4));
                         let mut at = 0;
                         for _ in 0..n {
                             match byte_array(&buf, &mut at) {
@@ -221,11 +227,16 @@ fn byte_array<'a>(buf: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
     Some(b)
 }
 
-/// How many of `n` definition levels (bit width 1, the RLE/bit-packed hybrid) are 1.
+/// How many of `n` definition levels (bit width 1, the RLE/bit-packed hybrid) are 1; None when
+/// one is neither 0 nor 1.
 fn count_present(levels: &[u8], n: usize) -> Option<usize> {
-    let mut present = 0;
-    hybrid(levels, 1, n, |v, k| present += v as usize * k)?;
-    Some(present)
+    let (mut present, mut bad) = (0, false);
+    hybrid(levels, 1, n, |v, k| match v {
+        0 => {}
+        1 => present += k,
+        _ => bad = true,
+    })?;
+    (!bad).then_some(present)
 }
 
 /// Decodes `n` values of the RLE/bit-packed hybrid encoding of bit width `width` (at most 32),
@@ -278,7 +289,7 @@ fn hybrid(data: &[u8], width: u8, n: usize, mut f: impl FnMut(u32, usize)) -> Op
             let bytes = groups.checked_mul(w)?;
             let packed = data.get(pos..pos.checked_add(bytes)?)?;
             pos += bytes;
-            let k = (groups * 8).min(left);
+            let k = groups.saturating_mul(8).min(left);
             let (mut acc, mut bits, mut at) = (0u64, 0usize, 0usize);
             for _ in 0..k {
                 while bits < w {
@@ -319,5 +330,12 @@ mod tests {
         // Data that ends early is refused.
         assert!(hybrid(&packed[..2], 3, 8, |_, _| {}).is_none());
         assert!(hybrid(&[5 << 1], 2, 5, |_, _| {}).is_none());
+        // A huge count of zero-width groups (found by fuzzing) reads the values asked for.
+        let mut n = 0;
+        hybrid(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f], 0, 5, |_, k| n += k).unwrap();
+        assert_eq!(n, 5);
+        // Definition levels: 0 or 1 only (a run of 3s is damage, not three values present).
+        assert_eq!(count_present(&[4 << 1, 1, 2 << 1, 0], 6), Some(4));
+        assert_eq!(count_present(&[4 << 1, 3], 4), None);
     }
 }
