@@ -8,7 +8,7 @@ use anyhow::Result;
 use clap::Subcommand;
 
 use crate::registry::Fmt;
-use runlens_core::Index;
+use runlens_core::{short_rev, Index};
 
 #[derive(Subcommand)]
 pub enum DataCmd {
@@ -102,14 +102,6 @@ pub enum DataCmd {
     },
 }
 
-fn short(rev: &str) -> &str {
-    if rev == "workspace" {
-        rev
-    } else {
-        &rev[..rev.len().min(8)]
-    }
-}
-
 pub fn run(
     cmd: DataCmd,
     open: &dyn Fn(&Path) -> Result<Index>,
@@ -199,7 +191,7 @@ pub fn run(
                     w.name,
                     w.version.unwrap_or(0),
                     dataset["path"].as_str().unwrap_or(""),
-                    short(dataset["rev"].as_str().unwrap_or("")),
+                    short_rev(dataset["rev"].as_str().unwrap_or("")),
                     dataset["md5"].as_str().unwrap_or("")
                 )?,
             }
@@ -237,7 +229,7 @@ pub fn run(
                     writeln!(out, "{}", serde_json::json!({"rows": p.rows, "columns": columns, "head": p.head}))?
                 }
                 Fmt::Table => {
-                    writeln!(out, "{}@{}: {} rows, {} columns", p.path, short(&p.rev), p.rows, p.columns.len())?;
+                    writeln!(out, "{}@{}: {} rows, {} columns", p.path, short_rev(&p.rev), p.rows, p.columns.len())?;
                     let num = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
                     writeln!(
                         out,
@@ -282,7 +274,7 @@ pub fn run(
                             if !v.runs.is_empty() {
                                 used.push(format!(
                                     "runs: {}",
-                                    v.runs.iter().map(|r| short(r)).collect::<Vec<_>>().join(" ")
+                                    v.runs.iter().map(|r| short_rev(r)).collect::<Vec<_>>().join(" ")
                                 ));
                             }
                             if !v.models.is_empty() {
@@ -291,7 +283,7 @@ pub fn run(
                             writeln!(
                                 out,
                                 "  {:<9} {:<19} {:<36} {:>10} {}{}  {}",
-                                short(&v.rev),
+                                short_rev(&v.rev),
                                 when,
                                 v.md5,
                                 v.size.map(|s| s.to_string()).unwrap_or_default(),
@@ -334,7 +326,7 @@ fn print_diff(d: &runlens_core::DataDiff, out: &mut dyn Write) -> Result<()> {
         out,
         "a: {}@{} ({} {})",
         d.a.path,
-        short(&d.a.rev),
+        short_rev(&d.a.rev),
         d.a.rows,
         if d.kind == "folder" { "files" } else { "rows" }
     )?;
@@ -342,7 +334,7 @@ fn print_diff(d: &runlens_core::DataDiff, out: &mut dyn Write) -> Result<()> {
         out,
         "b: {}@{} ({} {})",
         d.b.path,
-        short(&d.b.rev),
+        short_rev(&d.b.rev),
         d.b.rows,
         if d.kind == "folder" { "files" } else { "rows" }
     )?;
@@ -471,7 +463,7 @@ fn print_drift(r: &runlens_core::DriftReport, out: &mut dyn Write) -> Result<()>
         out,
         "{}{}: {} of {} columns drifted ({:.0}%){}{}",
         r.path,
-        if r.rev == "file" { String::new() } else { format!("@{}", short(&r.rev)) },
+        if r.rev == "file" { String::new() } else { format!("@{}", short_rev(&r.rev)) },
         drifted,
         r.columns.len() - keys,
         r.share_drifted * 100.0,

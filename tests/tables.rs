@@ -101,6 +101,29 @@ fn jsonl_statistics_equal_pandas() {
     check("events.jsonl");
 }
 
+/// A damaged Parquet file (a fuzzer's find) is an error naming the file and its version, with no
+/// panic on the way.
+#[test]
+fn a_damaged_parquet_file_is_named_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("p");
+    std::fs::create_dir_all(&project).unwrap();
+    let damaged = repo_path("fuzz/regressions/parquet_pages/crash-f73d2f87059b2a65f956c1b0b0c0d43655e1a636");
+    std::fs::copy(damaged, project.join("t.parquet")).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_runlens"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["data", "show"])
+        .arg(&project)
+        .args(["t.parquet", "--format", "json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("t.parquet@workspace: not a readable Parquet file"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
 #[test]
 fn parquet_statistics_equal_pandas() {
     check("tricky.parquet");

@@ -52,7 +52,7 @@ pub use series::{m4_points, m4_points_along, XAxis};
 pub use table::diff::{ChangedCell, DataDiff, DiffSide, Retyped};
 pub use table::stats::{ColumnStats, Histogram};
 pub use table::DataProfile;
-pub use versions::{DataItem, DataListing, DataVersion};
+pub use versions::{short_rev, DataItem, DataListing, DataVersion};
 pub use watch::{Change, WatchEvent, WatchOptions};
 
 /// The messages of the binary formats Runlens reads, for tools and tests that write such files

@@ -467,7 +467,7 @@ impl crate::index::Index {
             return Ok(Loaded { path: spec.to_string(), rev: "file".into(), columns });
         }
         let bytes = self.data_open(spec)?;
-        let at = format!("{}@{}", bytes.path, &bytes.rev[..bytes.rev.len().min(8)]);
+        let at = format!("{}@{}", bytes.path, crate::versions::short_rev(&bytes.rev));
         let fs = crate::files::ProjectFs::new(&self.root);
         let columns = read_table(&fs, &bytes.body, &bytes.path, &at)?;
         Ok(Loaded { path: bytes.path, rev: bytes.rev, columns })
@@ -530,7 +530,7 @@ impl crate::index::Index {
             if let Some(s) = key.as_deref().and_then(|k| super::stored::open(&dir, k)) {
                 return Ok(Ok(s));
             }
-            let at = format!("{}@{}", bytes.path, &bytes.rev[..bytes.rev.len().min(8)]);
+            let at = format!("{}@{}", bytes.path, crate::versions::short_rev(&bytes.rev));
             let fs = crate::files::ProjectFs::new(&self.root);
             let columns = read_table(&fs, &bytes.body, &bytes.path, &at)?;
             (key, Loaded { path: bytes.path, rev: bytes.rev, columns })

@@ -163,7 +163,7 @@ impl Index {
                 order: Vec::new(),
                 duplicates: Vec::new(),
             };
-            let at = format!("{}@{}", bytes.path, &bytes.rev[..bytes.rev.len().min(8)]);
+            let at = format!("{}@{}", bytes.path, crate::versions::short_rev(&bytes.rev));
             super::read_body(&fs, &bytes.body, format, &mut l).map_err(|e| Error::Project(format!("{at}: {e}")))?;
             if let Some(k) = key {
                 if l.key.is_none() {
@@ -180,7 +180,7 @@ impl Index {
                 warnings.push(format!(
                     "{}@{}: the key is not unique ({} ...): the first row of each key is compared",
                     side.path,
-                    &side.rev[..side.rev.len().min(8)],
+                    crate::versions::short_rev(&side.rev),
                     l.duplicates.join(", ")
                 ));
             }

@@ -1002,7 +1002,7 @@ impl crate::index::Index {
             report: progress,
             cancel,
         };
-        let at = format!("{}@{}", bytes.path, &bytes.rev[..bytes.rev.len().min(8)]);
+        let at = format!("{}@{}", bytes.path, crate::versions::short_rev(&bytes.rev));
         let mut sink = Profiler { names: Vec::new(), cols: Vec::new(), rows: 0, head, first: Vec::new() };
         // The first rows of a table whose statistics came from a scan.
         let first_rows = |names: &[String]| -> Option<Vec<Row>> {

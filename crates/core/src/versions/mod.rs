@@ -178,10 +178,19 @@ pub(crate) fn bytes_path(
     (working.is_some_and(|w| w.md5 == t.md5) && !t.md5.ends_with(".dir") && fs.is_file(&w)).then_some(w)
 }
 
+/// A revision as messages name it: a commit by its first 8 characters, `workspace` whole.
+pub fn short_rev(rev: &str) -> &str {
+    if rev == "workspace" {
+        rev
+    } else {
+        &rev[..rev.len().min(8)]
+    }
+}
+
 /// Recomputes `t`'s hash from the bytes at `p` (a file, an LFS object, a `.dir` listing whose
 /// files must all be in the cache): a problem naming the version when it differs.
 fn check(fs: &ProjectFs, root: &Path, t: &Tracked, p: &Path, rev: &str) -> Option<String> {
-    let at = format!("{}@{}", t.path, &rev[..rev.len().min(8)]);
+    let at = format!("{}@{}", t.path, short_rev(rev));
     let f = match fs.open(p) {
         Ok(f) => f,
         Err(e) => return Some(format!("{at}: {}: {e}", p.display())),

@@ -73,7 +73,7 @@ impl Index {
         let not_cached = |t: &Tracked, rev: &str| {
             Error::NotFound(format!(
                 "{path}@{}: not in cache (DVC recorded {}; `dvc pull` or `git lfs pull` fetches it)",
-                &rev[..rev.len().min(8)],
+                super::short_rev(rev),
                 t.md5
             ))
         };
@@ -192,7 +192,7 @@ impl Index {
                 || {
                     Error::NotFound(format!(
                         "{path}@{}: its folder listing is not in cache ({})",
-                        &rev[..rev.len().min(8)],
+                        super::short_rev(&rev),
                         t.md5
                     ))
                 },
