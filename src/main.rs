@@ -165,6 +165,7 @@ fn tune_allocator() {}
 
 fn main() -> ExitCode {
     tune_allocator();
+    runlens_core::install_panic_hook();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

@@ -109,19 +109,25 @@ fn a_damaged_parquet_file_is_named_not_a_crash() {
     let project = dir.path().join("p");
     std::fs::create_dir_all(&project).unwrap();
     let damaged = repo_path("fuzz/regressions/parquet_pages/crash-f73d2f87059b2a65f956c1b0b0c0d43655e1a636");
-    std::fs::copy(damaged, project.join("t.parquet")).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_runlens"))
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .args(["data", "show"])
-        .arg(&project)
-        .args(["t.parquet", "--format", "json"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success());
-    assert!(err.contains("t.parquet@workspace: not a readable Parquet file"), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
+    std::fs::copy(&damaged, project.join("t.parquet")).unwrap();
+    std::fs::copy(&damaged, project.join("u.parquet")).unwrap();
+    // `data show` reads it page by page; `data diff` row by row, through the `parquet` crate,
+    // which panics on it (caught, and not printed).
+    for args in [&["show", "t.parquet", "--format", "json"][..], &["diff", "t.parquet", "u.parquet"][..]] {
+        let o = Command::new(env!("CARGO_BIN_EXE_runlens"))
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .args(["data", args[0]])
+            .arg(&project)
+            .args(&args[1..])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        // An error: 1 for `data show`, 2 ("trouble", as diff(1)) for `data diff`.
+        assert_eq!(o.status.code(), Some(if args[0] == "diff" { 2 } else { 1 }), "{args:?}: {err}");
+        assert!(err.contains("t.parquet@workspace: not a readable Parquet file"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
 }
 
 #[test]

@@ -39,6 +39,7 @@ fn request_open(app: &tauri::AppHandle, path: &Path) {
 }
 
 pub fn run() {
+    runlens_core::install_panic_hook();
     // WebKitGTK draws a blank window on some GPU/driver setups (and under Xvfb) with DMA-BUF.
     #[cfg(target_os = "linux")]
     if std::env::var_os("WEBKIT_DISABLE_DMABUF_RENDERER").is_none() {

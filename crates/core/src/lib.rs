@@ -14,6 +14,7 @@ pub(crate) mod filter;
 pub mod fuzzing;
 pub(crate) mod index;
 pub(crate) mod model;
+pub(crate) mod panics;
 pub(crate) mod paths;
 pub(crate) mod plot;
 pub(crate) mod query;
@@ -40,6 +41,7 @@ pub use index::{choose_data_dir, default_data_dir, index_path, Index};
 pub use model::{
     format_utc, json_num, Artifact, DatasetInput, Diagnostic, LoggedModel, Num, Point, RunMeta, Source, Status,
 };
+pub use panics::install_panic_hook;
 pub use paths::join_path;
 pub use plot::{render_png, render_svg, PlotLine, PlotSpec};
 pub use query::{diff_runs, ChartX, Completions, DiffRow, MetricSummary, RunDetail, RunQuery, RunRow};

@@ -144,14 +144,8 @@ fn read_parquet<R: parquet::file::reader::ChunkReader + 'static>(r: R, to: &mut 
 /// Runs a read by the `parquet` crate, whose decoders can panic on damaged data (a dictionary
 /// index past the dictionary's end, found by fuzzing): such a panic becomes an error.
 pub(crate) fn parquet_guarded<T>(read: impl FnOnce() -> parquet::errors::Result<T>) -> parquet::errors::Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|payload| {
-        let why = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic".into());
-        Err(parquet::errors::ParquetError::General(format!("damaged data ({why})")))
-    })
+    crate::panics::catch_quietly(read)
+        .unwrap_or_else(|why| Err(parquet::errors::ParquetError::General(format!("damaged data ({why})"))))
 }
 
 /// [`read_parquet`], a panic of the `parquet` crate not caught.
