@@ -134,6 +134,9 @@ pub(crate) struct Dense {
     neg_zeros: u64,
 }
 
+/// The scales 10^k (k <= 9) at which decimals are counted per integer, smallest first.
+const SCALES: [f64; 10] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
 /// A count map of this many distinct values (and each power of two past it) is counted per
 /// integer when its span is narrow: at most [`DENSE_SPAN`], and 8 slots per value.
 const DENSE_FROM: usize = 1 << 12;
@@ -156,8 +159,7 @@ impl Dense {
     /// A count map's values counted per integer, when they are all decimals at one scale in a
     /// span of at most `max_span`.
     fn of_map(m: &NumMap, max_span: u64) -> Option<Dense> {
-        const P: [f64; 10] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
-        let p = P.into_iter().find(|&p| m.entries().all(|(x, _)| Dense::key(x, p).is_some()))?;
+        let p = SCALES.into_iter().find(|&p| m.entries().all(|(x, _)| Dense::key(x, p).is_some()))?;
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
         for (x, _) in m.entries() {
             let k = Dense::key(x, p)?;
@@ -1265,25 +1267,21 @@ fn concat(parts: Vec<Vec<f64>>) -> Vec<f64> {
 /// from a sample): then 10^k, the smallest and largest value x 10^k, and how many are -0.0. Each
 /// value but -0.0 must come back bit for bit from its integer (so NaN and infinities never do).
 fn decimal_plan(parts: &[Vec<f64>]) -> Option<(f64, i64, i64, u64)> {
-    const P: [f64; 10] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
-    let fits = |v: f64, p: f64| {
-        let x = v * p;
-        x.abs() < (1u64 << 50) as f64 && ((round_small(x) / p).to_bits() == v.to_bits() || v == 0.0)
-    };
     let n: usize = parts.iter().map(Vec::len).sum();
     let step = (n / 1024).max(1);
-    let p = P.into_iter().find(|&p| parts.iter().all(|x| x.iter().step_by(step).all(|&v| fits(v, p))))?;
-    let (mut lo, mut hi, mut ok, mut neg_zeros) = (i64::MAX, i64::MIN, true, 0u64);
+    let p = SCALES
+        .into_iter()
+        .find(|&p| parts.iter().all(|x| x.iter().step_by(step).all(|&v| Dense::key(v, p).is_some())))?;
+    let (mut lo, mut hi, mut neg_zeros) = (i64::MAX, i64::MIN, 0u64);
     for x in parts {
         for &v in x {
-            ok &= fits(v, p);
+            let k = Dense::key(v, p)?;
             neg_zeros += (v.to_bits() == (-0.0f64).to_bits()) as u64;
-            let k = round_small(v * p) as i64;
             lo = lo.min(k);
             hi = hi.max(k);
         }
     }
-    ok.then_some((p, lo, hi, neg_zeros))
+    Some((p, lo, hi, neg_zeros))
 }
 
 /// The ten most frequent of runs of equal values in ascending order (by count, then the smaller
