@@ -430,11 +430,7 @@ fn read_guarded(u: &Unit, ctx: &Ctx, key: &str) -> UnitOut {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| u.read(ctx))) {
         Ok(out) => out,
         Err(payload) => {
-            let why = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic".into());
+            let why = crate::panics::message(&*payload);
             let shown = if key.is_empty() { "." } else { key };
             let mut d = Diags::new(key);
             d.push(None, format!("internal error reading {shown}: {why} (please report this; the rest was read)"));
