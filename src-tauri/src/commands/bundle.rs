@@ -15,7 +15,7 @@ use tauri_plugin_opener::OpenerExt;
 use runlens_core::Index;
 
 use super::registry::{identity, with_index};
-use super::{blocking, Res};
+use super::{blocking, check_folder, Res};
 use crate::state::{AppState, Exports};
 use crate::wire::{BundleCompression, BundleFormat, BundlePlan, BundleProgress, BundleWritten, WireError};
 
@@ -30,31 +30,6 @@ fn default_dir(app: &AppHandle, root: &Path) -> String {
         .or_else(|| app.path().home_dir().ok())
         .map(|d| d.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-/// Whether `path` is `dir` or inside it (both canonical).
-fn inside(path: &Path, dir: &Path) -> bool {
-    std::fs::canonicalize(dir).is_ok_and(|dir| path.starts_with(dir))
-}
-
-/// The folder an export writes into, from the page: a full path to a folder that exists, not the
-/// app's own data dir and not the project's `.runlens` (the registry's files). Canonical.
-fn check_out_dir(dir: &str, data_dir: &Path, root: &Path) -> Res<PathBuf> {
-    let p = Path::new(dir.trim());
-    if dir.trim().is_empty() || dir.contains('\0') || !p.is_absolute() {
-        return Err(WireError::new("invalid", format!("{dir:?}: give the full path of a folder")));
-    }
-    let canon = std::fs::canonicalize(p)
-        .ok()
-        .filter(|c| c.is_dir())
-        .ok_or_else(|| WireError::new("invalid", format!("{}: no such folder", p.display())))?;
-    if inside(&canon, data_dir) || inside(&canon, &root.join(".runlens")) {
-        return Err(WireError::new(
-            "forbidden",
-            format!("{}: the app's own files are there; choose another folder", canon.display()),
-        ));
-    }
-    Ok(canon)
 }
 
 /// Clears the running export when the export ends, however it ends.
@@ -95,7 +70,7 @@ pub async fn bundle_export(
     blocking(move || {
         let state = app.state::<AppState>();
         let project = state.current()?;
-        let dir = check_out_dir(&out_dir, &state.data_dir, &project.root)?;
+        let dir = check_folder(&out_dir, &state.data_dir, &project.root)?;
         let cancel = Arc::new(AtomicBool::new(false));
         {
             let mut running = state.exports.running.lock().expect("lock");
@@ -155,30 +130,4 @@ pub async fn bundle_reveal(app: AppHandle, path: String) -> Res<()> {
 #[tauri::command]
 pub async fn bundle_pick_folder(app: AppHandle, start: Option<String>) -> Res<Option<String>> {
     super::pick_folder(app, "Export the bundle into", start).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_out_dir_is_a_full_path_to_a_folder_outside_the_apps_files() {
-        let tmp = std::env::temp_dir().join(format!("runlens-bundle-dir-{}", std::process::id()));
-        let (data, project, out) = (tmp.join("data"), tmp.join("project"), tmp.join("out"));
-        for d in [&data, &project.join(".runlens/registry"), &out] {
-            std::fs::create_dir_all(d).unwrap();
-        }
-        std::fs::write(tmp.join("file"), b"x").unwrap();
-        let check = |d: &Path| check_out_dir(&d.to_string_lossy(), &data, &project);
-        assert_eq!(check(&out).unwrap(), std::fs::canonicalize(&out).unwrap());
-        assert!(check(&project).is_ok(), "next to the model is fine");
-        for bad in ["", "out", "relative/dir", "a\0b"] {
-            assert_eq!(check_out_dir(bad, &data, &project).unwrap_err().code, "invalid", "{bad:?}");
-        }
-        assert_eq!(check(&tmp.join("missing")).unwrap_err().code, "invalid");
-        assert_eq!(check(&tmp.join("file")).unwrap_err().code, "invalid", "a file is not a folder");
-        assert_eq!(check(&data.join(".")).unwrap_err().code, "forbidden");
-        assert_eq!(check(&project.join(".runlens/registry")).unwrap_err().code, "forbidden");
-        std::fs::remove_dir_all(&tmp).unwrap();
-    }
 }

@@ -16,7 +16,7 @@ use tauri_plugin_notification::NotificationExt;
 
 use runlens_core::{Crossing, Index};
 
-use super::{blocking, now_ms, Res};
+use super::{blocking, check_folder, now_ms, Res};
 use crate::state::{AppState, MonitorStatus, MonitorWatch, Project};
 use crate::wire::{MonitorWatchState, WireError};
 
@@ -36,28 +36,6 @@ fn check_target(target: &str) -> Res<()> {
         return Err(WireError::new("invalid", format!("{target:?}: give NAME@ALIAS or NAME@VERSION")));
     }
     Ok(())
-}
-
-/// The folder to watch, from the page (typed or chosen in the dialog): a full path to a folder
-/// that exists, not the app's own data dir and not the project's `.runlens`. Canonical. Only the
-/// tables in it are read (CSV, TSV, JSONL, Parquet), and only their drift statistics are kept.
-fn check_dir(dir: &str, data_dir: &Path, root: &Path) -> Res<PathBuf> {
-    let p = Path::new(dir.trim());
-    if dir.trim().is_empty() || dir.contains('\0') || !p.is_absolute() {
-        return Err(WireError::new("invalid", format!("{dir:?}: give the full path of a folder")));
-    }
-    let canon = std::fs::canonicalize(p)
-        .ok()
-        .filter(|c| c.is_dir())
-        .ok_or_else(|| WireError::new("invalid", format!("{}: no such folder", p.display())))?;
-    let inside = |d: &Path| std::fs::canonicalize(d).is_ok_and(|d| canon.starts_with(d));
-    if inside(data_dir) || inside(&root.join(".runlens")) {
-        return Err(WireError::new(
-            "forbidden",
-            format!("{}: the app's own files are there; choose another folder", canon.display()),
-        ));
-    }
-    Ok(canon)
 }
 
 /// One pass over the folder: scores what is new, counts it into `status`, and returns the
@@ -155,7 +133,7 @@ pub async fn monitor_watch(app: AppHandle, target: String, dir: String) -> Res<M
     blocking(move || {
         let state = app.state::<AppState>();
         let project = state.current()?;
-        let dir = check_dir(&dir, &state.data_dir, &project.root)?;
+        let dir = check_folder(&dir, &state.data_dir, &project.root)?;
         let (_, version) = project.reader.lock().expect("lock").monitor_target(&target)?;
         let watch = Arc::new(MonitorWatch {
             target: target.clone(),
@@ -231,27 +209,6 @@ mod tests {
         for bad in ["", "churn", "churn@", "@champion", " @x", "a\0@b", &format!("{}@x", "m".repeat(1024))] {
             assert_eq!(check_target(bad).unwrap_err().code, "invalid", "{bad:?}");
         }
-    }
-
-    #[test]
-    fn the_folder_is_a_full_path_outside_the_apps_files() {
-        let t = tmp("dir");
-        let (data, project, landing) = (t.join("data"), t.join("project"), t.join("landing"));
-        for d in [&data, &project.join(".runlens/monitor"), &landing, &project.join("incoming")] {
-            std::fs::create_dir_all(d).unwrap();
-        }
-        std::fs::write(t.join("file.csv"), b"a\n1\n").unwrap();
-        let check = |d: &Path| check_dir(&d.to_string_lossy(), &data, &project);
-        assert_eq!(check(&landing).unwrap(), std::fs::canonicalize(&landing).unwrap());
-        assert!(check(&project.join("incoming")).is_ok(), "a folder of the project is fine");
-        for bad in ["", "landing", "a\0b"] {
-            assert_eq!(check_dir(bad, &data, &project).unwrap_err().code, "invalid", "{bad:?}");
-        }
-        assert_eq!(check(&t.join("missing")).unwrap_err().code, "invalid");
-        assert_eq!(check(&t.join("file.csv")).unwrap_err().code, "invalid", "a file is not a folder");
-        assert_eq!(check(&data).unwrap_err().code, "forbidden");
-        assert_eq!(check(&project.join(".runlens/monitor")).unwrap_err().code, "forbidden");
-        std::fs::remove_dir_all(&t).unwrap();
     }
 
     #[test]
