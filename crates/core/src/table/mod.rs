@@ -436,21 +436,26 @@ mod tests {
         }
         std::fs::write(&path, &text).unwrap();
         let fs = crate::files::ProjectFs::new(dir.path());
-        let never = std::sync::atomic::AtomicBool::new(false);
         let cut = split_point(&fs.open(&path).unwrap(), text.len() as u64).expect("a cut");
         assert_eq!(text.as_bytes()[cut as usize - 1], b'\n');
+        assert_eq!(in_two_as_in_one(&fs, &path, &text), i);
+    }
+
+    /// Scans `text`, written at `path`, with two threads; asserts it gives what one row reader
+    /// gives (names, rows, every column's statistics) and that progress reached the end; the rows.
+    fn in_two_as_in_one(fs: &crate::files::ProjectFs, path: &std::path::Path, text: &str) -> u64 {
+        let never = std::sync::atomic::AtomicBool::new(false);
         let mut reported = 0;
-        let two = match scan::scan_file_in_two(&fs, &path, b',', &mut |done, _| reported = done, &never) {
+        let two = match scan::scan_file_in_two(fs, path, b',', &mut |done, _| reported = done, &never) {
             Some(Ok(two)) => two,
             _ => panic!("not scanned"),
         };
         assert_eq!(reported, text.len() as u64);
         let mut one = Profiler { head: 3, ..Profiler::default() };
         read(std::io::Cursor::new(text.as_bytes()), Format::Delimited(b','), &mut one).unwrap();
-        assert_eq!(two.rows, one.rows);
-        assert_eq!(two.rows, i);
-        assert_eq!(two.names, one.names);
+        assert_eq!((&two.names, two.rows), (&one.names, one.rows));
         assert_eq!(stats::finish_all(two.cols, &two.names), stats::finish_all(one.cols, &one.names));
+        two.rows
     }
 
     /// A file with no quote in its first MiB is cut at the first line end past the middle without
@@ -477,15 +482,7 @@ mod tests {
         let mid = text.len() / 2;
         assert_eq!(cut as usize, mid + text[mid..].find('\n').unwrap() + 1, "the first line end past the middle");
         assert_eq!(text[..cut as usize].matches('"').count() % 2, 1, "a cut inside a quoted field");
-        let never = std::sync::atomic::AtomicBool::new(false);
-        let two = match scan::scan_file_in_two(&fs, &path, b',', &mut |_, _| {}, &never) {
-            Some(Ok(two)) => two,
-            _ => panic!("not scanned"),
-        };
-        let mut one = Profiler { head: 3, ..Profiler::default() };
-        read(std::io::Cursor::new(text.as_bytes()), Format::Delimited(b','), &mut one).unwrap();
-        assert_eq!((two.rows, one.rows), (i, i));
-        assert_eq!(stats::finish_all(two.cols, &two.names), stats::finish_all(one.cols, &one.names));
+        assert_eq!(in_two_as_in_one(&fs, &path, &text), i);
     }
 
     /// Parquet read page by page gives what the record reader gives, on every chunk of the
