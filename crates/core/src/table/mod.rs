@@ -59,6 +59,7 @@ pub(crate) fn cell(s: &str) -> Cell {
     match scan::kind_of_str(s) {
         scan::Kind::Null => Cell::Null,
         scan::Kind::Num(f, int) => Cell::Num(f, int),
+        scan::Kind::Dec(d) => Cell::Num(d.value(), d.frac == 0),
         scan::Kind::Bool(b) => Cell::Bool(b),
         scan::Kind::Text(t) => Cell::Text(t.to_string()),
     }

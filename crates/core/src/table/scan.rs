@@ -26,6 +26,8 @@ pub(crate) enum Stop {
 pub(crate) enum Kind<'a> {
     Null,
     Num(f64, bool),
+    /// A number in its decimal digits (the common case, typed quickly).
+    Dec(Dec),
     Bool(bool),
     Text(&'a str),
 }
@@ -37,10 +39,10 @@ const POW10: [f64; 23] = [
 
 /// The common numbers, quickly: `-?\d{1,18}` (an integer) and `-?\d+\.\d+` with at most 19 digits
 /// whose digits make at most 2^53 (a float: digits / 10^k is exact over exact, one correctly
-/// rounded division, so the same double a correctly rounded parser gives). None for anything else,
-/// which [`kind_of_str`] then types.
+/// rounded division, so the same double a correctly rounded parser gives), as a [`Dec`]. None for
+/// anything else, which [`kind_of_str`] then types.
 #[inline(always)]
-fn fast_num(b: &[u8]) -> Option<(f64, bool)> {
+fn fast_num(b: &[u8]) -> Option<Dec> {
     let (neg, digits) = match b.first()? {
         b'-' => (true, &b[1..]),
         _ => (false, b),
@@ -62,8 +64,7 @@ fn fast_num(b: &[u8]) -> Option<(f64, bool)> {
         return None;
     }
     if i == digits.len() {
-        let v = m as i64;
-        return Some((if neg { -v } else { v } as f64, true));
+        return Some(Dec { m, frac: 0, neg });
     }
     if digits[i] != b'.' {
         return None;
@@ -81,15 +82,46 @@ fn fast_num(b: &[u8]) -> Option<(f64, bool)> {
     if frac == 0 || m > 1 << 53 {
         return None;
     }
-    let f = m as f64 / POW10[frac];
-    Some((if neg { -f } else { f }, false))
+    Some(Dec { m, frac: frac as u32, neg })
+}
+
+/// A number as its text wrote it: `m` (< 2^63; < 2^53 with a point) over 10^`frac`, negated
+/// when `neg`. `frac` is 0 for an integer (no point) and at most 19.
+#[derive(Clone, Copy)]
+pub(crate) struct Dec {
+    pub(crate) m: u64,
+    pub(crate) frac: u32,
+    pub(crate) neg: bool,
+}
+
+impl Dec {
+    /// The double it is (correctly rounded; "-0" is 0.0, "-0.0" is -0.0, as pandas reads them).
+    #[inline(always)]
+    pub(crate) fn value(self) -> f64 {
+        if self.frac == 0 {
+            let v = self.m as i64;
+            return (if self.neg { -v } else { v }) as f64;
+        }
+        let f = self.m as f64 / POW10[self.frac as usize];
+        if self.neg {
+            -f
+        } else {
+            f
+        }
+    }
+
+    /// Whether it is -0.0.
+    #[inline(always)]
+    pub(crate) fn is_neg_zero(self) -> bool {
+        self.neg & (self.m == 0) & (self.frac > 0)
+    }
 }
 
 /// A field's bytes typed as [`super::cell`] types them; Err when they are not UTF-8.
 #[inline(always)]
 pub(crate) fn kind_of(b: &[u8]) -> Result<Kind<'_>, std::str::Utf8Error> {
-    if let Some((f, int)) = fast_num(b) {
-        return Ok(Kind::Num(f, int));
+    if let Some(d) = fast_num(b) {
+        return Ok(Kind::Dec(d));
     }
     Ok(kind_of_str(std::str::from_utf8(b)?))
 }
@@ -401,6 +433,7 @@ impl Scanner {
                 continue;
             }
             match kind_of(b).map_err(|_| Stop::Slow)? {
+                Kind::Dec(d) => col.push_dec(d),
                 Kind::Num(x, int) => col.push_num(x, int),
                 Kind::Null => col.push_null(),
                 Kind::Bool(b) => col.push_bool(b),
@@ -626,6 +659,7 @@ mod tests {
             let got = match kind_of(c.as_bytes()).unwrap() {
                 Kind::Null => super::super::Cell::Null,
                 Kind::Num(f, i) => super::super::Cell::Num(f, i),
+                Kind::Dec(d) => super::super::Cell::Num(d.value(), d.frac == 0),
                 Kind::Bool(b) => super::super::Cell::Bool(b),
                 Kind::Text(t) => super::super::Cell::Text(t.into()),
             };

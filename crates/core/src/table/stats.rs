@@ -6,8 +6,11 @@
 //! A numeric column keeps a count per distinct value while it has at most [`MAP_LIMIT`] of them
 //! (most real columns repeat their values: small integers, rounded floats); decimals of many
 //! distinct values in a narrow span a count per integer ([`Dense`], which stays in the cache where
-//! a map would not); past that every value (8 bytes a row, in 8 MiB parts), finished at the end
-//! from a count array when they are decimals of a span no wider than their number, else sorted.
+//! a map would not); past that every value in the order read: decimals as their integers at one
+//! scale ([`Keys`], 4 bytes a row), others as doubles (8 bytes a row), in 8 MiB parts, finished
+//! at the end from a count array when their span is no wider than their number, else sorted.
+//! The CSV scan hands numbers over in their digits ([`Dec`]), which are counted per integer and
+//! kept as keys by integer arithmetic, with no double made.
 //! String and boolean columns keep a count per distinct value.
 
 use std::collections::HashMap;
@@ -15,6 +18,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::scan::Dec;
 use super::Cell;
 use crate::data::drift;
 
@@ -128,6 +132,7 @@ impl NumMap {
 pub(crate) struct Dense {
     /// 10^k.
     p: f64,
+    k: u32,
     lo: i64,
     counts: Vec<u32>,
     n: u64,
@@ -137,9 +142,12 @@ pub(crate) struct Dense {
 /// The scales 10^k (k <= 9) at which decimals are counted per integer, smallest first.
 const SCALES: [f64; 10] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 
+/// The scales as integers.
+const POW10_U64: [u64; 10] = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
+
 /// A count map of this many distinct values (and each power of two past it) is counted per
 /// integer when its span is narrow: at most [`DENSE_SPAN`], and 8 slots per value.
-const DENSE_FROM: usize = 1 << 12;
+const DENSE_FROM: usize = 1 << 3;
 
 /// The widest span counted per integer while reading (1 MiB of counts).
 const DENSE_SPAN: u64 = 1 << 18;
@@ -159,7 +167,8 @@ impl Dense {
     /// A count map's values counted per integer, when they are all decimals at one scale in a
     /// span of at most `max_span`.
     fn of_map(m: &NumMap, max_span: u64) -> Option<Dense> {
-        let p = SCALES.into_iter().find(|&p| m.entries().all(|(x, _)| Dense::key(x, p).is_some()))?;
+        let k = SCALES.iter().position(|&p| m.entries().all(|(x, _)| Dense::key(x, p).is_some()))?;
+        let p = SCALES[k];
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
         for (x, _) in m.entries() {
             let k = Dense::key(x, p)?;
@@ -169,7 +178,7 @@ impl Dense {
         if lo > hi || (hi - lo) as u64 + 1 > max_span {
             return None;
         }
-        let mut d = Dense { p, lo, counts: vec![0; (hi - lo + 1) as usize], n: 0, neg_zeros: 0 };
+        let mut d = Dense { p, k: k as u32, lo, counts: vec![0; (hi - lo + 1) as usize], n: 0, neg_zeros: 0 };
         for (x, c) in m.entries() {
             d.add(x, c);
         }
@@ -190,6 +199,28 @@ impl Dense {
         if v.to_bits() == (-0.0f64).to_bits() {
             self.neg_zeros += times;
         }
+        true
+    }
+
+    /// [`Dense::add`] of a number given in its digits, by integer arithmetic (the same integer
+    /// [`Dense::key`] gives its value); false when it is not at this scale or out of the span.
+    #[inline(always)]
+    fn add_dec(&mut self, d: Dec) -> bool {
+        if d.frac > self.k || self.n + 1 >= u32::MAX as u64 {
+            return false;
+        }
+        let Some(key) = d.m.checked_mul(POW10_U64[(self.k - d.frac) as usize]) else { return false };
+        if key >= 1 << 50 {
+            return false;
+        }
+        let key = if d.neg { -(key as i64) } else { key as i64 };
+        let i = key.wrapping_sub(self.lo) as u64;
+        if i >= self.counts.len() as u64 {
+            return false;
+        }
+        self.counts[i as usize] += 1;
+        self.n += 1;
+        self.neg_zeros += d.is_neg_zero() as u64;
         true
     }
 
@@ -228,12 +259,134 @@ fn with_all(a: &Dense, mut entries: impl Iterator<Item = (f64, u64)>) -> Option<
     entries.all(|(x, c)| b.add(x, c)).then_some(b)
 }
 
+/// Decimals of at most k digits after the point kept as their integers (value x 10^k) in 4
+/// bytes each, in the order read: half the memory of their doubles, and no decimal to find in
+/// them when finished. Each value comes back bit for bit from its integer, but -0.0 (kept as 0,
+/// counted in `neg_zeros`).
+#[derive(Clone)]
+pub(crate) struct Keys {
+    p: f64,
+    k: u32,
+    done: Vec<Vec<i32>>,
+    cur: Vec<i32>,
+    neg_zeros: u64,
+}
+
+/// Keys are kept in parts of this many (8 MiB).
+const KEY_PART: usize = 1 << 21;
+
+impl Keys {
+    /// Values with their counts as keys, when they are all decimals at one scale whose integers
+    /// fit in 32 bits.
+    fn of(entries: impl Iterator<Item = (f64, u64)> + Clone) -> Option<Keys> {
+        let k = (0..SCALES.len()).find(|&k| entries.clone().all(|(x, _)| Keys::fits(x, SCALES[k])))?;
+        Keys::at_scale(k, entries)
+    }
+
+    fn fits(x: f64, p: f64) -> bool {
+        Dense::key(x, p).is_some_and(|k| i32::try_from(k).is_ok())
+    }
+
+    /// [`Keys::of`] at the scale 10^k, when they all fit it.
+    fn at_scale(k: usize, entries: impl Iterator<Item = (f64, u64)> + Clone) -> Option<Keys> {
+        if !entries.clone().all(|(x, _)| Keys::fits(x, SCALES[k])) {
+            return None;
+        }
+        let n: u64 = entries.clone().map(|e| e.1).sum();
+        let mut keys = Keys {
+            p: SCALES[k],
+            k: k as u32,
+            done: Vec::new(),
+            cur: Vec::with_capacity((n as usize).max(KEY_PART)),
+            neg_zeros: 0,
+        };
+        for (x, c) in entries {
+            keys.push(x, c);
+        }
+        Some(keys)
+    }
+
+    fn len(&self) -> usize {
+        self.done.iter().map(Vec::len).sum::<usize>() + self.cur.len()
+    }
+
+    #[inline(always)]
+    fn put(&mut self, key: i32) {
+        if self.cur.len() == self.cur.capacity() && self.cur.len() >= KEY_PART {
+            self.done.push(std::mem::replace(&mut self.cur, Vec::with_capacity(KEY_PART)));
+        }
+        self.cur.push(key);
+    }
+
+    /// Adds `x` `n` times; false (nothing added) when it has no key at this scale.
+    #[inline(always)]
+    fn push(&mut self, x: f64, n: u64) -> bool {
+        let Some(k) = Dense::key(x, self.p).and_then(|k| i32::try_from(k).ok()) else { return false };
+        for _ in 0..n {
+            self.put(k);
+        }
+        if x.to_bits() == (-0.0f64).to_bits() {
+            self.neg_zeros += n;
+        }
+        true
+    }
+
+    /// [`Keys::push`] of a number given in its digits, by integer arithmetic.
+    #[inline(always)]
+    fn push_dec(&mut self, d: Dec) -> bool {
+        if d.frac > self.k || d.m > i32::MAX as u64 {
+            return false;
+        }
+        let key = d.m * POW10_U64[(self.k - d.frac) as usize];
+        if key > i32::MAX as u64 {
+            return false;
+        }
+        self.put(if d.neg { -(key as i32) } else { key as i32 });
+        self.neg_zeros += d.is_neg_zero() as u64;
+        true
+    }
+
+    /// Appends `later`'s keys after these (the same scale).
+    fn append(&mut self, mut later: Keys) {
+        debug_assert_eq!(self.k, later.k);
+        if !self.cur.is_empty() {
+            self.done.push(std::mem::take(&mut self.cur));
+        }
+        self.done.append(&mut later.done);
+        self.cur = later.cur;
+        self.neg_zeros += later.neg_zeros;
+    }
+
+    /// The values as doubles, in order.
+    fn values(&self) -> Vec<f64> {
+        let mut v = Vec::with_capacity(self.len());
+        let zero = self.neg_zeros > 0;
+        for part in self.done.iter().chain([&self.cur]) {
+            v.extend(part.iter().map(|&k| k as f64 / self.p));
+        }
+        if zero {
+            // -0.0 was kept as 0: which zeros were -0.0 is not kept, and their order does not
+            // change a statistic.
+            let mut left = self.neg_zeros;
+            for x in v.iter_mut().filter(|x| **x == 0.0) {
+                if left == 0 {
+                    break;
+                }
+                *x = -0.0;
+                left -= 1;
+            }
+        }
+        v
+    }
+}
+
 /// A numeric column's values: a count per distinct value while there are few, then a count per
 /// integer for decimals in a narrow span, else every value in the order read.
 #[derive(Clone)]
 pub(crate) enum Nums {
     Map(NumMap),
     Dense(Dense),
+    Keys(Keys),
     /// The values in order: `done`'s parts, then `cur` (parts read by different threads are
     /// joined only when the column is finished, on its finishing thread).
     Vec {
@@ -253,6 +406,7 @@ impl Nums {
         match self {
             Nums::Map(m) => m.len(),
             Nums::Dense(d) => d.n as usize,
+            Nums::Keys(k) => k.len(),
             Nums::Vec { done, cur } => done.iter().map(Vec::len).sum::<usize>() + cur.len(),
         }
     }
@@ -266,6 +420,7 @@ impl Nums {
         match self {
             Nums::Map(_) => "map",
             Nums::Dense(_) => "dense",
+            Nums::Keys(_) => "keys",
             Nums::Vec { .. } => "values",
         }
     }
@@ -275,6 +430,10 @@ impl Nums {
         let counted: Option<(u64, Vec<(f64, u64)>)> = match self {
             Nums::Map(m) => Some((m.entries().map(|e| e.1).sum(), m.entries().collect())),
             Nums::Dense(d) => Some((d.n, d.entries().collect())),
+            Nums::Keys(k) => {
+                *self = Nums::Vec { done: Vec::new(), cur: k.values() };
+                None
+            }
             Nums::Vec { .. } => None,
         };
         if let Some((n, entries)) = counted {
@@ -331,11 +490,27 @@ impl Nums {
                         *self = Nums::Dense(d);
                     }
                 } else if m.len > MAP_LIMIT {
-                    self.values_mut();
+                    match Keys::of(m.entries()) {
+                        Some(k) => *self = Nums::Keys(k),
+                        None => {
+                            self.values_mut();
+                        }
+                    }
                 }
             }
             Nums::Dense(d) => {
                 if !d.add(f, n) {
+                    match Keys::of(d.entries()) {
+                        Some(k) => *self = Nums::Keys(k),
+                        None => {
+                            self.values_mut();
+                        }
+                    }
+                    self.push_n(f, n);
+                }
+            }
+            Nums::Keys(k) => {
+                if !k.push(f, n) {
                     self.values_mut();
                     self.push_n(f, n);
                 }
@@ -364,7 +539,12 @@ impl Nums {
                     a.add(x.to_bits(), n);
                 }
                 if a.len > MAP_LIMIT {
-                    self.values_mut();
+                    match Keys::of(a.entries()) {
+                        Some(k) => *self = Nums::Keys(k),
+                        None => {
+                            self.values_mut();
+                        }
+                    }
                 }
                 return;
             }
@@ -380,6 +560,32 @@ impl Nums {
                 Some(c) => return *self = Nums::Dense(c),
                 None => Nums::Dense(b),
             },
+            (Nums::Keys(a), Nums::Keys(b)) if a.k == b.k => return a.append(b),
+            (Nums::Keys(a), b @ (Nums::Map(_) | Nums::Dense(_))) => {
+                let entries: Vec<(f64, u64)> = match &b {
+                    Nums::Map(m) => m.entries().collect(),
+                    Nums::Dense(d) => d.entries().collect(),
+                    _ => unreachable!(),
+                };
+                match Keys::at_scale(a.k as usize, entries.into_iter()) {
+                    Some(k) => return a.append(k),
+                    None => b,
+                }
+            }
+            (a @ (Nums::Map(_) | Nums::Dense(_)), Nums::Keys(b)) => {
+                let entries: Vec<(f64, u64)> = match a {
+                    Nums::Map(m) => m.entries().collect(),
+                    Nums::Dense(d) => d.entries().collect(),
+                    _ => unreachable!(),
+                };
+                match Keys::at_scale(b.k as usize, entries.into_iter()) {
+                    Some(mut k) => {
+                        k.append(b);
+                        return *self = Nums::Keys(k);
+                    }
+                    None => Nums::Keys(b),
+                }
+            }
             (_, b) => b,
         };
         let (b_done, b_cur) = later.values_mut();
@@ -670,6 +876,24 @@ impl Column {
         }
     }
 
+    /// A number given in its digits: counted per integer without its double when the column
+    /// is so counted.
+    #[inline(always)]
+    pub(crate) fn push_dec(&mut self, d: Dec) {
+        if !self.text {
+            let done = match &mut self.nums {
+                Nums::Dense(x) => x.add_dec(d),
+                Nums::Keys(x) => x.push_dec(d),
+                _ => false,
+            };
+            if done {
+                self.all_int &= d.frac == 0;
+                return;
+            }
+        }
+        self.push_num(d.value(), d.frac == 0)
+    }
+
     /// A number `n` (> 0) times.
     pub(crate) fn push_num_n(&mut self, f: f64, int: bool, n: u64) {
         if self.text {
@@ -767,7 +991,7 @@ impl Column {
                     add_text(&mut self.texts, &num_text(f, int), n);
                 }
             }
-            v @ Nums::Vec { .. } => {
+            v @ (Nums::Vec { .. } | Nums::Keys(_)) => {
                 for f in v.into_values() {
                     add_text(&mut self.texts, &num_text(f, int), 1);
                 }
@@ -823,7 +1047,7 @@ impl Column {
                 }
                 v
             }
-            v @ Nums::Vec { .. } => v.into_values(),
+            v @ (Nums::Vec { .. } | Nums::Keys(_)) => v.into_values(),
         };
         nums.retain(|v| v.is_finite());
         DriftColumn { kind, nulls, nums, counts: Vec::new() }
@@ -835,6 +1059,7 @@ impl Column {
             v @ Nums::Vec { .. } => v.len() * 4,
             Nums::Map(m) => m.len(),
             Nums::Dense(d) => d.counts.len(),
+            Nums::Keys(k) => k.len() * 3,
         };
         nums + self.texts.len() + self.raw.len()
     }
@@ -907,6 +1132,7 @@ impl Column {
             match std::mem::take(&mut self.nums) {
                 Nums::Map(m) => self.finish_counted(&mut s, m),
                 Nums::Dense(d) => self.finish_dense(&mut s, d),
+                Nums::Keys(k) => self.finish_keys(&mut s, k),
                 v @ Nums::Vec { .. } => self.finish_values(&mut s, v.into_parts()),
             }
         } else {
@@ -1114,7 +1340,7 @@ impl Column {
         // file's once a count map became values (and the map's order follows a seeded hash), so
         // numpy's order-bound pairwise sums could not be reproduced; these agree with them to
         // numpy's own rounding, and are the same on every run.
-        let (m, sd) = mean_std_values(&parts, n);
+        let (m, sd) = mean_std_values(&parts, n, |x| x);
         s.count = n as u64;
         s.mean = Some(m);
         s.std = sd;
@@ -1164,6 +1390,72 @@ impl Column {
         } else {
             self.finish_sorted_bits(s, n, parts);
         }
+    }
+
+    /// A numeric column's statistics from its keys.
+    fn finish_keys(&self, s: &mut ColumnStats, k: Keys) {
+        let n = k.len();
+        if n == 0 {
+            return;
+        }
+        let p = k.p;
+        let mut parts = k.done;
+        parts.push(k.cur);
+        parts.retain(|x| !x.is_empty());
+        let (m, sd) = mean_std_values(&parts, n, |k| k as f64 / p);
+        s.count = n as u64;
+        s.mean = Some(m);
+        s.std = sd;
+        let (mut lo, mut hi) = (i32::MAX, i32::MIN);
+        for part in &parts {
+            for &x in part {
+                lo = lo.min(x);
+                hi = hi.max(x);
+            }
+        }
+        let span = (hi as i64 - lo as i64) as u64 + 1;
+        let zero = (k.neg_zeros > 0).then(|| ((-(lo as i64)) as usize, k.neg_zeros as u32));
+        let sorted = parts.iter().all(|p| p.is_sorted())
+            && parts.windows(2).all(|w| match (w[0].last(), w[1].first()) {
+                (Some(a), Some(b)) => a <= b,
+                _ => true,
+            });
+        if sorted && k.neg_zeros == 0 {
+            let x = if parts.len() == 1 { parts.pop().unwrap_or_default() } else { parts.concat() };
+            return self.describe_sorted(s, n, |i| x[i] as f64 / p, |i, j| x[i] == x[j]);
+        }
+        if span <= (n as u64).max(1 << 16) && n < u32::MAX as usize {
+            let mut counts = vec![0u32; span as usize];
+            for part in &parts {
+                for &x in part {
+                    counts[(x as i64 - lo as i64) as usize] += 1;
+                }
+            }
+            drop(parts);
+            self.describe_dense(s, counts, |i| (i as i64 + lo as i64) as f64 / p, zero);
+            return;
+        }
+        let mut keys: Vec<u64> = Vec::with_capacity(n);
+        for part in parts {
+            keys.extend(part.iter().map(|&x| (x as i64 - lo as i64) as u64));
+        }
+        radix_sort(&mut keys);
+        // -0.0 (kept as 0) first among the zeros.
+        let z = (-(lo as i64)) as u64;
+        let first_zero = if k.neg_zeros > 0 { keys.partition_point(|&x| x < z) } else { 0 };
+        let neg = k.neg_zeros as usize;
+        self.describe_sorted(
+            s,
+            n,
+            |i| {
+                if keys[i] == z && i < first_zero + neg {
+                    -0.0
+                } else {
+                    (keys[i] as i64 + lo as i64) as f64 / p
+                }
+            },
+            |i, j| keys[i] == keys[j],
+        );
     }
 
     /// [`Column::finish_values`]'s last resort: every value sorted by its bits in total_cmp's order.
@@ -1384,13 +1676,13 @@ fn dot2(terms: impl Iterator<Item = (f64, u64)> + Clone) -> f64 {
 
 /// Mean and std (ddof 1) of values in parts (`n` in all), as [`mean_std_counted`] computes them:
 /// the result does not depend on the values' order.
-fn mean_std_values(parts: &[Vec<f64>], n: usize) -> (f64, Option<f64>) {
-    let m = sum2(parts, |x| x) / n as f64;
+fn mean_std_values<T: Copy>(parts: &[Vec<T>], n: usize, v: impl Fn(T) -> f64 + Copy) -> (f64, Option<f64>) {
+    let m = sum2(parts, v) / n as f64;
     if n < 2 {
         return (m, None);
     }
     let ss = sum2(parts, |x| {
-        let d = x - m;
+        let d = v(x) - m;
         d * d
     });
     (m, Some((ss / (n - 1) as f64).sqrt()))
@@ -1399,7 +1691,7 @@ fn mean_std_values(parts: &[Vec<f64>], n: usize) -> (f64, Option<f64>) {
 /// Σ f(x) over the parts in double-double arithmetic, as [`dot2`] with unit counts but in four
 /// lanes (each a running sum and its error, joined in a fixed order), so the additions do not
 /// wait on each other; plainly when a term or the sum is not finite.
-fn sum2(parts: &[Vec<f64>], f: impl Fn(f64) -> f64 + Copy) -> f64 {
+fn sum2<T: Copy>(parts: &[Vec<T>], f: impl Fn(T) -> f64 + Copy) -> f64 {
     let (mut s, mut e) = ([0.0f64; 4], [0.0f64; 4]);
     #[inline(always)]
     fn add(s: &mut f64, e: &mut f64, x: f64) {
@@ -1777,7 +2069,9 @@ mod against_numpy {
         digits.push(1.0 / 3.0);
         let mut inf = narrow.clone();
         inf.push(f64::INFINITY);
-        for x in [&wide, &digits, &inf] {
+        assert_eq!(mode(&wide), "keys");
+        check(&wide, false);
+        for x in [&digits, &inf] {
             assert_eq!(mode(x), "values");
             check(x, false);
         }
@@ -1797,7 +2091,141 @@ mod against_numpy {
         assert_eq!(check_merged(&wide, 60_000), ("dense", "map"));
         let mut spread: Vec<f64> = narrow.clone();
         spread.extend((0..70_000).map(|i| i as f64 * 1e3));
-        assert_eq!(check_merged(&spread, 60_000), ("dense", "values"));
+        assert_eq!(check_merged(&spread, 60_000), ("dense", "keys"));
+    }
+
+    /// [`check`] of numbers read from their text, as the CSV scan reads them (the quick
+    /// numbers as [`Dec`]s); the column's mode at the end.
+    fn check_texts(texts: &[String]) -> &'static str {
+        let mut c = Column::new();
+        let mut x = Vec::new();
+        let mut int = true;
+        for t in texts {
+            match super::super::scan::kind_of(t.as_bytes()).unwrap() {
+                super::super::scan::Kind::Dec(d) => {
+                    c.push_dec(d);
+                    x.push(d.value());
+                    int &= d.frac == 0;
+                }
+                super::super::scan::Kind::Num(f, i) => {
+                    c.push_num(f, i);
+                    x.push(f);
+                    int &= i;
+                }
+                _ => panic!("{t:?} is not a number"),
+            }
+        }
+        let mode = c.nums.mode();
+        let got = c.finish("x");
+        let want = reference(&x, int);
+        assert!(got.mean.zip(want.mean).is_some_and(|(g, w)| (g - w).abs() <= 1e-12 * w.abs() || g == w));
+        assert!(got.std.zip(want.std).is_some_and(|(g, w)| (g - w).abs() <= 1e-12 * w.abs() || g == w));
+        let strip = |c: &ColumnStats| format!("{:?}", ColumnStats { mean: None, std: None, ..c.clone() });
+        assert_eq!(strip(&got), strip(&want));
+        mode
+    }
+
+    #[test]
+    fn wide_decimals_are_kept_as_32_bit_integers() {
+        let mut seed = 5u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        let mode = |x: &[f64]| {
+            let mut c = Column::new();
+            x.iter().for_each(|&v| c.push_num(v, false));
+            c.nums.mode()
+        };
+        // Many distinct decimals in a span wider than their count (sorted as integers), and in
+        // one narrower (counted), with -0.0 among them in both.
+        let n = 400_000;
+        let wide: Vec<f64> = (0..n).map(|_| ((next() % 10_000_000) as i64 - 5_000_000) as f64 / 1e6).collect();
+        let narrow: Vec<f64> = (0..n).map(|_| ((next() % 300_000) as i64 - 20_000) as f64 / 1e3).collect();
+        for x in [&wide, &narrow] {
+            assert_eq!(mode(x), "keys");
+            check(x, false);
+            let mut z = x.clone();
+            for i in (0..n).step_by(997) {
+                z[i] = -0.0;
+            }
+            z[70_000] = 0.0;
+            assert_eq!(mode(&z), "keys");
+            check(&z, false);
+        }
+        // Ascending integers (an id): kept in order, not counted.
+        let id: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        assert_eq!(mode(&id), "keys");
+        check(&id, true);
+        // What 32 bits at the scale cannot hold: kept as values from then on.
+        for bad in [1e10, 1.0 / 3.0, 0.1234567, f64::INFINITY, f64::NAN] {
+            let mut x = wide.clone();
+            x.push(bad);
+            x.extend_from_slice(&narrow[..100]);
+            assert_eq!(mode(&x), "values", "{bad}");
+            if !bad.is_nan() {
+                check(&x, false);
+            }
+        }
+        // Read from text (by integer arithmetic): integers and shorter decimals at a finer
+        // scale, -0 (0.0) and -0.0, a number past 32 bits and one written otherwise.
+        let texts = |x: &[f64], digits: usize| x.iter().map(|v| format!("{v:.digits$}")).collect::<Vec<_>>();
+        assert_eq!(check_texts(&texts(&wide, 6)), "keys");
+        let mut t = texts(&narrow, 3);
+        for (i, extra) in ["7", "-3", "2.5", "-0", "-0.0", "-0.000", "0.10", "-12.75"].iter().enumerate() {
+            t[300_000 + 37 * i] = extra.to_string();
+        }
+        t.extend(t[..70_000].to_vec());
+        // Zero the most frequent value, -0.0 first among them (so shown as the top value).
+        for i in 0..60 {
+            t[310_000 + 101 * i] = ["-0.0", "0", "0.00"][i % 3].to_string();
+        }
+        assert_eq!(check_texts(&t), "keys");
+        let mut past = t.clone();
+        past.push("3000000.5".into());
+        assert_eq!(check_texts(&past), "values");
+        let mut other = t.clone();
+        other.push("1e2".into());
+        other.push("+4".into());
+        assert_eq!(check_texts(&other), "keys");
+        let ids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+        assert_eq!(check_texts(&ids), "keys");
+        // Counted per integer from text: decimals in a narrow span with -0.0 the most frequent,
+        // and a few small integers.
+        let mut dt: Vec<String> =
+            (0..100_000).map(|i| format!("{:.2}", (((i * 7919) % 20_000) - 5000) as f64 / 100.0)).collect();
+        for i in 0..90 {
+            dt[50_000 + 101 * i] = ["-0.0", "0", "-0.00", "1.5", "-3"][i % 5].to_string();
+        }
+        assert_eq!(check_texts(&dt), "dense");
+        let small: Vec<String> = (0..10_000).map(|_| (next() % 12).to_string()).collect();
+        assert_eq!(check_texts(&small), "dense");
+        // Two parts merged: keys and keys (the same scale, then not), keys with a count map and
+        // with counts per integer both ways, keys and values both ways.
+        assert_eq!(check_merged(&wide, n / 2), ("keys", "keys"));
+        let mut scales = wide.clone();
+        scales.extend((0..n).map(|_| ((next() % 300_000) as i64 - 20_000) as f64 / 1e2));
+        assert_eq!(check_merged(&scales, n), ("keys", "keys"));
+        let mut few = wide.clone();
+        few.extend_from_slice(&narrow[..500]);
+        assert_eq!(check_merged(&few, n), ("keys", "map"));
+        let mut first_few = narrow[..500].to_vec();
+        first_few.extend_from_slice(&wide);
+        assert_eq!(check_merged(&first_few, 500), ("map", "keys"));
+        let dense: Vec<f64> = (0..60_000).map(|i| ((i * 7919) % 20_000) as f64 / 100.0).collect();
+        let mut d = dense.clone();
+        d.extend_from_slice(&narrow);
+        assert_eq!(check_merged(&d, 60_000), ("dense", "keys"));
+        let mut d = narrow.clone();
+        d.extend_from_slice(&dense);
+        assert_eq!(check_merged(&d, n), ("keys", "dense"));
+        let thirds: Vec<f64> = (0..n).map(|i| i as f64 / 3.0).collect();
+        let mut v = wide.clone();
+        v.extend_from_slice(&thirds);
+        assert_eq!(check_merged(&v, n), ("keys", "values"));
+        let mut v = thirds.clone();
+        v.extend_from_slice(&wide);
+        assert_eq!(check_merged(&v, n), ("values", "keys"));
     }
 
     #[test]
