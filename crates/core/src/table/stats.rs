@@ -1340,7 +1340,7 @@ impl Column {
         // file's once a count map became values (and the map's order follows a seeded hash), so
         // numpy's order-bound pairwise sums could not be reproduced; these agree with them to
         // numpy's own rounding, and are the same on every run.
-        let (m, sd) = mean_std_values(&parts, n, |x| x);
+        let (m, sd) = mean_std_values(&parts, n);
         s.count = n as u64;
         s.mean = Some(m);
         s.std = sd;
@@ -1402,24 +1402,33 @@ impl Column {
         let mut parts = k.done;
         parts.push(k.cur);
         parts.retain(|x| !x.is_empty());
-        let (m, sd) = mean_std_values(&parts, n, |k| k as f64 / p);
-        s.count = n as u64;
-        s.mean = Some(m);
-        s.std = sd;
-        let (mut lo, mut hi) = (i32::MAX, i32::MIN);
+        // One pass: the span, whether in order, and the exact sums of the keys and their squares.
+        let (mut lo, mut hi, mut sum, mut squares, mut sorted, mut last) =
+            (i32::MAX, i32::MIN, 0i128, 0u128, true, i32::MIN);
         for part in &parts {
             for &x in part {
                 lo = lo.min(x);
                 hi = hi.max(x);
+                sum += x as i128;
+                squares += (x as i64 * x as i64) as u128;
+                sorted &= x >= last;
+                last = x;
             }
         }
+        let (m, sd) = match mean_std_keys(sum, squares, n as u64, p) {
+            Some(ms) => ms,
+            // Past 2^32 values: the squares about the mean, in doubles (a part's sum at a time).
+            None => {
+                let m = sum as f64 / n as f64 / p;
+                let ss: f64 = parts.iter().map(|x| x.iter().map(|&k| (k as f64 / p - m).powi(2)).sum::<f64>()).sum();
+                (m, Some((ss / (n - 1) as f64).sqrt()))
+            }
+        };
+        s.count = n as u64;
+        s.mean = Some(m);
+        s.std = sd;
         let span = (hi as i64 - lo as i64) as u64 + 1;
         let zero = (k.neg_zeros > 0).then(|| ((-(lo as i64)) as usize, k.neg_zeros as u32));
-        let sorted = parts.iter().all(|p| p.is_sorted())
-            && parts.windows(2).all(|w| match (w[0].last(), w[1].first()) {
-                (Some(a), Some(b)) => a <= b,
-                _ => true,
-            });
         if sorted && k.neg_zeros == 0 {
             let x = if parts.len() == 1 { parts.pop().unwrap_or_default() } else { parts.concat() };
             return self.describe_sorted(s, n, |i| x[i] as f64 / p, |i, j| x[i] == x[j]);
@@ -1674,15 +1683,32 @@ fn dot2(terms: impl Iterator<Item = (f64, u64)> + Clone) -> f64 {
     s + err
 }
 
+/// Mean and std (ddof 1) of `n` (> 0) values k / p from the exact sums of the keys k (each below
+/// 2^31 in size) and of their squares: the exact results rounded a few times, so within numpy's
+/// own rounding of its sums, and the same in any order. None past 2^32 values.
+fn mean_std_keys(sum: i128, squares: u128, n: u64, p: f64) -> Option<(f64, Option<f64>)> {
+    if n >= 1 << 32 {
+        return None;
+    }
+    let m = sum as f64 / n as f64 / p;
+    if n < 2 {
+        return Some((m, None));
+    }
+    // n Σk² - (Σk)² is n² times the variance of the keys (ddof 0): exact below 2^127, never
+    // negative.
+    let spread = (n as i128 * squares as i128 - sum * sum) as f64;
+    Some((m, Some((spread / (n as f64 * (n - 1) as f64)).sqrt() / p)))
+}
+
 /// Mean and std (ddof 1) of values in parts (`n` in all), as [`mean_std_counted`] computes them:
 /// the result does not depend on the values' order.
-fn mean_std_values<T: Copy>(parts: &[Vec<T>], n: usize, v: impl Fn(T) -> f64 + Copy) -> (f64, Option<f64>) {
-    let m = sum2(parts, v) / n as f64;
+fn mean_std_values(parts: &[Vec<f64>], n: usize) -> (f64, Option<f64>) {
+    let m = sum2(parts, |x| x) / n as f64;
     if n < 2 {
         return (m, None);
     }
     let ss = sum2(parts, |x| {
-        let d = v(x) - m;
+        let d = x - m;
         d * d
     });
     (m, Some((ss / (n - 1) as f64).sqrt()))
@@ -1691,7 +1717,7 @@ fn mean_std_values<T: Copy>(parts: &[Vec<T>], n: usize, v: impl Fn(T) -> f64 + C
 /// Σ f(x) over the parts in double-double arithmetic, as [`dot2`] with unit counts but in four
 /// lanes (each a running sum and its error, joined in a fixed order), so the additions do not
 /// wait on each other; plainly when a term or the sum is not finite.
-fn sum2<T: Copy>(parts: &[Vec<T>], f: impl Fn(T) -> f64 + Copy) -> f64 {
+fn sum2(parts: &[Vec<f64>], f: impl Fn(f64) -> f64 + Copy) -> f64 {
     let (mut s, mut e) = ([0.0f64; 4], [0.0f64; 4]);
     #[inline(always)]
     fn add(s: &mut f64, e: &mut f64, x: f64) {
