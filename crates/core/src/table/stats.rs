@@ -1161,7 +1161,7 @@ impl Column {
         s.std = sd;
         let zero = (d.neg_zeros > 0).then(|| ((-d.lo) as usize, d.neg_zeros as u32));
         let (p, lo) = (d.p, d.lo);
-        self.describe_dense(s, d.counts, |i| (i as i64 + lo) as f64 / p, zero);
+        self.describe_dense(s, &Counts::wide(d.counts), |i| (i as i64 + lo) as f64 / p, zero);
     }
 
     /// min, max, quartiles, distinct values, the most frequent and the histogram of `n` values
@@ -1225,19 +1225,21 @@ impl Column {
     /// ascending with the index.
     /// `neg_zeros`: how many of the values at the index of 0 are -0.0 (they come first there, as
     /// in total_cmp's order, and equal 0.0 as numpy's sort has them).
-    fn describe_dense(
+    fn describe_dense<C: Copy + Into<u32>>(
         &self,
         s: &mut ColumnStats,
-        counts: Vec<u32>,
+        counts: &Counts<C>,
         value: impl Fn(usize) -> f64,
         neg_zeros: Option<(usize, u32)>,
     ) {
         // One pass over the counts, no division but for the values asked for.
-        let (Some(first), Some(last)) = (counts.iter().position(|&c| c > 0), counts.iter().rposition(|&c| c > 0))
+        let len = counts.low.len();
+        let (Some(first), Some(last)) =
+            ((0..len).position(|i| counts.get(i) > 0), (0..len).rposition(|i| counts.get(i) > 0))
         else {
             return;
         };
-        let n: u64 = counts[first..=last].iter().map(|&c| c as u64).sum();
+        let n: u64 = (first..=last).map(|i| counts.get(i) as u64).sum();
         let neg = |i: usize| match neg_zeros {
             Some((z, k)) if i == z => k as u64,
             _ => 0,
@@ -1269,7 +1271,7 @@ impl Column {
         ranks.dedup();
         let mut at_rank = vec![0.0; ranks.len()];
         let lo = start(first);
-        let hi = kth(last, n - 1, n - counts[last] as u64);
+        let hi = kth(last, n - 1, n - counts.get(last) as u64);
         // Each histogram bin's end as an index (the bins are in the values' order).
         let edges = (lo.is_finite() && hi.is_finite()).then(|| drift::histogram(&[lo, hi], 10).edges);
         let bounds: Vec<usize> = match &edges {
@@ -1296,7 +1298,8 @@ impl Column {
         // The ten most frequent as (index, count), most frequent first (ties: the smaller index,
         // met first).
         let mut top: Vec<(usize, u64)> = Vec::with_capacity(11);
-        for (i, &c) in counts.iter().enumerate().take(last + 1).skip(first) {
+        for i in first..=last {
+            let c = counts.get(i);
             if c == 0 {
                 continue;
             }
@@ -1368,7 +1371,7 @@ impl Column {
                 }
                 drop(parts);
                 let zero = (neg_zeros > 0).then(|| ((-lo) as usize, neg_zeros as u32));
-                self.describe_dense(s, counts, |i| (i as i64 + lo) as f64 / p, zero);
+                self.describe_dense(s, &Counts::wide(counts), |i| (i as i64 + lo) as f64 / p, zero);
                 return;
             }
             if neg_zeros > 0 {
@@ -1434,14 +1437,15 @@ impl Column {
             return self.describe_sorted(s, n, |i| x[i] as f64 / p, |i, j| x[i] == x[j]);
         }
         if span <= (n as u64).max(1 << 16) && n < u32::MAX as usize {
-            let mut counts = vec![0u32; span as usize];
+            // A byte per count (a quarter of the memory to touch), the rest aside.
+            let mut counts = Counts { low: vec![0u8; span as usize], high: Vec::new() };
             for part in &parts {
                 for &x in part {
-                    counts[(x as i64 - lo as i64) as usize] += 1;
+                    counts.bump((x as i64 - lo as i64) as usize);
                 }
             }
             drop(parts);
-            self.describe_dense(s, counts, |i| (i as i64 + lo as i64) as f64 / p, zero);
+            self.describe_dense(s, &counts, |i| (i as i64 + lo as i64) as f64 / p, zero);
             return;
         }
         let mut keys: Vec<u64> = Vec::with_capacity(n);
@@ -1542,6 +1546,50 @@ impl Column {
                 start = end;
             }
             s.histogram = Some(Histogram { edges, counts });
+        }
+    }
+}
+
+/// A count per index: `low` each (a u32, or a byte with `high` the rest, `high` empty until a
+/// count first passes 255).
+struct Counts<C> {
+    low: Vec<C>,
+    high: Vec<u32>,
+}
+
+impl Counts<u32> {
+    fn wide(counts: Vec<u32>) -> Counts<u32> {
+        Counts { low: counts, high: Vec::new() }
+    }
+}
+
+impl Counts<u8> {
+    #[inline(always)]
+    fn bump(&mut self, i: usize) {
+        let c = &mut self.low[i];
+        *c = c.wrapping_add(1);
+        if *c == 0 {
+            self.carry(i);
+        }
+    }
+
+    #[cold]
+    fn carry(&mut self, i: usize) {
+        if self.high.is_empty() {
+            self.high = vec![0; self.low.len()];
+        }
+        self.high[i] += 1;
+    }
+}
+
+impl<C: Copy + Into<u32>> Counts<C> {
+    #[inline(always)]
+    fn get(&self, i: usize) -> u32 {
+        let c: u32 = self.low[i].into();
+        if self.high.is_empty() {
+            c
+        } else {
+            c + (self.high[i] << 8)
         }
     }
 }
@@ -2179,6 +2227,11 @@ mod against_numpy {
             assert_eq!(mode(&z), "keys");
             check(&z, false);
         }
+        // A value more frequent than a count's first byte holds (counted past 255).
+        let mut heavy = narrow.clone();
+        heavy.extend(std::iter::repeat_n(1.5, 700));
+        assert_eq!(mode(&heavy), "keys");
+        check(&heavy, false);
         // Ascending integers (an id): kept in order, not counted.
         let id: Vec<f64> = (0..n).map(|i| i as f64).collect();
         assert_eq!(mode(&id), "keys");
