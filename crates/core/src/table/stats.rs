@@ -1355,7 +1355,7 @@ impl Column {
             });
         if sorted {
             let x = concat(parts);
-            self.describe_sorted(s, n, |i| x[i], |i, j| x[i] == x[j]);
+            self.describe_sorted(s, n, |i| x[i], |i, j| x[i] == x[j], false);
         } else if let Some((p, lo, hi, neg_zeros)) = decimal_plan(&parts) {
             let span = (hi - lo) as u64 + 1;
             if span <= (n as u64).max(1 << 16) && n < u32::MAX as usize {
@@ -1389,7 +1389,7 @@ impl Column {
                 k
             };
             radix_sort(&mut keys);
-            self.describe_sorted(s, n, |i| (keys[i] as i64 + lo) as f64 / p, |i, j| keys[i] == keys[j]);
+            self.describe_sorted(s, n, |i| (keys[i] as i64 + lo) as f64 / p, |i, j| keys[i] == keys[j], false);
         } else {
             self.finish_sorted_bits(s, n, parts);
         }
@@ -1406,16 +1406,19 @@ impl Column {
         parts.push(k.cur);
         parts.retain(|x| !x.is_empty());
         // One pass: the span, whether in order, and the exact sums of the keys and their squares.
-        let (mut lo, mut hi, mut sum, mut squares, mut sorted, mut last) =
-            (i32::MAX, i32::MIN, 0i128, 0u128, true, i32::MIN);
+        let (mut lo, mut hi, mut sum, mut squares, mut sorted, mut rising, mut last) =
+            (i32::MAX, i32::MIN, 0i128, 0u128, true, true, None);
         for part in &parts {
             for &x in part {
                 lo = lo.min(x);
                 hi = hi.max(x);
                 sum += x as i128;
                 squares += (x as i64 * x as i64) as u128;
-                sorted &= x >= last;
-                last = x;
+                if let Some(l) = last {
+                    sorted &= x >= l;
+                    rising &= x > l;
+                }
+                last = Some(x);
             }
         }
         let (m, sd) = match mean_std_keys(sum, squares, n as u64, p) {
@@ -1432,9 +1435,21 @@ impl Column {
         s.std = sd;
         let span = (hi as i64 - lo as i64) as u64 + 1;
         let zero = (k.neg_zeros > 0).then(|| ((-(lo as i64)) as usize, k.neg_zeros as u32));
+        if rising && k.neg_zeros == 0 {
+            // Every key distinct, in order (an id): read where asked, in place.
+            let key = |i: usize| {
+                let (mut i, mut q) = (i, 0);
+                while i >= parts[q].len() {
+                    i -= parts[q].len();
+                    q += 1;
+                }
+                parts[q][i]
+            };
+            return self.describe_sorted(s, n, |i| key(i) as f64 / p, |i, j| i == j, true);
+        }
         if sorted && k.neg_zeros == 0 {
             let x = if parts.len() == 1 { parts.pop().unwrap_or_default() } else { parts.concat() };
-            return self.describe_sorted(s, n, |i| x[i] as f64 / p, |i, j| x[i] == x[j]);
+            return self.describe_sorted(s, n, |i| x[i] as f64 / p, |i, j| x[i] == x[j], false);
         }
         if span <= (n as u64).max(1 << 16) && n < u32::MAX as usize {
             // A byte per count (a quarter of the memory to touch), the rest aside.
@@ -1468,6 +1483,7 @@ impl Column {
                 }
             },
             |i, j| keys[i] == keys[j],
+            false,
         );
     }
 
@@ -1483,17 +1499,19 @@ impl Column {
             k
         };
         radix_sort(&mut keys);
-        self.describe_sorted(s, n, |i| sort_unkey(keys[i]), |i, j| sort_unkey(keys[i]) == sort_unkey(keys[j]));
+        self.describe_sorted(s, n, |i| sort_unkey(keys[i]), |i, j| sort_unkey(keys[i]) == sort_unkey(keys[j]), false);
     }
 
     /// min, max, quartiles, distinct values, the most frequent and the histogram of `n` sorted
-    /// values, the i-th given by `at`; `same(i, j)`: the i-th and j-th are equal (==).
+    /// values, the i-th given by `at`; `same(i, j)`: the i-th and j-th are equal (==);
+    /// `distinct`: no two are (then neither is called for each value).
     fn describe_sorted(
         &self,
         s: &mut ColumnStats,
         n: usize,
         at: impl Fn(usize) -> f64,
         same: impl Fn(usize, usize) -> bool,
+        distinct: bool,
     ) {
         let (lo, hi) = (at(0), at(n - 1));
         s.min = Some(lo);
@@ -1501,11 +1519,27 @@ impl Column {
         s.q25 = Some(quantile_at(n, 0.25, &at));
         s.q50 = Some(quantile_at(n, 0.5, &at));
         s.q75 = Some(quantile_at(n, 0.75, &at));
-        // Distinct values and the ten most frequent, in one pass over the sorted values.
+        if distinct {
+            // Each once: the ten most frequent are the ten smallest.
+            s.top = top_of((0..n.min(10)).map(|i| (at(i), 1)), self.all_int);
+            s.distinct = n as u64;
+        } else {
+            self.runs_sorted(s, n, &at, &same);
+        }
+        self.histogram_sorted(s, n, lo, hi, &at);
+    }
+
+    /// [`Column::describe_sorted`]'s distinct values and the ten most frequent, in one pass.
+    fn runs_sorted(
+        &self,
+        s: &mut ColumnStats,
+        n: usize,
+        at: &impl Fn(usize) -> f64,
+        same: &impl Fn(usize, usize) -> bool,
+    ) {
         let mut distinct = 0u64;
         let runs = std::iter::from_fn({
             let mut i = 0;
-            let (at, same) = (&at, &same);
             move || {
                 if i >= n {
                     return None;
@@ -1522,6 +1556,10 @@ impl Column {
         .inspect(|_| distinct += 1);
         s.top = top_of(runs, self.all_int);
         s.distinct = distinct;
+    }
+
+    /// [`Column::describe_sorted`]'s histogram: each bin's end by a binary search.
+    fn histogram_sorted(&self, s: &mut ColumnStats, n: usize, lo: f64, hi: f64, at: &impl Fn(usize) -> f64) {
         if lo.is_finite() && hi.is_finite() {
             let edges = drift::histogram(&[lo, hi], 10).edges;
             // The bins are in the values' order: each bin's end by a binary search.
