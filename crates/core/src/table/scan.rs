@@ -8,6 +8,10 @@
 //! are ignored). What it does not handle as the `csv` crate does (text after a closing quote, a
 //! quote left open at the end, invalid UTF-8, an I/O error) makes it give up ([`Stop::Slow`]): the
 //! caller then reads the file again through [`super::read`], which gives the same answer or error.
+//!
+//! A buffer's records up to its last line end, when no quote is among them, are typed as they are
+//! split (each is whole in the buffer); others are split into a list of fields first, so that a
+//! record the buffer cuts is read again whole with the next.
 
 use std::io::Read;
 
@@ -326,6 +330,16 @@ impl Scanner {
         let n = buf.len();
         let mut pos = 0usize;
         let mut it = Structural { at: 0, mask: block_mask(buf, 0, d) };
+        // Records that start before `plain` end in this buffer and hold no quote: typed as they
+        // are split, with no list of their fields.
+        let plain = {
+            let end = if eof { n } else { buf.iter().rposition(|&b| b == b'\n' || b == b'\r').map_or(0, |i| i + 1) };
+            if memchr::memchr(b'"', &buf[..end]).is_some() {
+                0
+            } else {
+                end
+            }
+        };
         'record: loop {
             // Between records: line ends are skipped; the limit is checked at each record start.
             loop {
@@ -344,6 +358,10 @@ impl Scanner {
                     b'\n' | b'\r' => pos += 1,
                     _ => break,
                 }
+            }
+            if pos < plain && !self.want_header {
+                pos = self.plain_record(buf, pos, &mut it)?;
+                continue 'record;
             }
             self.fields.clear();
             let mut fs = pos;
@@ -411,6 +429,36 @@ impl Scanner {
         }
     }
 
+    /// The record from `fs`, which ends in `buf` (or at its end, the file's) and holds no quote,
+    /// into the columns; returns where the next starts.
+    #[inline(always)]
+    fn plain_record(&mut self, buf: &[u8], mut fs: usize, it: &mut Structural) -> Result<usize, Stop> {
+        let (d, n) = (self.d, buf.len());
+        self.rows += 1;
+        let ncols = self.cols.len();
+        let mut ci = 0;
+        let next = loop {
+            let end = it.next_from(buf, fs, d).unwrap_or(n);
+            let b = &buf[fs..end];
+            match self.cols.get_mut(ci) {
+                Some(col) => type_into(col, b)?,
+                None => {
+                    std::str::from_utf8(b).map_err(|_| Stop::Slow)?;
+                }
+            }
+            ci += 1;
+            if end < n && buf[end] == d {
+                fs = end + 1;
+            } else {
+                break (end + 1).min(n);
+            }
+        };
+        for col in self.cols.iter_mut().skip(ci.min(ncols)) {
+            col.push_null();
+        }
+        Ok(next)
+    }
+
     /// The record whose fields are in `self.fields`: the header, or a row into the columns.
     fn record(&mut self, buf: &[u8]) -> Result<(), Stop> {
         let Scanner { fields, scratch, cols, want_header, names, rows, .. } = self;
@@ -428,17 +476,7 @@ impl Scanner {
         *rows += 1;
         let ncols = cols.len();
         for (f, col) in fields.iter().zip(cols.iter_mut()) {
-            let b = field(buf, scratch, f);
-            if col.hit_text(b) {
-                continue;
-            }
-            match kind_of(b).map_err(|_| Stop::Slow)? {
-                Kind::Dec(d) => col.push_dec(d),
-                Kind::Num(x, int) => col.push_num(x, int),
-                Kind::Null => col.push_null(),
-                Kind::Bool(b) => col.push_bool(b),
-                Kind::Text(t) => col.push_text(t),
-            }
+            type_into(col, field(buf, scratch, f))?;
         }
         for col in cols.iter_mut().skip(fields.len()) {
             col.push_null();
@@ -449,6 +487,22 @@ impl Scanner {
         }
         Ok(())
     }
+}
+
+/// A field's bytes typed into its column.
+#[inline(always)]
+fn type_into(col: &mut stats::Column, b: &[u8]) -> Result<(), Stop> {
+    if col.hit_text(b) {
+        return Ok(());
+    }
+    match kind_of(b).map_err(|_| Stop::Slow)? {
+        Kind::Dec(d) => col.push_dec(d),
+        Kind::Num(x, int) => col.push_num(x, int),
+        Kind::Null => col.push_null(),
+        Kind::Bool(b) => col.push_bool(b),
+        Kind::Text(t) => col.push_text(t),
+    }
+    Ok(())
 }
 
 /// A field's bytes, its doubled quotes undone (in `scratch`).
@@ -601,6 +655,55 @@ pub(crate) fn scan_file_in_two(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the scan gives equals what the row reader gives, on a file of several buffers whose
+    /// records are typed as they are split (no quote): CRLF and CR line ends, empty lines, short
+    /// records, extra cells, empty and text cells among numbers, and a last line without an end.
+    #[test]
+    fn records_typed_as_split_equal_the_row_readers() {
+        use super::super::{stats::Column, Cell, Format, Rows};
+        struct Cols(Vec<Column>, u64);
+        impl Rows for Cols {
+            fn columns(&mut self, names: &[String]) {
+                self.0 = names.iter().map(|_| Column::new()).collect();
+            }
+            fn row(&mut self, cells: &[Cell]) -> bool {
+                self.1 += 1;
+                for (c, cell) in self.0.iter_mut().zip(cells) {
+                    c.push(cell);
+                }
+                true
+            }
+        }
+        let mut csv = String::from("a,b,c\r\n");
+        let mut i = 0u64;
+        while csv.len() < 3 * BUF + 1000 {
+            let end = ["\n", "\r\n", "\r"][(i % 3) as usize];
+            match i % 97 {
+                0 => csv.push_str(end),
+                1 => csv.push_str(&format!("{i}{end}")),
+                2 => csv.push_str(&format!("{i},{}.5,x,extra,cells{end}", i % 7)),
+                3 => csv.push_str(&format!(",,{end}")),
+                4 => csv.push_str(&format!("{i},-0.0,NA{end}")),
+                _ => csv.push_str(&format!(
+                    "{i},{}.{},{}{end}",
+                    i % 1000,
+                    i % 100,
+                    ["p", "q", "7", ""][(i % 4) as usize]
+                )),
+            }
+            i += 1;
+        }
+        csv.push_str("1,2,3");
+        let fast = scan_stream(csv.as_bytes(), b',').unwrap_or_else(|_| panic!("the scan gave up"));
+        let mut slow = Cols(Vec::new(), 0);
+        super::super::read(csv.as_bytes(), Format::Delimited(b','), &mut slow).unwrap();
+        assert_eq!(fast.rows, slow.1);
+        let names = ["a", "b", "c"].map(String::from);
+        let a = stats::finish_all(fast.cols, &names);
+        let b = stats::finish_all(slow.0, &names);
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    }
 
     #[test]
     fn the_fast_numbers_are_what_the_cell_typing_gives() {
