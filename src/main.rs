@@ -149,16 +149,14 @@ struct Refresh {
 }
 
 /// Big blocks (a column's values, a Parquet page) from the heap rather than each its own
-/// mapping, and freed memory kept rather than handed back: unmapping memory makes the kernel stop
-/// the other reading thread to flush its TLB. glibc only; the CLI is a short process (the app
-/// keeps glibc's defaults, memory given back sooner).
+/// mapping: unmapping one makes the kernel stop the other reading thread to flush its TLB. glibc
+/// only; the CLI is a short process (the app keeps glibc's default, memory given back sooner).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn tune_allocator() {
     // SAFETY: mallopt only sets a parameter of glibc's allocator; called first thing in main,
     // before any other thread exists.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
     }
 }
 
