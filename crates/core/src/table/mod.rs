@@ -5,6 +5,7 @@
 //! of only `true`/`false` is "boolean"; anything else is "string".
 
 pub(crate) mod diff;
+mod nums;
 pub(crate) mod parquet_pages;
 pub(crate) mod scan;
 pub(crate) mod stats;

@@ -896,10 +896,10 @@ mod differential {
     /// a two-thread read, and a column with exactly the limit.
     #[test]
     fn a_column_past_the_count_limit_gives_the_same_statistics() {
-        let n = stats::MAP_LIMIT + 1;
+        let n = super::super::nums::MAP_LIMIT + 1;
         let mut text = String::from("exact,over,late,early\n");
         for i in 0..2 * n {
-            let exact = i % stats::MAP_LIMIT;
+            let exact = i % super::super::nums::MAP_LIMIT;
             let over = i % n;
             let late = if i < n { i % 7 } else { i };
             let early = if i < n { i } else { i % 7 };
@@ -926,7 +926,7 @@ mod differential {
             assert_eq!((&x.top, &x.histogram), (&y.top, &y.histogram));
             assert!((x.mean.unwrap() - y.mean.unwrap()).abs() <= 1e-12 * y.mean.unwrap().abs());
         }
-        assert_eq!(one[0].distinct, stats::MAP_LIMIT as u64);
+        assert_eq!(one[0].distinct, super::super::nums::MAP_LIMIT as u64);
         assert_eq!(one[1].distinct, n as u64);
     }
 }
