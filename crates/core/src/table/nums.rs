@@ -338,7 +338,8 @@ impl Keys {
 }
 
 /// A numeric column's values: a count per distinct value while there are few, then a count per
-/// integer for decimals in a narrow span, else every value in the order read.
+/// integer for decimals in a narrow span, else every value in the order read (decimals that fit
+/// as keys, others as doubles).
 #[derive(Clone)]
 pub(crate) enum Nums {
     Map(NumMap),
