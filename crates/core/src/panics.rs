@@ -25,7 +25,7 @@ pub(crate) fn message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic".into())
 }
 
-/// Makes the process's panic hook skip the panics [`catch_quietly`] catches (they become errors
+/// Makes the process's panic hook skip the panics `catch_quietly` catches (they become errors
 /// naming the file); any other panic is printed by the hook that was there before.
 pub fn install_panic_hook() {
     let before = std::panic::take_hook();

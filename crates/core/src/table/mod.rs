@@ -959,7 +959,7 @@ impl crate::index::Index {
         self.data_show_with(spec, head, progress, &mut |_, _, _| {}, cancel)
     }
 
-    /// [`Index::data_show`], handing over each column's statistics as soon as they are finished
+    /// [`crate::Index::data_show`], handing over each column's statistics as soon as they are finished
     /// (the table's row count, the column's index, its statistics), in the order they finish.
     pub fn data_show_with(
         &self,
