@@ -1562,20 +1562,30 @@ mod against_numpy {
         }
     }
 
-    fn check(x: &[f64], int: bool) {
-        let mut c = Column::new();
-        for &v in x {
-            c.push_num(v, int);
-        }
-        let got = c.finish("x");
-        let want = reference(x, int);
+    /// `got` is `want`, but mean and std, which need only agree to 1e-12.
+    fn assert_as_numpy(got: &ColumnStats, want: &ColumnStats) {
         let close = |p: Option<f64>, q: Option<f64>| match (p, q) {
             (Some(p), Some(q)) => p == q || (p - q).abs() <= 1e-12 * q.abs() || (p.is_nan() && q.is_nan()),
             (p, q) => p == q,
         };
         assert!(close(got.mean, want.mean) && close(got.std, want.std), "{got:?} vs {want:?}");
         let strip = |c: &ColumnStats| format!("{:?}", ColumnStats { mean: None, std: None, ..c.clone() });
-        assert_eq!(strip(&got), strip(&want));
+        assert_eq!(strip(got), strip(want));
+    }
+
+    /// How a column of these numbers is kept once read.
+    fn mode_of(x: &[f64]) -> &'static str {
+        let mut c = Column::new();
+        x.iter().for_each(|&v| c.push_num(v, false));
+        c.nums.mode()
+    }
+
+    fn check(x: &[f64], int: bool) {
+        let mut c = Column::new();
+        for &v in x {
+            c.push_num(v, int);
+        }
+        assert_as_numpy(&c.finish("x"), &reference(x, int));
     }
 
     /// [`check`] on a column read as two parts (as two threads read it) and merged.
@@ -1585,29 +1595,20 @@ mod against_numpy {
         x[k..].iter().for_each(|&v| b.push_num(v, false));
         let modes = (a.nums.mode(), b.nums.mode());
         a.merge(b);
-        let got = a.finish("x");
-        let want = reference(x, false);
-        assert!(got.mean.zip(want.mean).is_some_and(|(g, w)| (g - w).abs() <= 1e-12 * w.abs() || g == w));
-        let strip = |c: &ColumnStats| format!("{:?}", ColumnStats { mean: None, std: None, ..c.clone() });
-        assert_eq!(strip(&got), strip(&want));
+        assert_as_numpy(&a.finish("x"), &reference(x, false));
         modes
     }
 
     #[test]
     fn narrow_decimals_are_counted_per_integer() {
-        let mode = |x: &[f64]| {
-            let mut c = Column::new();
-            x.iter().for_each(|&v| c.push_num(v, false));
-            c.nums.mode()
-        };
         // Many distinct decimals in a narrow span: counted per integer, the span growing both
         // ways (ascending, then descending values).
         let narrow: Vec<f64> = (0..60_000).map(|i| (((i * 7919) % 20_000) as i64 - 5000) as f64 / 100.0).collect();
-        assert_eq!(mode(&narrow), "dense");
+        assert_eq!(mode_of(&narrow), "dense");
         check(&narrow, false);
         let up: Vec<f64> = (0..30_000).map(|i| i as f64 / 100.0).collect();
         let down: Vec<f64> = up.iter().rev().copied().collect();
-        assert_eq!((mode(&up), mode(&down)), ("dense", "dense"));
+        assert_eq!((mode_of(&up), mode_of(&down)), ("dense", "dense"));
         check(&up, false);
         check(&down, false);
         // -0.0 among them.
@@ -1615,7 +1616,7 @@ mod against_numpy {
         for i in (5000..z.len()).step_by(700) {
             z[i] = -0.0;
         }
-        assert_eq!(mode(&z), "dense");
+        assert_eq!(mode_of(&z), "dense");
         check(&z, false);
         // Values the counts cannot hold: the span too wide, a value with more digits, NaN and
         // infinity; each kept as values from then on.
@@ -1625,15 +1626,15 @@ mod against_numpy {
         digits.push(1.0 / 3.0);
         let mut inf = narrow.clone();
         inf.push(f64::INFINITY);
-        assert_eq!(mode(&wide), "keys");
+        assert_eq!(mode_of(&wide), "keys");
         check(&wide, false);
         for x in [&digits, &inf] {
-            assert_eq!(mode(x), "values");
+            assert_eq!(mode_of(x), "values");
             check(x, false);
         }
         let mut nan = narrow.clone();
         nan.push(f64::NAN);
-        assert_eq!(mode(&nan), "values");
+        assert_eq!(mode_of(&nan), "values");
         // Two parts merged: dense and dense (the same scale, then not), dense and a count map
         // both ways, dense and values.
         assert_eq!(check_merged(&narrow, 30_000), ("dense", "dense"));
@@ -1672,12 +1673,7 @@ mod against_numpy {
             }
         }
         let mode = c.nums.mode();
-        let got = c.finish("x");
-        let want = reference(&x, int);
-        assert!(got.mean.zip(want.mean).is_some_and(|(g, w)| (g - w).abs() <= 1e-12 * w.abs() || g == w));
-        assert!(got.std.zip(want.std).is_some_and(|(g, w)| (g - w).abs() <= 1e-12 * w.abs() || g == w));
-        let strip = |c: &ColumnStats| format!("{:?}", ColumnStats { mean: None, std: None, ..c.clone() });
-        assert_eq!(strip(&got), strip(&want));
+        assert_as_numpy(&c.finish("x"), &reference(&x, int));
         mode
     }
 
@@ -1688,42 +1684,37 @@ mod against_numpy {
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             seed >> 33
         };
-        let mode = |x: &[f64]| {
-            let mut c = Column::new();
-            x.iter().for_each(|&v| c.push_num(v, false));
-            c.nums.mode()
-        };
         // Many distinct decimals in a span wider than their count (sorted as integers), and in
         // one narrower (counted), with -0.0 among them in both.
         let n = 400_000;
         let wide: Vec<f64> = (0..n).map(|_| ((next() % 10_000_000) as i64 - 5_000_000) as f64 / 1e6).collect();
         let narrow: Vec<f64> = (0..n).map(|_| ((next() % 300_000) as i64 - 20_000) as f64 / 1e3).collect();
         for x in [&wide, &narrow] {
-            assert_eq!(mode(x), "keys");
+            assert_eq!(mode_of(x), "keys");
             check(x, false);
             let mut z = x.clone();
             for i in (0..n).step_by(997) {
                 z[i] = -0.0;
             }
             z[70_000] = 0.0;
-            assert_eq!(mode(&z), "keys");
+            assert_eq!(mode_of(&z), "keys");
             check(&z, false);
         }
         // A value more frequent than a count's first byte holds (counted past 255).
         let mut heavy = narrow.clone();
         heavy.extend(std::iter::repeat_n(1.5, 700));
-        assert_eq!(mode(&heavy), "keys");
+        assert_eq!(mode_of(&heavy), "keys");
         check(&heavy, false);
         // Ascending integers (an id): kept in order, not counted.
         let id: Vec<f64> = (0..n).map(|i| i as f64).collect();
-        assert_eq!(mode(&id), "keys");
+        assert_eq!(mode_of(&id), "keys");
         check(&id, true);
         // What 32 bits at the scale cannot hold: kept as values from then on.
         for bad in [1e10, 1.0 / 3.0, 0.1234567, f64::INFINITY, f64::NAN] {
             let mut x = wide.clone();
             x.push(bad);
             x.extend_from_slice(&narrow[..100]);
-            assert_eq!(mode(&x), "values", "{bad}");
+            assert_eq!(mode_of(&x), "values", "{bad}");
             if !bad.is_nan() {
                 check(&x, false);
             }
