@@ -811,18 +811,18 @@ impl Column {
             let span = (hi - lo) as u64 + 1;
             if span <= (n as u64).max(1 << 16) && n < u32::MAX as usize {
                 // Decimals in a span no wider than the count: a count per integer (value x
-                // 10^k), 4 bytes each (half the 8 a value the sort takes), and no sort. Each
+                // 10^k), a byte each, and no sort. Each
                 // integer gives its value back bit for bit, so distinct integers are distinct
                 // values, in the same order.
-                let mut counts = vec![0u32; span as usize];
+                let mut counts = Counts::bytes(span as usize);
                 for part in &parts {
                     for &v in part {
-                        counts[(round_small(v * p) as i64 - lo) as usize] += 1;
+                        counts.bump((round_small(v * p) as i64 - lo) as usize);
                     }
                 }
                 drop(parts);
                 let zero = (neg_zeros > 0).then(|| ((-lo) as usize, neg_zeros as u32));
-                self.describe_dense(s, &Counts::wide(counts), |i| (i as i64 + lo) as f64 / p, zero);
+                self.describe_dense(s, &counts, |i| (i as i64 + lo) as f64 / p, zero);
                 return;
             }
             if neg_zeros > 0 {
@@ -904,7 +904,7 @@ impl Column {
         }
         if span <= (n as u64).max(1 << 16) && n < u32::MAX as usize {
             // A byte per count (a quarter of the memory to touch), the rest aside.
-            let mut counts = Counts { low: vec![0u8; span as usize], high: Vec::new() };
+            let mut counts = Counts::bytes(span as usize);
             for part in &parts {
                 for &x in part {
                     counts.bump((x as i64 - lo as i64) as usize);
@@ -1053,6 +1053,11 @@ impl Counts<u32> {
 }
 
 impl Counts<u8> {
+    /// `len` counts of 0, a byte each.
+    fn bytes(len: usize) -> Counts<u8> {
+        Counts { low: vec![0; len], high: Vec::new() }
+    }
+
     #[inline(always)]
     fn bump(&mut self, i: usize) {
         let c = &mut self.low[i];
@@ -1705,6 +1710,12 @@ mod against_numpy {
         heavy.extend(std::iter::repeat_n(1.5, 700));
         assert_eq!(mode_of(&heavy), "keys");
         check(&heavy, false);
+        // Decimals whose integers pass 32 bits are kept as doubles, and counted when finished
+        // (a value past 255 times too).
+        let mut big: Vec<f64> = (0..n).map(|_| (3_000_000_000 + (next() % 300_000) as i64) as f64 / 1e3).collect();
+        big.extend(std::iter::repeat_n(3_000_100.5, 700));
+        assert_eq!(mode_of(&big), "values");
+        check(&big, false);
         // Ascending integers (an id): kept in order, not counted.
         let id: Vec<f64> = (0..n).map(|i| i as f64).collect();
         assert_eq!(mode_of(&id), "keys");
